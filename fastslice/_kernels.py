@@ -1,0 +1,464 @@
+"""Numba kernels: the arithmetic of openvpi's ``slicer2.Slicer``, reproduced bit for bit.
+
+Pure functions of arrays and numbers.  No validation, no module globals, no
+allocation of the audio's size: the caller (``fastslice.slicer``) checks its
+inputs and owns every output buffer.  Every value is computed in the dtype of
+the samples (float32 or float64), in the same order as NumPy computes it, so
+that threshold decisions and argmin ties come out exactly as in the reference.
+
+Pairwise sums.  NumPy sums a contiguous run of n values in blocks of at
+most 128 (8 accumulators each), halving larger runs at ``n // 2`` rounded down
+to a multiple of 8.  The halving depends on n only, so the caller computes it
+once as a *plan* (see ``fastslice.slicer.pairwise_plan``) and the kernels walk
+it with a small stack instead of recursing.
+
+Frames.  Frame ``j`` is the window of ``win`` samples starting at sample
+``j * hop - win // 2``; samples outside ``[0, n_samples)`` are zeros (the
+reference pads with ``np.pad(mode="constant")``).  Its RMS is
+``sqrt(pairwise_sum(window ** 2) / win)``.
+
+Silence tags.  ``tag_silences`` is the reference's loop over frames with its
+state made explicit (``state`` in, ``state`` out), so that frames can arrive in
+blocks.  RMS values are read from a ring: frame ``j`` lives at
+``rms[j % rms.shape[0]]``; a ring of ``2 * max_sil_kept + 1`` frames or more is
+enough, because the look-back never reaches further.
+"""
+import numpy as np
+from llvmlite import ir
+from numba.core import cgutils, types
+from numba.extending import intrinsic
+
+from ._jit import jit
+
+# Indices into the state array of tag_silences.
+SILENCE_START = 0  # first frame of the current silent run, or -1
+CLIP_START = 1  # frame where the current clip starts
+HEAD_MIN = 2  # first argmin of the silent run's first max_sil_kept + 1 frames
+STATE_SIZE = 3
+
+
+@intrinsic
+def _eight_lane_sums_of_squares(typingctx, x, starts, length):
+    """NumPy's 8-accumulator sums of ``x[s:s + length] ** 2`` for the 4 starts ``s`` in ``starts``.
+
+    ``length`` is a multiple of 8, at least 8.  Lane ``j`` adds
+    ``x[s + j + 8m] ** 2`` for m = 0, 1, ... in turn, as NumPy's ``r[j]``
+    does; the lanes are combined as ``((r0 + r1) + (r2 + r3)) + ((r4 + r5) +
+    (r6 + r7))``.  Written with LLVM vectors because numba leaves LLVM's SLP
+    vectoriser off, and four runs at once so that four independent additions
+    hide each other's latency.  No fast-math flags: LLVM may neither
+    reassociate nor fuse a multiply with an add.  ``x`` must be contiguous.
+    Returns a 4-tuple of sums.
+    """
+    if not (isinstance(x, types.Array) and x.ndim == 1 and x.layout == "C"):
+        return None
+    if not (isinstance(starts, types.UniTuple) and starts.count == 4):
+        return None
+    result = types.UniTuple(x.dtype, 4)
+    sig = result(x, starts, length)
+
+    def codegen(context, builder, signature, args):
+        array = context.make_array(signature.args[0])(context, builder, args[0])
+        vector = ir.VectorType(context.get_value_type(signature.args[0].dtype), 8)
+        index = ir.IntType(64)
+        bases = [builder.gep(array.data, [builder.extract_value(args[1], r)]) for r in range(4)]
+
+        def load8(base, offset):
+            return builder.load(builder.bitcast(builder.gep(base, [offset]), vector.as_pointer()), align=1)
+
+        lanes = []
+        for base in bases:
+            first = load8(base, ir.Constant(index, 0))
+            lanes.append(cgutils.alloca_once_value(builder, builder.fmul(first, first)))
+        step = ir.Constant(index, 8)
+        with cgutils.for_range_slice(builder, step, args[2], step, intp=index) as (offset, _):
+            for base, acc in zip(bases, lanes):
+                v = load8(base, offset)
+                builder.store(builder.fadd(builder.load(acc), builder.fmul(v, v)), acc)
+        sums = []
+        for acc in lanes:
+            value = builder.load(acc)
+            r = [builder.extract_element(value, ir.Constant(ir.IntType(32), j)) for j in range(8)]
+            left = builder.fadd(builder.fadd(r[0], r[1]), builder.fadd(r[2], r[3]))
+            right = builder.fadd(builder.fadd(r[4], r[5]), builder.fadd(r[6], r[7]))
+            sums.append(builder.fadd(left, right))
+        return context.make_tuple(builder, signature.return_type, sums)
+
+    return sig, codegen
+
+
+@jit
+def _block_sums_of_squares(x, s0, s1, s2, s3, n):
+    """``_block_sum_of_squares`` of the runs of n values starting at s0, s1, s2 and s3."""
+    if n < 8:
+        return (
+            _block_sum_of_squares(x, s0, n),
+            _block_sum_of_squares(x, s1, n),
+            _block_sum_of_squares(x, s2, n),
+            _block_sum_of_squares(x, s3, n),
+        )
+    n8 = n - n % 8
+    r0, r1, r2, r3 = _eight_lane_sums_of_squares(x, (s0, s1, s2, s3), n8)
+    for i in range(n8, n):
+        v = x[s0 + i]
+        r0 += v * v
+        v = x[s1 + i]
+        r1 += v * v
+        v = x[s2 + i]
+        r2 += v * v
+        v = x[s3 + i]
+        r3 += v * v
+    return r0, r1, r2, r3
+
+
+@jit
+def _block_sum_of_squares(x, start, n):
+    """NumPy's pairwise sum of ``x[start:start + n] ** 2`` for 1 <= n <= 128 (one block)."""
+    if n < 8:
+        v = x[start]
+        res = v * v
+        for i in range(start + 1, start + n):
+            v = x[i]
+            res += v * v
+        return res
+    v0 = x[start]
+    v1 = x[start + 1]
+    v2 = x[start + 2]
+    v3 = x[start + 3]
+    v4 = x[start + 4]
+    v5 = x[start + 5]
+    v6 = x[start + 6]
+    v7 = x[start + 7]
+    r0 = v0 * v0
+    r1 = v1 * v1
+    r2 = v2 * v2
+    r3 = v3 * v3
+    r4 = v4 * v4
+    r5 = v5 * v5
+    r6 = v6 * v6
+    r7 = v7 * v7
+    stop8 = start + n - n % 8
+    for i in range(start + 8, stop8, 8):
+        v0 = x[i]
+        v1 = x[i + 1]
+        v2 = x[i + 2]
+        v3 = x[i + 3]
+        v4 = x[i + 4]
+        v5 = x[i + 5]
+        v6 = x[i + 6]
+        v7 = x[i + 7]
+        r0 += v0 * v0
+        r1 += v1 * v1
+        r2 += v2 * v2
+        r3 += v3 * v3
+        r4 += v4 * v4
+        r5 += v5 * v5
+        r6 += v6 * v6
+        r7 += v7 * v7
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    for i in range(stop8, start + n):
+        v = x[i]
+        res += v * v
+    return res
+
+
+@jit
+def _block_sum(x, start, n):
+    """NumPy's pairwise sum of ``x[start:start + n]`` for 1 <= n <= 128 (one block).
+
+    Leaves out NumPy's leading ``0 +``, which only turns -0.0 into +0.0.
+    """
+    if n < 8:
+        res = x[start]
+        for i in range(start + 1, start + n):
+            res += x[i]
+        return res
+    r0 = x[start]
+    r1 = x[start + 1]
+    r2 = x[start + 2]
+    r3 = x[start + 3]
+    r4 = x[start + 4]
+    r5 = x[start + 5]
+    r6 = x[start + 6]
+    r7 = x[start + 7]
+    stop8 = start + n - n % 8
+    for i in range(start + 8, stop8, 8):
+        r0 += x[i]
+        r1 += x[i + 1]
+        r2 += x[i + 2]
+        r3 += x[i + 3]
+        r4 += x[i + 4]
+        r5 += x[i + 5]
+        r6 += x[i + 6]
+        r7 += x[i + 7]
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    for i in range(stop8, start + n):
+        res += x[i]
+    return res
+
+
+@jit
+def pairwise_sum_of_squares(x, start, plan, stack):
+    """NumPy's pairwise sum of ``x[start:start + n] ** 2``, following ``plan`` (see ``pairwise_plan``).
+
+    ``stack`` is scratch of the samples' dtype with ``plan.shape[0]`` elements.
+    """
+    top = 0
+    for k in range(plan.shape[0]):
+        length = plan[k, 1]
+        if length > 0:
+            stack[top] = _block_sum_of_squares(x, start + plan[k, 0], length)
+            top += 1
+        else:
+            top -= 1
+            stack[top - 1] = stack[top - 1] + stack[top]
+    return stack[0]
+
+
+@jit
+def pairwise_sum(x, start, plan, stack):
+    """NumPy's pairwise sum of ``x[start:start + n]``, following ``plan`` (see ``pairwise_plan``)."""
+    top = 0
+    for k in range(plan.shape[0]):
+        length = plan[k, 1]
+        if length > 0:
+            stack[top] = _block_sum(x, start + plan[k, 0], length)
+            top += 1
+        else:
+            top -= 1
+            stack[top - 1] = stack[top - 1] + stack[top]
+    return stack[0]
+
+
+@jit
+def mix_channels(x, first_sample, n_channels, channel_plan, stack, out):
+    """``out[k] = mean(x[:, first_sample + k])`` as ``x.mean(axis=0)`` rounds it.
+
+    ``n_channels`` is ``x.shape[0]`` in x's dtype.  NumPy adds the channels one
+    after another when the channel axis is its outer loop (C order) and
+    pairwise when it is the inner one (F order); the two differ from 8
+    channels on.  An empty ``channel_plan`` means "one after another";
+    otherwise it is the pairwise plan for ``x.shape[0]`` values.
+    """
+    channels = x.shape[0]
+    m = out.shape[0]
+    if channel_plan.shape[0] > 0:
+        for k in range(m):
+            out[k] = pairwise_sum(x[:, first_sample + k], 0, channel_plan, stack) / n_channels
+        return
+    if channels == 2:  # stereo, the common case, in one pass; x / 2 == x * 0.5 exactly
+        left = x[0, first_sample : first_sample + m]
+        right = x[1, first_sample : first_sample + m]
+        half = 1 / n_channels
+        for k in range(m):
+            out[k] = (left[k] + right[k]) * half
+        return
+    out[:] = x[0, first_sample : first_sample + m]
+    for c in range(1, channels):
+        out += x[c, first_sample : first_sample + m]
+    out /= n_channels
+
+
+@jit
+def mix_interleaved(flat, channels, first_sample, n_channels, channel_plan, stack, out):
+    """``mix_channels`` for interleaved samples: ``flat[n * channels + c]`` is channel c of sample n.
+
+    That is the memory of a channels-first array in F order (``librosa.load``'s
+    transposed view) and of the blocks soundfile reads.
+    """
+    m = out.shape[0]
+    if channel_plan.shape[0] > 0:
+        for k in range(m):
+            out[k] = pairwise_sum(flat, (first_sample + k) * channels, channel_plan, stack) / n_channels
+        return
+    if channels == 2:  # x / 2 == x * 0.5 exactly
+        pairs = flat[2 * first_sample : 2 * (first_sample + m)]
+        half = 1 / n_channels
+        for k in range(m):
+            out[k] = (pairs[2 * k] + pairs[2 * k + 1]) * half
+        return
+    for k in range(m):
+        base = (first_sample + k) * channels
+        acc = flat[base]
+        for c in range(1, channels):
+            acc += flat[base + c]
+        out[k] = acc / n_channels
+
+
+@jit
+def _four_frames_sum_of_squares(x, s0, s1, s2, s3, plan, stacks):
+    """``pairwise_sum_of_squares`` of four windows at once; ``stacks`` is (4, len(plan)) scratch."""
+    top = 0
+    for k in range(plan.shape[0]):
+        offset = plan[k, 0]
+        length = plan[k, 1]
+        if length > 0:
+            r0, r1, r2, r3 = _block_sums_of_squares(x, s0 + offset, s1 + offset, s2 + offset, s3 + offset, length)
+            stacks[0, top] = r0
+            stacks[1, top] = r1
+            stacks[2, top] = r2
+            stacks[3, top] = r3
+            top += 1
+        else:
+            top -= 1
+            for r in range(4):
+                stacks[r, top - 1] = stacks[r, top - 1] + stacks[r, top]
+    return stacks[0, 0], stacks[1, 0], stacks[2, 0], stacks[3, 0]
+
+
+@jit
+def frame_rms(mono, mono_offset, n_samples, hop, first_frame, win_length, plan, stacks, scratch, out):
+    """RMS of frames ``first_frame, first_frame + 1, ...`` into ``out``.
+
+    ``mono[k]`` holds sample ``mono_offset + k`` of a signal of ``n_samples``
+    samples, and must hold every in-range sample of the requested frames.  The
+    window is ``win = scratch.shape[0]`` samples; ``win_length`` is ``win`` in
+    the samples' dtype and ``plan`` its pairwise plan; ``stacks`` is scratch of
+    shape (4, len(plan)) or more columns.  ``scratch`` holds the zero-padded window of frames
+    that overhang either end of the signal.  Interior frames go four at a time.
+    """
+    win = scratch.shape[0]
+    half = win // 2
+    n_out = out.shape[0]
+    stack = stacks[0]
+    k = 0
+    while k < n_out:
+        begin = (first_frame + k) * hop - half
+        if k + 4 <= n_out and begin >= 0 and begin + 3 * hop + win <= n_samples:
+            s0 = begin - mono_offset
+            t0, t1, t2, t3 = _four_frames_sum_of_squares(mono, s0, s0 + hop, s0 + 2 * hop, s0 + 3 * hop, plan, stacks)
+            out[k] = np.sqrt(t0 / win_length)
+            out[k + 1] = np.sqrt(t1 / win_length)
+            out[k + 2] = np.sqrt(t2 / win_length)
+            out[k + 3] = np.sqrt(t3 / win_length)
+            k += 4
+            continue
+        if begin >= 0 and begin + win <= n_samples:
+            total = pairwise_sum_of_squares(mono, begin - mono_offset, plan, stack)
+        else:
+            for t in range(win):
+                p = begin + t
+                if p >= 0 and p < n_samples:
+                    scratch[t] = mono[p - mono_offset]
+                else:
+                    scratch[t] = 0
+            total = pairwise_sum_of_squares(scratch, 0, plan, stack)
+        out[k] = np.sqrt(total / win_length)
+        k += 1
+
+
+@jit
+def mixed_frame_rms(x, flat, channel_plan, n_channels, hop, win_length, plan, stacks, block, scratch, out):
+    """RMS of every frame of the channel mix of ``x`` into ``out``.
+
+    ``x`` is (channels, samples).  Where its memory is interleaved (F order),
+    ``flat`` is the same memory as a 1-D array and the mix reads it from
+    there; otherwise ``flat`` is empty.  The mix is made one block of frames at a time in
+    ``block`` (at least ``win + hop`` samples), so no buffer of the audio's
+    size is needed.  Arguments as in ``mix_channels`` and ``frame_rms``.
+    """
+    n_samples = x.shape[1]
+    channels = x.shape[0]
+    win = scratch.shape[0]
+    half = win // 2
+    frames_per_block = max(1, (block.shape[0] - win) // hop + 1)
+    n_frames = out.shape[0]
+    for j0 in range(0, n_frames, frames_per_block):
+        j1 = min(n_frames, j0 + frames_per_block)
+        lo = min(n_samples, max(0, j0 * hop - half))
+        hi = max(lo, min(n_samples, (j1 - 1) * hop - half + win))
+        mixed = block[: hi - lo]
+        if flat.shape[0] > 0:
+            mix_interleaved(flat, channels, lo, n_channels, channel_plan, stacks[0], mixed)
+        else:
+            mix_channels(x, lo, n_channels, channel_plan, stacks[0], mixed)
+        frame_rms(mixed, lo, n_samples, hop, j0, win_length, plan, stacks, scratch, out[j0:j1])
+
+
+@jit
+def _ring_argmin(rms, lo, hi):
+    """First argmin of frames ``lo..hi`` (inclusive) of the ring, as ``np.argmin``: a NaN wins."""
+    size = rms.shape[0]
+    best = lo
+    best_value = rms[lo % size]
+    if best_value != best_value:
+        return lo
+    for j in range(lo + 1, hi + 1):
+        value = rms[j % size]
+        if value != value:
+            return j
+        if value < best_value:
+            best = j
+            best_value = value
+    return best
+
+
+@jit
+def tag_silences(rms, first, stop, threshold, min_interval, min_length, max_sil_kept, state, tags):
+    """Run the reference's silence loop over frames ``first..stop-1``.
+
+    Lengths are in frames, ``threshold`` is an amplitude in the RMS dtype.
+    ``state`` (int64, ``STATE_SIZE``) carries the loop between calls; start it
+    at ``[-1, 0, -1]``.  Silences to cut are appended to ``tags`` (an int64
+    array of at least ``stop - first`` rows) as ``[left, right]`` frames; the
+    number written is returned.
+    """
+    size = rms.shape[0]
+    silence_start = state[0]
+    clip_start = state[1]
+    head_min = state[2]
+    count = 0
+    for i in range(first, stop):
+        value = rms[i % size]
+        if value < threshold:
+            if silence_start < 0:
+                silence_start = i
+                head_min = i
+            elif i - silence_start <= max_sil_kept and value < rms[head_min % size]:
+                head_min = i
+            continue
+        if silence_start < 0:
+            continue
+        is_leading_silence = silence_start == 0 and i > max_sil_kept
+        need_slice_middle = i - silence_start >= min_interval and i - clip_start >= min_length
+        if not is_leading_silence and not need_slice_middle:
+            silence_start = -1
+            continue
+        if i - silence_start <= max_sil_kept:
+            pos = _ring_argmin(rms, silence_start, i)
+            tags[count, 0] = 0 if silence_start == 0 else pos
+            tags[count, 1] = pos
+            clip_start = pos
+        elif i - silence_start <= 2 * max_sil_kept:
+            pos = _ring_argmin(rms, i - max_sil_kept, silence_start + max_sil_kept)
+            pos_r = _ring_argmin(rms, i - max_sil_kept, i)
+            if silence_start == 0:
+                tags[count, 0] = 0
+                tags[count, 1] = pos_r
+                clip_start = pos_r
+            else:
+                tags[count, 0] = min(head_min, pos)
+                tags[count, 1] = max(pos_r, pos)
+                clip_start = max(pos_r, pos)
+        else:
+            pos_r = _ring_argmin(rms, i - max_sil_kept, i)
+            tags[count, 0] = 0 if silence_start == 0 else head_min
+            tags[count, 1] = pos_r
+            clip_start = pos_r
+        count += 1
+        silence_start = -1
+    state[0] = silence_start
+    state[1] = clip_start
+    state[2] = head_min
+    return count
+
+
+@jit
+def trailing_tag(n_frames, min_interval, state, tag):
+    """The reference's trailing-silence rule after the last frame; returns 1 if it wrote ``tag``."""
+    silence_start = state[0]
+    if silence_start >= 0 and n_frames - silence_start >= min_interval:
+        tag[0] = state[2]
+        tag[1] = n_frames + 1
+        return 1
+    return 0

@@ -1,0 +1,278 @@
+"""The public ``Slicer``: openvpi/audio-slicer's ``slicer2.Slicer``, exact and fast.
+
+``Slicer(sr, threshold, min_length, min_interval, hop_size, max_sil_kept)`` takes
+the reference's parameters, in its units (Hz, dB, ms) and with its rules.
+``slice(waveform)`` returns the reference's list of chunks (views of the
+input); ``slice_ranges(waveform)`` returns where they are, as a (K, 2) int64
+array of ``[start, end)`` sample offsets.
+"""
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+from . import _kernels
+from .errors import ParameterError
+
+# Samples mixed to mono per block in the multichannel path (fits in L2).
+_MIX_BLOCK_SAMPLES = 1 << 15
+
+
+def _check_number(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ParameterError(f"{name}={value!r} must be a number")
+    if not math.isfinite(value):
+        raise ParameterError(f"{name}={value!r} must be a finite number")
+    return value
+
+
+class Slicer:
+    """Cut audio into clips at silences, exactly as openvpi/audio-slicer's ``slicer2.Slicer``.
+
+    Parameters
+    ----------
+    sr : sample rate of the audio to slice, in Hz.
+    threshold : RMS level in dB (relative to full scale 1.0) below which a frame is silent.
+    min_length : minimum length of a clip, in ms.
+    min_interval : minimum length of a silence to cut at, in ms.
+    hop_size : distance between RMS frames, in ms.
+    max_sil_kept : maximum silence kept around a clip, in ms.
+    legacy_short_check : ``False`` (default) follows audio-slicer 1.0.1, which returns the
+        input whole when it has at most ``min_length`` frames.  ``True`` reproduces the
+        older check of the copies in the so-vits-svc guide, RVC and GPT-SoVITS, which
+        compare the number of *samples* with ``min_length`` in frames.
+
+    The rules are the reference's: ``min_length >= min_interval >= hop_size`` and
+    ``max_sil_kept >= hop_size``; in addition every length must be positive and
+    ``hop_size`` must be at least one sample at ``sr``.
+    """
+
+    def __init__(
+        self,
+        sr,
+        threshold=-40.0,
+        min_length=5000,
+        min_interval=300,
+        hop_size=20,
+        max_sil_kept=5000,
+        *,
+        legacy_short_check=False,
+    ):
+        for name, value in (
+            ("sr", sr),
+            ("threshold", threshold),
+            ("min_length", min_length),
+            ("min_interval", min_interval),
+            ("hop_size", hop_size),
+            ("max_sil_kept", max_sil_kept),
+        ):
+            _check_number(name, value)
+        if sr <= 0:
+            raise ParameterError(f"sr={sr!r} must be > 0 (Hz)")
+        if hop_size <= 0:
+            raise ParameterError(f"hop_size={hop_size!r} must be > 0 (ms)")
+        if not min_interval >= hop_size:
+            raise ParameterError(f"min_interval={min_interval!r} must be >= hop_size={hop_size!r} (ms)")
+        if not min_length >= min_interval:
+            raise ParameterError(f"min_length={min_length!r} must be >= min_interval={min_interval!r} (ms)")
+        if not max_sil_kept >= hop_size:
+            raise ParameterError(f"max_sil_kept={max_sil_kept!r} must be >= hop_size={hop_size!r} (ms)")
+        hop_samples = round(sr * hop_size / 1000)
+        if hop_samples < 1:
+            raise ParameterError(
+                f"hop_size={hop_size!r} ms is {sr * hop_size / 1000:g} samples at sr={sr!r}, "
+                f"which rounds to 0; use hop_size >= {1000 * 1.5 / sr:.3g} ms"
+            )
+        self.sr = sr
+        self.threshold = threshold
+        self.min_length = min_length
+        self.min_interval = min_interval
+        self.hop_size = hop_size
+        self.max_sil_kept = max_sil_kept
+        self.legacy_short_check = bool(legacy_short_check)
+        # Derived exactly as the reference derives them (same operations, same rounding).
+        min_interval_samples = sr * min_interval / 1000
+        #: silence threshold as an RMS amplitude
+        self.threshold_amplitude = 10 ** (threshold / 20.0)
+        self.hop_samples = hop_samples
+        self.win_samples = min(round(min_interval_samples), 4 * hop_samples)
+        self.min_length_frames = round(sr * min_length / 1000 / hop_samples)
+        self.min_interval_frames = round(min_interval_samples / hop_samples)
+        self.max_sil_kept_frames = round(sr * max_sil_kept / 1000 / hop_samples)
+        self._window_plan = pairwise_plan(self.win_samples)
+
+    def __repr__(self):
+        return (
+            f"Slicer(sr={self.sr!r}, threshold={self.threshold!r}, min_length={self.min_length!r}, "
+            f"min_interval={self.min_interval!r}, hop_size={self.hop_size!r}, "
+            f"max_sil_kept={self.max_sil_kept!r}, legacy_short_check={self.legacy_short_check!r})"
+        )
+
+    # -- public API -------------------------------------------------------
+
+    def slice(self, waveform):
+        """Cut ``waveform`` at silences; returns the reference's list of chunks.
+
+        ``waveform`` is ``(samples,)`` or channels-first ``(channels, samples)``,
+        float32 or float64, any memory order.  Each chunk is a view of it (the
+        input itself when nothing is cut).
+        """
+        waveform = _check_waveform(waveform)
+        ranges = self._ranges(waveform)
+        if ranges is None:
+            return [waveform]
+        return [waveform[..., start:end] for start, end in ranges.tolist()]
+
+    def slice_ranges(self, waveform):
+        """Where ``slice`` cuts: a (K, 2) int64 array of ``[start, end)`` sample offsets."""
+        waveform = _check_waveform(waveform)
+        ranges = self._ranges(waveform)
+        if ranges is None:
+            return np.array([[0, waveform.shape[-1]]], dtype=np.int64)
+        return ranges
+
+    def frame_rms(self, waveform):
+        """The RMS of every frame (the reference's ``get_rms`` on the channel mix), in the input's dtype."""
+        return self._frame_rms(_check_waveform(waveform))
+
+    # -- implementation ---------------------------------------------------
+
+    def _is_too_short(self, n_samples):
+        if self.legacy_short_check:
+            return n_samples <= self.min_length_frames
+        return (n_samples + self.hop_samples - 1) // self.hop_samples <= self.min_length_frames
+
+    def n_frames(self, n_samples):
+        """Number of RMS frames of a signal of ``n_samples`` samples."""
+        half = self.win_samples // 2
+        return (n_samples + 2 * half - self.win_samples) // self.hop_samples + 1
+
+    def _frame_rms(self, waveform):
+        dtype = waveform.dtype
+        hop = self.hop_samples
+        n_samples = waveform.shape[-1]
+        out = np.empty(self.n_frames(n_samples), dtype=dtype)
+        scratch = np.empty(self.win_samples, dtype=dtype)
+        win_length = dtype.type(self.win_samples)
+        plan = self._window_plan
+        if waveform.ndim == 2:
+            pairwise = _numpy_mixes_pairwise(waveform)
+            if pairwise is not None:
+                channel_plan = pairwise_plan(waveform.shape[0]) if pairwise else _NO_PLAN
+                stacks = np.empty((4, max(len(plan), len(channel_plan))), dtype=dtype)
+                block = np.empty(max(_MIX_BLOCK_SAMPLES, self.win_samples + hop), dtype=dtype)
+                n_channels = dtype.type(waveform.shape[0])
+                interleaved = waveform.T.flags.c_contiguous and not waveform.flags.c_contiguous
+                flat = waveform.T.reshape(-1) if interleaved else np.empty(0, dtype=dtype)
+                _kernels.mixed_frame_rms(
+                    waveform, flat, channel_plan, n_channels, hop, win_length, plan, stacks, block, scratch, out,
+                )
+                return out
+            mono = np.ascontiguousarray(waveform.mean(axis=0))  # negative or zero strides: NumPy's own order
+        else:
+            mono = np.ascontiguousarray(waveform)
+        stacks = np.empty((4, len(plan)), dtype=dtype)
+        _kernels.frame_rms(mono, 0, n_samples, hop, 0, win_length, plan, stacks, scratch, out)
+        return out
+
+    def _ranges(self, waveform):
+        """[start, end) of each chunk, or None where the reference returns the input whole."""
+        n_samples = waveform.shape[-1]
+        if self._is_too_short(n_samples):
+            return None
+        rms = self._frame_rms(waveform)
+        n_frames = rms.shape[0]
+        with warnings.catch_warnings():  # a threshold beyond float32's range becomes inf, as in NumPy
+            warnings.simplefilter("ignore", RuntimeWarning)
+            threshold = rms.dtype.type(self.threshold_amplitude)
+        state = np.array([-1, 0, -1], dtype=np.int64)
+        tags = np.empty((n_frames + 1, 2), dtype=np.int64)
+        count = _kernels.tag_silences(
+            rms, 0, n_frames, threshold,
+            self.min_interval_frames, self.min_length_frames, self.max_sil_kept_frames,
+            state, tags,
+        )
+        count += _kernels.trailing_tag(n_frames, self.min_interval_frames, state, tags[count])
+        if count == 0:
+            return None
+        return tags_to_ranges(tags[:count], n_frames, n_samples, self.hop_samples)
+
+
+_NO_PLAN = np.empty((0, 2), dtype=np.int64)
+
+
+def pairwise_plan(n):
+    """How NumPy's pairwise summation splits a run of ``n`` values, in post-order.
+
+    Rows ``[offset, length]`` (length 1..128) are blocks summed with 8
+    accumulators; rows ``[0, 0]`` add the two most recent partial sums.  NumPy
+    halves runs longer than 128 at ``n // 2`` rounded down to a multiple of 8.
+    """
+    rows = []
+
+    def visit(offset, length):
+        if length <= 128:
+            rows.append((offset, length))
+            return
+        half = length // 2
+        half -= half % 8
+        visit(offset, half)
+        visit(offset + half, length - half)
+        rows.append((0, 0))
+
+    visit(0, n)
+    return np.array(rows, dtype=np.int64)
+
+
+def tags_to_ranges(tags, n_frames, n_samples, hop_samples):
+    """Turn silence tags (frames) into the reference's chunk ranges (samples)."""
+    bounds = []
+    if tags[0, 0] > 0:
+        bounds.append((0, tags[0, 0]))
+    for k in range(len(tags) - 1):
+        bounds.append((tags[k, 1], tags[k + 1, 0]))
+    if tags[-1, 1] < n_frames:
+        bounds.append((tags[-1, 1], n_frames))
+    ranges = np.empty((len(bounds), 2), dtype=np.int64)
+    for k, (begin, end) in enumerate(bounds):
+        start = min(begin * hop_samples, n_samples)
+        ranges[k, 0] = start
+        ranges[k, 1] = max(start, min(n_samples, end * hop_samples))
+    return ranges
+
+
+def _check_waveform(waveform):
+    if not isinstance(waveform, np.ndarray):
+        waveform = np.asarray(waveform)
+    if waveform.dtype not in (np.float32, np.float64):
+        if waveform.dtype.kind in "iu":
+            fix = (
+                f"; convert it to float first, e.g. waveform.astype(np.float32) / {2 ** (8 * waveform.dtype.itemsize - 1)} "
+                "so that full scale is 1.0 (soundfile.read(..., dtype='float32') does this for you)"
+            )
+        else:
+            fix = "; convert it with waveform.astype(np.float32)"
+        raise ParameterError(f"waveform has dtype {waveform.dtype}, but fastslice needs float32 or float64 samples{fix}")
+    if waveform.ndim not in (1, 2):
+        raise ParameterError(
+            f"waveform has shape {waveform.shape}; it must be (samples,) or channels-first (channels, samples)"
+        )
+    if waveform.ndim == 2 and waveform.shape[0] == 0:
+        raise ParameterError(f"waveform has shape {waveform.shape}: no channels")
+    return waveform
+
+
+def _numpy_mixes_pairwise(waveform):
+    """How ``waveform.mean(axis=0)`` adds channels: True pairwise, False in turn, None unknown.
+
+    NumPy's reduction loops over the axis of smallest stride innermost, and sums
+    an innermost reduction axis pairwise; below 8 channels both orders agree.
+    """
+    channels, samples = waveform.shape
+    channel_stride, sample_stride = waveform.strides
+    if (channels > 1 and channel_stride <= 0) or (samples > 1 and sample_stride <= 0):
+        return None
+    if channels < 8:
+        return False
+    return samples == 1 or channel_stride < sample_stride

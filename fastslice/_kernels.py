@@ -20,8 +20,10 @@ reference pads with ``np.pad(mode="constant")``).  Its RMS is
 Silence tags.  ``tag_silences`` is the reference's loop over frames with its
 state made explicit (``state`` in, ``state`` out), so that frames can arrive in
 blocks.  RMS values are read from a ring: frame ``j`` lives at
-``rms[j % rms.shape[0]]``; a ring of ``2 * max_sil_kept + 1`` frames or more is
-enough, because the look-back never reaches further.
+``rms[j % rms.shape[0]]``.  The look-back never reaches more than
+``2 * max_sil_kept`` frames behind the current one, so a call over frames
+``first..stop-1`` needs the ring to hold frames ``first - 2 * max_sil_kept``
+to ``stop - 1``: ``2 * max_sil_kept + (stop - first)`` frames.
 """
 import numpy as np
 from llvmlite import ir

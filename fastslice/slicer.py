@@ -176,6 +176,19 @@ class Slicer:
         _kernels.frame_rms(mono, 0, n_samples, hop, 0, win_length, plan, stacks, scratch, out)
         return out
 
+    def _comparable_threshold(self, rms_dtype):
+        """The threshold in the type NumPy compares ``rms < threshold`` in.
+
+        NumPy 2 (NEP 50) converts a Python float to the RMS dtype (float32 for
+        float32 audio), but promotes the RMS to float64 for a NumPy float64
+        threshold (``threshold=np.float64(-30)``).  A threshold beyond float32's
+        range becomes inf, as in NumPy.
+        """
+        dtype = np.result_type(rms_dtype, self.threshold_amplitude)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return dtype.type(self.threshold_amplitude)
+
     def _ranges(self, waveform):
         """[start, end) of each chunk, or None where the reference returns the input whole."""
         n_samples = waveform.shape[-1]
@@ -183,9 +196,7 @@ class Slicer:
             return None
         rms = self._frame_rms(waveform)
         n_frames = rms.shape[0]
-        with warnings.catch_warnings():  # a threshold beyond float32's range becomes inf, as in NumPy
-            warnings.simplefilter("ignore", RuntimeWarning)
-            threshold = rms.dtype.type(self.threshold_amplitude)
+        threshold = self._comparable_threshold(rms.dtype)
         state = np.array([-1, 0, -1], dtype=np.int64)
         tags = np.empty((n_frames + 1, 2), dtype=np.int64)
         count = _kernels.tag_silences(

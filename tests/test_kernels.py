@@ -1,0 +1,117 @@
+"""Kernels against the naive implementations of tests/naive.py (and NumPy itself)."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import naive
+import signals
+from fastslice import Slicer, _kernels
+from fastslice.slicer import pairwise_plan
+
+DTYPES = [np.float32, np.float64]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [1, 2, 7, 8, 9, 15, 16, 63, 127, 128, 129, 130, 255, 256, 257, 1000, 3528, 9001])
+def test_pairwise_sums_match_naive_and_numpy(dtype, n):
+    rng = np.random.default_rng(n)
+    x = (rng.standard_normal(n + 11) * rng.uniform(1e-4, 10)).astype(dtype)
+    plan = pairwise_plan(n)
+    stack = np.empty(len(plan), dtype)
+    for start in (0, 3, 11):
+        values = x[start : start + n]
+        expected = naive.pairwise_sum(values * values)
+        assert _kernels.pairwise_sum_of_squares(x, start, plan, stack) == expected
+        assert expected == np.add.reduce(values * values)
+        assert _kernels.pairwise_sum(x, start, plan, stack) == naive.pairwise_sum(values)
+
+
+def test_pairwise_plan_halves_like_numpy():
+    assert pairwise_plan(128).tolist() == [[0, 128]]
+    assert pairwise_plan(129).tolist() == [[0, 64], [64, 65], [0, 0]]
+    plan = pairwise_plan(3528)
+    leaves = plan[plan[:, 1] > 0]
+    assert leaves[:, 1].sum() == 3528 and (leaves[:, 1] <= 128).all()
+    assert np.array_equal(leaves[1:, 0], np.cumsum(leaves[:-1, 1]))  # contiguous, in order
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("win, hop", [(4, 1), (7, 3), (40, 10), (64, 16), (300, 100), (441, 110), (3528, 882)])
+def test_frame_rms_matches_naive_and_upstream(upstream, dtype, win, hop):
+    rng = np.random.default_rng(win)
+    for n in (1, win // 2, win - 1, win, win + 1, 5 * hop + 3, 4000):
+        mono = (rng.standard_normal(n) * 0.1).astype(dtype)
+        out = np.empty((n + 2 * (win // 2) - win) // hop + 1, dtype)
+        plan = pairwise_plan(win)
+        _kernels.frame_rms(mono, 0, n, hop, 0, dtype(win), plan, np.empty((4, len(plan)), dtype), np.empty(win, dtype), out)
+        assert np.array_equal(out, naive.frame_rms(mono, win, hop))
+        assert np.array_equal(out, upstream.get_rms(mono, frame_length=win, hop_length=hop).squeeze(0))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("channels", [1, 2, 3, 6, 8, 9, 17])
+def test_channel_mixes_match_naive_and_numpy(dtype, channels):
+    rng = np.random.default_rng(channels)
+    x = rng.standard_normal((channels, 301)).astype(dtype)
+    plan = pairwise_plan(channels)
+    stack = np.empty(len(plan), dtype)
+    no_plan = np.empty((0, 2), np.int64)
+    out = np.empty(290, dtype)
+    _kernels.mix_channels(x, 7, dtype(channels), no_plan, stack, out)
+    assert np.array_equal(out, naive.mix(x, pairwise=False)[7:297])
+    assert np.array_equal(out, x.mean(axis=0)[7:297])
+    flat = np.ascontiguousarray(x.T).reshape(-1)
+    for channel_plan, pairwise in ((no_plan, False), (plan, True)):
+        _kernels.mix_interleaved(flat, channels, 7, dtype(channels), channel_plan, stack, out)
+        assert np.array_equal(out, naive.mix(x, pairwise=pairwise)[7:297])
+    assert np.array_equal(out, np.asfortranarray(x).mean(axis=0)[7:297])
+
+
+def _tags_in_blocks(rms, ring_size, block, threshold, min_interval, min_length, max_sil_kept):
+    """Feed frames through a ring of ring_size, block frames at a time, as a stream would."""
+    ring = np.full(ring_size, np.nan, rms.dtype)
+    state = np.array([-1, 0, -1], np.int64)
+    tags = np.empty((len(rms) + 1, 2), np.int64)
+    count = 0
+    for first in range(0, len(rms), block):
+        stop = min(len(rms), first + block)
+        for j in range(first, stop):
+            ring[j % ring_size] = rms[j]
+        count += _kernels.tag_silences(ring, first, stop, threshold, min_interval, min_length, max_sil_kept, state, tags[count:])
+    count += _kernels.trailing_tag(len(rms), min_interval, state, tags[count])
+    return [tuple(t) for t in tags[:count].tolist()]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    seed=st.integers(0, 2**31),
+    n=st.integers(1, 600),
+    min_interval=st.integers(0, 40),
+    extra_length=st.integers(0, 80),
+    max_sil_kept=st.integers(0, 60),
+    block=st.integers(1, 700),
+    ties=st.booleans(),
+)
+def test_silence_tags_match_naive_whole_and_in_blocks(seed, n, min_interval, extra_length, max_sil_kept, block, ties):
+    rng = np.random.default_rng(seed)
+    levels = rng.choice([0.0, 0.005, 0.01, 0.5], size=n) if ties else rng.uniform(0, 0.05, size=n) ** 2
+    rms = levels.astype(np.float32)
+    if n > 5 and rng.uniform() < 0.2:
+        rms[rng.integers(0, n)] = np.nan
+    threshold = np.float32(0.011)
+    min_length = min_interval + extra_length
+    expected = naive.silence_tags(rms, threshold, min_interval, min_length, max_sil_kept)
+    args = (threshold, min_interval, min_length, max_sil_kept)
+    assert _tags_in_blocks(rms, n, n, *args) == expected
+    assert _tags_in_blocks(rms, 2 * max_sil_kept + block, block, *args) == expected
+    assert _tags_in_blocks(rms, 2 * max_sil_kept + 1, 1, *args) == expected  # the smallest ring
+
+
+def test_each_kernel_compiles_once_per_dtype():
+    s = Slicer(16000, -40, 1000, 200, 10, 300)
+    for dtype in DTYPES:
+        for _ in range(3):
+            s.slice(signals.speech_like(seed=1, seconds=3, sr=16000, channels=1, dtype=dtype)[0])
+    assert len(_kernels.frame_rms.signatures) == 2
+    assert len(_kernels.tag_silences.signatures) == 2

@@ -32,13 +32,6 @@ from numba.extending import intrinsic
 
 from ._jit import jit
 
-# Indices into the state array of tag_silences.
-SILENCE_START = 0  # first frame of the current silent run, or -1
-CLIP_START = 1  # frame where the current clip starts
-HEAD_MIN = 2  # first argmin of the silent run's first max_sil_kept + 1 frames
-STATE_SIZE = 3
-
-
 @intrinsic
 def _eight_lane_sums_of_squares(typingctx, x, starts, length):
     """NumPy's 8-accumulator sums of ``x[s:s + length] ** 2`` for the 4 starts ``s`` in ``starts``.
@@ -200,31 +193,20 @@ def _block_sum(x, start, n):
 
 
 @jit
-def pairwise_sum_of_squares(x, start, plan, stack):
-    """NumPy's pairwise sum of ``x[start:start + n] ** 2``, following ``plan`` (see ``pairwise_plan``).
+def pairwise_sum(x, start, plan, stack, squares):
+    """NumPy's pairwise sum of ``x[start:start + n]`` (of its squares if ``squares``), following ``plan``.
 
-    ``stack`` is scratch of the samples' dtype with ``plan.shape[0]`` elements.
+    ``plan`` comes from ``fastslice.slicer.pairwise_plan(n)``; ``stack`` is
+    scratch of the samples' dtype with ``plan.shape[0]`` elements.
     """
     top = 0
     for k in range(plan.shape[0]):
         length = plan[k, 1]
         if length > 0:
-            stack[top] = _block_sum_of_squares(x, start + plan[k, 0], length)
-            top += 1
-        else:
-            top -= 1
-            stack[top - 1] = stack[top - 1] + stack[top]
-    return stack[0]
-
-
-@jit
-def pairwise_sum(x, start, plan, stack):
-    """NumPy's pairwise sum of ``x[start:start + n]``, following ``plan`` (see ``pairwise_plan``)."""
-    top = 0
-    for k in range(plan.shape[0]):
-        length = plan[k, 1]
-        if length > 0:
-            stack[top] = _block_sum(x, start + plan[k, 0], length)
+            if squares:
+                stack[top] = _block_sum_of_squares(x, start + plan[k, 0], length)
+            else:
+                stack[top] = _block_sum(x, start + plan[k, 0], length)
             top += 1
         else:
             top -= 1
@@ -246,7 +228,7 @@ def mix_channels(x, first_sample, n_channels, channel_plan, stack, out):
     m = out.shape[0]
     if channel_plan.shape[0] > 0:
         for k in range(m):
-            out[k] = pairwise_sum(x[:, first_sample + k], 0, channel_plan, stack) / n_channels
+            out[k] = pairwise_sum(x[:, first_sample + k], 0, channel_plan, stack, False) / n_channels
         return
     if channels == 2:  # stereo, the common case, in one pass; x / 2 == x * 0.5 exactly
         left = x[0, first_sample : first_sample + m]
@@ -271,7 +253,7 @@ def mix_interleaved(flat, channels, first_sample, n_channels, channel_plan, stac
     m = out.shape[0]
     if channel_plan.shape[0] > 0:
         for k in range(m):
-            out[k] = pairwise_sum(flat, (first_sample + k) * channels, channel_plan, stack) / n_channels
+            out[k] = pairwise_sum(flat, (first_sample + k) * channels, channel_plan, stack, False) / n_channels
         return
     if channels == 2:  # x / 2 == x * 0.5 exactly
         pairs = flat[2 * first_sample : 2 * (first_sample + m)]
@@ -289,7 +271,7 @@ def mix_interleaved(flat, channels, first_sample, n_channels, channel_plan, stac
 
 @jit
 def _four_frames_sum_of_squares(x, s0, s1, s2, s3, plan, stacks):
-    """``pairwise_sum_of_squares`` of four windows at once; ``stacks`` is (4, len(plan)) scratch."""
+    """``pairwise_sum(..., squares=True)`` of four windows at once; ``stacks`` is (4, len(plan)) scratch."""
     top = 0
     for k in range(plan.shape[0]):
         offset = plan[k, 0]
@@ -336,7 +318,7 @@ def frame_rms(mono, mono_offset, n_samples, hop, first_frame, win_length, plan, 
             k += 4
             continue
         if begin >= 0 and begin + win <= n_samples:
-            total = pairwise_sum_of_squares(mono, begin - mono_offset, plan, stack)
+            total = pairwise_sum(mono, begin - mono_offset, plan, stack, True)
         else:
             for t in range(win):
                 p = begin + t
@@ -344,7 +326,7 @@ def frame_rms(mono, mono_offset, n_samples, hop, first_frame, win_length, plan, 
                     scratch[t] = mono[p - mono_offset]
                 else:
                     scratch[t] = 0
-            total = pairwise_sum_of_squares(scratch, 0, plan, stack)
+            total = pairwise_sum(scratch, 0, plan, stack, True)
         out[k] = np.sqrt(total / win_length)
         k += 1
 
@@ -400,8 +382,10 @@ def tag_silences(rms, first, stop, threshold, min_interval, min_length, max_sil_
     """Run the reference's silence loop over frames ``first..stop-1``.
 
     Lengths are in frames, ``threshold`` is an amplitude in the RMS dtype.
-    ``state`` (int64, ``STATE_SIZE``) carries the loop between calls; start it
-    at ``[-1, 0, -1]``.  Silences to cut are appended to ``tags`` (an int64
+    ``state`` (int64, 3 elements) carries the loop between calls: the first
+    frame of the current silent run (or -1), the frame where the current clip
+    starts, and the first argmin of the silent run's first ``max_sil_kept + 1``
+    frames; start it at ``[-1, 0, -1]``.  Silences to cut are appended to ``tags`` (an int64
     array of at least ``stop - first`` rows) as ``[left, right]`` frames; the
     number written is returned.
     """

@@ -22,9 +22,9 @@ def test_pairwise_sums_match_naive_and_numpy(dtype, n):
     for start in (0, 3, 11):
         values = x[start : start + n]
         expected = naive.pairwise_sum(values * values)
-        assert _kernels.pairwise_sum_of_squares(x, start, plan, stack) == expected
+        assert _kernels.pairwise_sum(x, start, plan, stack, True) == expected
         assert expected == np.add.reduce(values * values)
-        assert _kernels.pairwise_sum(x, start, plan, stack) == naive.pairwise_sum(values)
+        assert _kernels.pairwise_sum(x, start, plan, stack, False) == naive.pairwise_sum(values)
 
 
 def test_pairwise_plan_halves_like_numpy():

@@ -136,17 +136,17 @@ class Slicer:
         """The RMS of every frame (the reference's ``get_rms`` on the channel mix), in the input's dtype."""
         return self._frame_rms(_check_waveform(waveform))
 
+    def n_frames(self, n_samples):
+        """Number of RMS frames of a signal of ``n_samples`` samples."""
+        half = self.win_samples // 2
+        return (n_samples + 2 * half - self.win_samples) // self.hop_samples + 1
+
     # -- implementation ---------------------------------------------------
 
     def _is_too_short(self, n_samples):
         if self.legacy_short_check:
             return n_samples <= self.min_length_frames
         return (n_samples + self.hop_samples - 1) // self.hop_samples <= self.min_length_frames
-
-    def n_frames(self, n_samples):
-        """Number of RMS frames of a signal of ``n_samples`` samples."""
-        half = self.win_samples // 2
-        return (n_samples + 2 * half - self.win_samples) // self.hop_samples + 1
 
     def _frame_rms(self, waveform):
         dtype = waveform.dtype

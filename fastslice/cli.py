@@ -1,0 +1,345 @@
+"""The ``fastslice`` command line: ``fastslice slice`` for files and folders, ``fastslice demo``.
+
+Kept light at import (``fastslice --help`` loads no numba); the slicing modules
+are imported when a command runs.
+"""
+import argparse
+import concurrent.futures
+import csv
+import glob
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+# The upstream CLI's defaults (openvpi/audio-slicer slicer2.py main()).
+CLI_DEFAULTS = {"threshold": -40.0, "min_length": 5000, "min_interval": 300, "hop_size": 10, "max_sil_kept": 500}
+_AUDIO_EXTENSIONS = {
+    ".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc", ".au", ".snd",
+    ".caf", ".w64", ".rf64", ".voc", ".sd2", ".mat", ".pvf", ".xi", ".htk", ".sf", ".ircam", ".nist", ".paf", ".svx", ".wve",
+}
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="fastslice",
+        description="Cut long recordings into clips at silences, exactly as openvpi/audio-slicer, fast.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    cut = commands.add_parser("slice", help="slice audio files and folders into clips")
+    cut.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files, folders (searched recursively) or glob patterns")
+    cut.add_argument("-o", "--out", required=True, metavar="OUT_DIR", help="folder for the clips (input folders are mirrored under it)")
+    _add_slicer_options(cut)
+    cut.add_argument("--format", help="container of the clips, e.g. WAV, FLAC (default: the input's, or WAV for compressed input)")
+    cut.add_argument("--subtype", help="sample format of the clips, e.g. PCM_16, PCM_24, FLOAT (default: the input's)")
+    cut.add_argument("--manifest", metavar="PATH", help="write every clip to PATH: .csv, or .jsonl (JSON Lines)")
+    cut.add_argument("--labels", action="store_true", help="also write an Audacity label file <stem>_labels.txt per input")
+    cut.add_argument("--dry-run", action="store_true", help="print the clips that would be written; write nothing")
+    cut.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="slice N files at a time, in N processes (default 1)")
+    cut.add_argument("--overwrite", action="store_true", help="slice again inputs whose clips are already complete")
+    cut.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
+
+    demo = commands.add_parser("demo", help="make a short synthetic recording, slice it, print the clips")
+    demo.add_argument("-o", "--out", default="fastslice-demo", metavar="DIR", help="folder for the demo (default ./fastslice-demo)")
+    _add_slicer_options(demo)
+    return parser
+
+
+def _add_slicer_options(parser):
+    d = CLI_DEFAULTS
+    parser.add_argument("--threshold", type=float, default=d["threshold"], metavar="DB", help=f"RMS level below which a frame is silent, in dB (default {d['threshold']:g})")
+    parser.add_argument("--min-length", type=float, default=d["min_length"], metavar="MS", help=f"minimum clip length, in ms (default {d['min_length']})")
+    parser.add_argument("--min-interval", type=float, default=d["min_interval"], metavar="MS", help=f"minimum silence to cut at, in ms (default {d['min_interval']})")
+    parser.add_argument("--hop-size", type=float, default=d["hop_size"], metavar="MS", help=f"RMS frame hop, in ms (default {d['hop_size']})")
+    parser.add_argument("--max-sil-kept", type=float, default=d["max_sil_kept"], metavar="MS", help=f"maximum silence kept around a clip, in ms (default {d['max_sil_kept']})")
+
+
+def _slicer_params(args):
+    params = {k: getattr(args, k) for k in CLI_DEFAULTS}
+    return {k: int(v) if k != "threshold" and float(v).is_integer() else v for k, v in params.items()}
+
+
+# -- inputs ---------------------------------------------------------------------
+
+
+def expand_inputs(inputs, out_dir):
+    """(jobs, problems): jobs are (source, clip folder, stem) in a stable order; problems are messages."""
+    out_real = os.path.realpath(out_dir)
+    jobs, problems = [], []
+    for spec in inputs:
+        path = Path(spec)
+        if path.is_dir():
+            jobs += [(f, Path(out_dir) / f.parent.relative_to(path), f.stem) for f in _audio_files_under(path, out_real)]
+        elif path.is_file():
+            jobs.append((path, Path(out_dir), path.stem))
+        elif glob.has_magic(spec):
+            matches = sorted(glob.glob(spec, recursive=True))
+            if not matches:
+                problems.append(f"{spec}: no file matches this pattern")
+            for match in matches:
+                match = Path(match)
+                if match.is_dir():
+                    jobs += [(f, Path(out_dir) / f.parent.relative_to(match), f.stem) for f in _audio_files_under(match, out_real)]
+                elif match.is_file():
+                    jobs.append((match, Path(out_dir), match.stem))
+        elif path.exists() or path.is_symlink():
+            problems.append(f"{spec}: not a regular file or folder")
+        else:
+            problems.append(f"{spec}: no such file or folder")
+    unique, seen, names = [], set(), {}
+    for source, folder, stem in jobs:
+        real = os.path.realpath(source)
+        if real in seen:
+            continue
+        seen.add(real)
+        key = (os.path.realpath(folder), stem)
+        if key in names:
+            problems.append(f"{source}: its clips would have the same names as those of {names[key]} ({stem}_0, ...); slice them into different -o folders")
+            continue
+        names[key] = source
+        unique.append((source, folder, stem))
+    return unique, problems
+
+
+def _audio_files_under(folder, out_real):
+    """Files under folder that are audio (by extension, or by content for the rest), skipping OUT_DIR."""
+    import soundfile
+
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if os.path.realpath(os.path.join(root, d)) != out_real and not d.startswith("."))
+        for name in sorted(files):
+            if name.startswith("."):
+                continue
+            path = Path(root) / name
+            if path.suffix.lower() in _AUDIO_EXTENSIONS:
+                found.append(path)
+                continue
+            try:  # detected by content: libsndfile reads its header
+                soundfile.info(str(path))
+            except Exception:
+                continue
+            found.append(path)
+    return found
+
+
+# -- running --------------------------------------------------------------------
+
+
+def _run_one(job, params, options):
+    """Slice one input (in a worker process); returns (FileResult or None, error message or None)."""
+    from .errors import FastsliceError
+    from .files import slice_file
+
+    source, folder, stem = job
+    try:
+        return slice_file(source, folder, params, stem=stem, **options), None
+    except FastsliceError as exc:
+        return None, str(exc)
+    except OSError as exc:
+        return None, f"{source}: {exc.strerror or exc}"
+
+
+class Progress:
+    """One line on a terminal: files done, hours of audio, speed."""
+
+    def __init__(self, total, stream, enabled):
+        self.total, self.stream, self.enabled = total, stream, enabled
+        self.done = 0
+        self.audio_seconds = 0.0
+        self.started = time.perf_counter()
+
+    def update(self, audio_seconds):
+        self.done += 1
+        self.audio_seconds += audio_seconds
+        if self.enabled:
+            elapsed = max(time.perf_counter() - self.started, 1e-9)
+            width = 24
+            filled = width * self.done // max(self.total, 1)
+            self.stream.write(
+                f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} files, "
+                f"{self.audio_seconds / 3600:.2f} h of audio, {self.audio_seconds / elapsed:,.0f}x realtime"
+            )
+            self.stream.flush()
+
+    def close(self):
+        if self.enabled and self.done:
+            self.stream.write("\n")
+
+
+def run_slice(args):
+    params = _slicer_params(args)
+    from .errors import FastsliceError
+    from .files import output_format
+    from .slicer import Slicer
+
+    try:  # check parameters and formats once, before any work
+        Slicer(44100, **params)
+        if args.format or args.subtype:
+            output_format("WAV", "PCM_16", args.format, args.subtype)
+        if args.jobs < 1:
+            raise FastsliceError(f"--jobs={args.jobs} must be >= 1")
+        if args.manifest and Path(args.manifest).suffix.lower() not in (".csv", ".jsonl"):
+            raise FastsliceError(f"--manifest={args.manifest}: the name must end in .csv or .jsonl")
+        if Path(args.out).exists() and not Path(args.out).is_dir():
+            raise FastsliceError(f"-o {args.out}: exists and is not a folder")
+    except (FastsliceError, ValueError) as exc:
+        print(f"fastslice: {exc}", file=sys.stderr)
+        return 2
+
+    jobs, problems = expand_inputs(args.inputs, args.out)
+    for problem in problems:
+        print(f"fastslice: {problem}", file=sys.stderr)
+    options = {
+        "format": args.format, "subtype": args.subtype, "overwrite": args.overwrite, "dry_run": args.dry_run,
+        "protected": tuple(str(source) for source, _, _ in jobs),
+    }
+    progress = Progress(len(jobs), sys.stderr, enabled=not args.quiet and not args.dry_run and sys.stderr.isatty())
+    started = time.perf_counter()
+    results = [None] * len(jobs)
+    failures = len(problems)
+
+    def record(index, outcome):
+        nonlocal failures
+        result, error = outcome
+        if error is not None:
+            failures += 1
+            if progress.enabled:
+                progress.stream.write("\n")
+            print(f"fastslice: {error}", file=sys.stderr)
+            progress.update(0.0)
+        else:
+            results[index] = result
+            progress.update(result.audio_seconds)
+
+    if args.jobs == 1 or len(jobs) <= 1:
+        for index, job in enumerate(jobs):
+            record(index, _run_one(job, params, options))
+    else:
+        with concurrent.futures.ProcessPoolExecutor(max_workers=args.jobs) as pool:
+            futures = {pool.submit(_run_one, job, params, options): i for i, job in enumerate(jobs)}
+            for future in concurrent.futures.as_completed(futures):
+                try:
+                    outcome = future.result()
+                except Exception as exc:  # a worker died (killed, out of memory)
+                    outcome = (None, f"{jobs[futures[future]][0]}: the worker process failed ({exc})")
+                record(futures[future], outcome)
+    progress.close()
+    done = [r for r in results if r is not None]
+    clips = [c for r in done for c in r.clips]
+
+    if args.dry_run:
+        _print_clip_table(clips)
+    else:
+        if args.manifest:
+            write_manifest(args.manifest, clips)
+        if args.labels:
+            for (_, folder, stem), result in zip(jobs, results):
+                if result is not None:
+                    write_audacity_labels(Path(folder) / f"{stem}_labels.txt", result.clips)
+    if not args.quiet:
+        elapsed = time.perf_counter() - started
+        hours = sum(r.audio_seconds for r in done) / 3600
+        skipped = sum(r.skipped for r in done)
+        verb = "would write" if args.dry_run else "wrote"
+        print(
+            f"fastslice: {len(done)} files ({skipped} already done, {failures} failed), {verb} {len(clips)} clips "
+            f"from {hours:.3f} h of audio in {elapsed:.2f} s",
+            file=sys.stderr,
+        )
+    return 1 if failures else 0
+
+
+def write_manifest(path, clips):
+    """Write clip rows to path: CSV or JSON Lines, by its extension; atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
+    fields = ["source", "clip", "start_sample", "end_sample", "start_seconds", "end_seconds", "sample_rate", "channels"]
+    with open(temporary, "w", newline="", encoding="utf-8") as f:
+        if path.suffix.lower() == ".csv":
+            writer = csv.DictWriter(f, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(c.row() for c in clips)
+        else:
+            for c in clips:
+                f.write(json.dumps(c.row(), ensure_ascii=False) + "\n")
+    os.replace(temporary, path)
+
+
+def write_audacity_labels(path, clips):
+    """An Audacity label track: one ``start<TAB>end<TAB>name`` line per clip, in seconds."""
+    lines = [f"{c.start_seconds:.6f}\t{c.end_seconds:.6f}\t{Path(c.clip).stem}\n" for c in clips]
+    Path(path).write_text("".join(lines), encoding="utf-8")
+
+
+def _print_clip_table(clips):
+    print(f"{'clip':<40} {'start (s)':>10} {'end (s)':>10} {'length (s)':>10}")
+    for c in clips:
+        print(f"{c.clip:<40} {c.start_seconds:>10.3f} {c.end_seconds:>10.3f} {c.end_seconds - c.start_seconds:>10.3f}")
+
+
+# -- demo -----------------------------------------------------------------------
+
+
+def run_demo(args):
+    import numpy as np
+    import soundfile
+
+    from .files import slice_file
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    sr = 44100
+    recording = out / "demo.wav"
+    soundfile.write(recording, demo_recording(sr), sr, subtype="PCM_16")
+    result = slice_file(recording, out / "clips", _slicer_params(args), overwrite=True)
+    print(f"fastslice demo: sliced {recording} ({result.audio_seconds:.1f} s, synthetic) into {len(result.clips)} clips:")
+    _print_clip_table(result.clips)
+    lengths = np.array([c.end_seconds - c.start_seconds for c in result.clips])
+    if len(lengths):
+        print(f"clips from {lengths.min():.2f} s to {lengths.max():.2f} s; try --threshold, --min-length, ... to see them change")
+    return 0
+
+
+def demo_recording(sr, seconds=40.0, seed=2024):
+    """Tones and noise bursts between pauses over a quiet noise floor, mono float32 (seeded)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    x = rng.standard_normal(n) * 10 ** (-60 / 20)
+    position = int(0.5 * sr)
+    while position < n:
+        length = min(int(rng.uniform(1.0, 5.0) * sr), n - position)
+        t = np.arange(length) / sr
+        if rng.uniform() < 0.5:
+            burst = np.sin(2 * np.pi * rng.uniform(120, 400) * t) + 0.3 * np.sin(2 * np.pi * rng.uniform(800, 2000) * t)
+        else:
+            burst = rng.standard_normal(length)
+        envelope = np.minimum(1, np.minimum(t, t[-1] - t) / 0.02) * (0.6 + 0.4 * np.sin(2 * np.pi * 4 * t) ** 2)
+        x[position : position + length] += 0.25 * burst * envelope
+        position += length + int(rng.uniform(0.4, 1.5) * sr)
+    return x.astype(np.float32)
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    from .errors import FastsliceError
+
+    try:
+        if args.command == "slice":
+            return run_slice(args)
+        return run_demo(args)
+    except FastsliceError as exc:
+        print(f"fastslice: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nfastslice: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

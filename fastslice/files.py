@@ -1,0 +1,206 @@
+"""Slice one audio file into clip files, safely.
+
+``slice_file`` streams the file once to find the clip ranges (``stream.py``)
+and writes each clip as soon as its end is known, copying its samples from a
+second reader in the file's own sample format, so 16-bit in gives the same
+16-bit out.  Every clip is written to a temporary name and renamed when
+complete; a hidden marker ``.<stem>.fastslice.json``, written last, records
+the finished file so that a re-run can skip it.
+"""
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+import soundfile
+
+from . import __version__
+from .errors import FastsliceError, ParameterError
+from .stream import BLOCK_FRAMES, _open, _ranges_of_open_file, slicer_for
+
+# How to read each subtype so that writing it back loses nothing.
+_LOSSLESS_DTYPE = {
+    "PCM_S8": "int16", "PCM_U8": "int16", "PCM_16": "int16", "PCM_24": "int32", "PCM_32": "int32",
+    "FLOAT": "float32", "DOUBLE": "float64", "ULAW": "int16", "ALAW": "int16",
+}
+_EXTENSION = {"WAVEX": "wav", "AIFF": "aiff", "OGG": "ogg", "MPEG": "mp3", "MAT4": "mat", "MAT5": "mat"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Clip:
+    """One clip: where it came from, where it went, and its range in samples."""
+
+    source: str
+    clip: str
+    start_sample: int
+    end_sample: int
+    sample_rate: int
+    channels: int
+
+    @property
+    def start_seconds(self):
+        return self.start_sample / self.sample_rate
+
+    @property
+    def end_seconds(self):
+        return self.end_sample / self.sample_rate
+
+    def row(self):
+        """The manifest row: every field, with the times in seconds too."""
+        return {
+            "source": self.source, "clip": self.clip,
+            "start_sample": self.start_sample, "end_sample": self.end_sample,
+            "start_seconds": round(self.start_seconds, 6), "end_seconds": round(self.end_seconds, 6),
+            "sample_rate": self.sample_rate, "channels": self.channels,
+        }
+
+
+@dataclasses.dataclass
+class FileResult:
+    source: str
+    clips: list
+    audio_seconds: float
+    skipped: bool = False
+
+
+def output_format(info_format, info_subtype, format=None, subtype=None):
+    """(format, subtype, extension) of the clips of a file with the given format and subtype.
+
+    By default the input's own container and sample format where libsndfile
+    can write them back losslessly; compressed inputs (MP3, Ogg, ADPCM, ...)
+    become 32-bit float WAV, which holds their decoded samples exactly.
+    """
+    if format is None:
+        lossless = info_subtype in _LOSSLESS_DTYPE and soundfile.check_format(info_format, info_subtype)
+        format, default_subtype = (info_format, info_subtype) if lossless else ("WAV", "FLOAT")
+        subtype = subtype or default_subtype
+    format = format.upper()
+    subtype = (subtype or soundfile.default_subtype(format) or "").upper()
+    if format not in soundfile.available_formats():
+        raise ParameterError(f"format={format!r} is not one libsndfile writes; choose one of {sorted(soundfile.available_formats())}")
+    if not soundfile.check_format(format, subtype):
+        raise ParameterError(
+            f"subtype={subtype!r} cannot be written in format={format!r}; "
+            f"choose one of {sorted(soundfile.available_subtypes(format))}"
+        )
+    return format, subtype, _EXTENSION.get(format, format.lower())
+
+
+def marker_path(out_dir, stem):
+    return Path(out_dir) / f".{stem}.fastslice.json"
+
+
+def slice_file(path, out_dir, params, *, stem=None, format=None, subtype=None, overwrite=False,
+               dry_run=False, protected=(), block_frames=BLOCK_FRAMES):
+    """Slice the audio file ``path`` into ``out_dir/<stem>_<i>.<ext>``; returns a ``FileResult``.
+
+    ``params`` are ``Slicer``'s keyword arguments (the sample rate is the
+    file's).  With ``dry_run`` nothing is written.  Unless ``overwrite``, a
+    file whose clips are all present from an earlier run with the same source
+    and parameters is skipped.  ``protected`` holds real paths that must never
+    be written (the inputs).  Raises ``FastsliceError`` naming the file.
+    """
+    path = Path(path)
+    out_dir = Path(out_dir)
+    stem = stem or path.stem
+    with _open(path) as reader:
+        if reader.frames == 0:
+            raise FastsliceError(f"{path}: holds no audio frames")
+        fmt, sub, ext = output_format(reader.format, reader.subtype, format, subtype)
+        slicer = slicer_for(reader.samplerate, params)
+        stat = path.stat()
+        identity = {
+            "fastslice": __version__, "source": str(path.resolve()), "size": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns, "params": params, "format": fmt, "subtype": sub,
+        }
+        marker = marker_path(out_dir, stem)
+        if not dry_run and not overwrite:
+            done = _finished_clips(marker, identity, out_dir)
+            if done is not None:
+                return FileResult(str(path), done, reader.frames / reader.samplerate, skipped=True)
+
+        def clip_at(i, start, end):
+            return Clip(str(path), str(out_dir / f"{stem}_{i}.{ext}"), start, end, reader.samplerate, reader.channels)
+
+        ranges = _ranges_of_open_file(reader, slicer, block_frames)
+        if dry_run:
+            clips = [clip_at(i, start, end) for i, (start, end) in enumerate(ranges)]
+            return FileResult(str(path), clips, reader.frames / reader.samplerate)
+
+        out_dir.mkdir(parents=True, exist_ok=True)
+        _remove_earlier_output(marker, out_dir, stem)
+        protected = {os.path.realpath(p) for p in protected} | {os.path.realpath(path)}
+        clips = []
+        with _open(path) as source:
+            read_dtype = _LOSSLESS_DTYPE.get(source.subtype, "float32")
+            for i, (start, end) in enumerate(ranges):
+                clip = clip_at(i, start, end)
+                if os.path.realpath(clip.clip) in protected:
+                    raise FastsliceError(f"{path}: clip {clip.clip} would overwrite an input file; choose another -o folder")
+                _write_clip(source, start, end, Path(clip.clip), fmt, sub, read_dtype, block_frames)
+                clips.append(clip)
+        _write_atomically(marker, json.dumps({**identity, "clips": [c.row() for c in clips]}, indent=1))
+        return FileResult(str(path), clips, reader.frames / reader.samplerate)
+
+
+def _write_clip(source, start, end, final, fmt, subtype, read_dtype, block_frames):
+    temporary = final.with_name(f".{final.name}.{os.getpid()}.part")
+    try:
+        with soundfile.SoundFile(temporary, "w", source.samplerate, source.channels, subtype, format=fmt) as out:
+            source.seek(start)
+            remaining = end - start
+            while remaining > 0:
+                block = source.read(min(block_frames, remaining), dtype=read_dtype, always_2d=True)
+                if block.shape[0] == 0:
+                    raise FastsliceError(f"{source.name}: the data ends before frame {end}")
+                out.write(block)
+                remaining -= block.shape[0]
+        os.replace(temporary, final)
+    except soundfile.LibsndfileError as exc:
+        temporary.unlink(missing_ok=True)
+        raise FastsliceError(f"{final}: cannot write it ({exc.error_string})") from None
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise FastsliceError(f"{final}: cannot write it ({exc.strerror or exc})") from None
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _write_atomically(path, text):
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.part")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _finished_clips(marker, identity, out_dir):
+    """The clips recorded by a matching marker whose files are all present, else None."""
+    try:
+        recorded = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(recorded, dict) or any(recorded.get(k) != v for k, v in identity.items()):
+        return None
+    clips = [Clip(r["source"], r["clip"], r["start_sample"], r["end_sample"],
+                  r["sample_rate"], r["channels"]) for r in recorded.get("clips", [])]
+    if not all(Path(c.clip).is_file() and Path(c.clip).parent == out_dir for c in clips):
+        return None
+    return clips
+
+
+def _remove_earlier_output(marker, out_dir, stem):
+    """Remove what an earlier run left for this stem: clips its marker lists, and temporary files."""
+    try:
+        recorded = json.loads(marker.read_text(encoding="utf-8"))
+        names = [Path(r["clip"]).name for r in recorded.get("clips", [])]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        names = []
+    for name in names:
+        (out_dir / name).unlink(missing_ok=True)
+    marker.unlink(missing_ok=True)
+    for leftover in out_dir.glob(f".{stem}_*.part"):
+        leftover.unlink(missing_ok=True)

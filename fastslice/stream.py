@@ -1,0 +1,218 @@
+"""Streaming: slice a recording block by block, in constant memory.
+
+``RangeStream`` is fed interleaved blocks of samples, ``(frames, channels)`` as
+soundfile reads them, and gives back each clip's ``(start, end)`` sample range
+as soon as its end is known.  It holds one window of mono samples and a ring of
+``2 * max_sil_kept_frames + _FRAMES_PER_STEP`` RMS values, whatever the
+length of the recording.  The ranges are exactly ``Slicer.slice_ranges`` of the
+whole recording, in the channels-first F-ordered layout that
+``soundfile.read(...).T`` and ``librosa.load(mono=False)`` return.
+
+``iter_clip_ranges(path, ...)`` does this for a file.
+"""
+import numpy as np
+import soundfile
+
+from . import _kernels
+from .errors import FastsliceError, ParameterError
+from .slicer import _NO_PLAN, Slicer, pairwise_plan
+
+# RMS frames computed and tagged per step (bounds the ring and the mono buffer).
+_FRAMES_PER_STEP = 4096
+#: Frames (samples per channel) read from a file per block.
+BLOCK_FRAMES = 1 << 16
+
+
+class RangeStream:
+    """Clip ranges of a recording of known length, fed in blocks.
+
+    ``feed(block)`` takes the next ``(frames, channels)`` block (float32 or
+    float64, the dtype of the first block is kept) and returns the ranges
+    completed so far; ``finish()`` returns the rest once every sample was fed.
+    """
+
+    def __init__(self, slicer, n_samples, channels, dtype=np.float32):
+        if n_samples < 0 or channels < 1:
+            raise ParameterError(f"n_samples={n_samples!r} and channels={channels!r} must be >= 0 and >= 1")
+        self.slicer = slicer
+        self.n_samples = int(n_samples)
+        self.channels = int(channels)
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise ParameterError(f"dtype={self.dtype} must be float32 or float64")
+        self.fed = 0
+        self._whole = slicer._is_too_short(self.n_samples)
+        if self._whole:
+            return
+        dtype = self.dtype
+        win, hop = slicer.win_samples, slicer.hop_samples
+        self._n_frames = slicer.n_frames(self.n_samples)
+        self._next_frame = 0
+        self._plan = slicer._window_plan
+        # NumPy mixes an interleaved (F-ordered) array's channels pairwise from 8 channels on.
+        self._channel_plan = pairwise_plan(channels) if channels >= 8 else _NO_PLAN
+        self._stacks = np.empty((4, max(len(self._plan), len(self._channel_plan))), dtype)
+        self._scratch = np.empty(win, dtype)
+        self._win_length = dtype.type(win)
+        self._n_channels = dtype.type(channels)
+        self._threshold = slicer._comparable_threshold(dtype)
+        # mono[k] is sample mono_start + k; it holds samples mono_start .. mono_stop - 1.
+        self._mono = np.empty(win + hop * _FRAMES_PER_STEP, dtype)
+        self._mono_start = 0
+        self._mono_stop = 0
+        self._ring = np.empty(2 * slicer.max_sil_kept_frames + _FRAMES_PER_STEP, dtype)
+        self._rms = np.empty(_FRAMES_PER_STEP, dtype)
+        self._state = np.array([-1, 0, -1], dtype=np.int64)
+        self._tags = np.empty((_FRAMES_PER_STEP + 1, 2), dtype=np.int64)
+        self._last_right = None  # right end (frames) of the last silence tag
+
+    # -- public -------------------------------------------------------------
+
+    def feed(self, block):
+        """Take the next block, ``(frames, channels)``; return the ranges completed so far."""
+        block = np.asarray(block)
+        if block.ndim == 1 and self.channels == 1:
+            block = block[:, None]
+        if block.ndim != 2 or block.shape[1] != self.channels:
+            raise ParameterError(f"block has shape {block.shape}; expected (frames, {self.channels})")
+        if self.fed + block.shape[0] > self.n_samples:
+            raise ParameterError(f"fed {self.fed + block.shape[0]} samples, more than n_samples={self.n_samples}")
+        self.fed += block.shape[0]
+        if self._whole or block.shape[0] == 0:
+            return []
+        block = np.ascontiguousarray(block, dtype=self.dtype)
+        ranges = []
+        position = 0
+        while position < block.shape[0]:  # mix as much as the mono buffer can take, then frame it
+            self._drop_used_samples()
+            room = self._mono.shape[0] - (self._mono_stop - self._mono_start)
+            take = min(room, block.shape[0] - position)
+            part = block[position : position + take].reshape(-1)
+            filled = self._mono_stop - self._mono_start
+            _kernels.mix_interleaved(
+                part, self.channels, 0, self._n_channels, self._channel_plan, self._stacks[0],
+                self._mono[filled : filled + take],
+            )
+            self._mono_stop += take
+            position += take
+            ranges += self._run_frames()
+        return ranges
+
+    def finish(self):
+        """The remaining ranges; call once every sample has been fed."""
+        if self.fed != self.n_samples:
+            raise FastsliceError(f"stream ended after {self.fed} of {self.n_samples} samples")
+        if self._whole:
+            return [(0, self.n_samples)]
+        ranges = self._run_frames()
+        tag = self._tags[0]
+        if _kernels.trailing_tag(self._n_frames, self.slicer.min_interval_frames, self._state, tag):
+            ranges += self._ranges_of_tags(self._tags[:1])
+        if self._last_right is None:  # nothing was cut: the reference returns the input whole
+            return ranges + [(0, self.n_samples)]
+        if self._last_right < self._n_frames:
+            ranges.append(self._samples(self._last_right, self._n_frames))
+        return ranges
+
+    # -- internals ------------------------------------------------------------
+
+    def _computable_frames(self):
+        """Frames whose whole window has been fed (all of them once the stream is complete)."""
+        if self._mono_stop == self.n_samples:
+            return self._n_frames
+        slicer = self.slicer
+        reach = self._mono_stop + slicer.win_samples // 2 - slicer.win_samples
+        return min(self._n_frames, max(0, reach // slicer.hop_samples + 1))
+
+    def _run_frames(self):
+        slicer = self.slicer
+        ranges = []
+        stop = self._computable_frames()
+        while self._next_frame < stop:
+            first = self._next_frame
+            last = min(stop, first + _FRAMES_PER_STEP)
+            rms = self._rms[: last - first]
+            _kernels.frame_rms(
+                self._mono[: self._mono_stop - self._mono_start], self._mono_start, self.n_samples,
+                slicer.hop_samples, first, self._win_length, self._plan, self._stacks, self._scratch, rms,
+            )
+            self._ring[np.arange(first, last) % self._ring.shape[0]] = rms
+            count = _kernels.tag_silences(
+                self._ring, first, last, self._threshold, slicer.min_interval_frames,
+                slicer.min_length_frames, slicer.max_sil_kept_frames, self._state, self._tags,
+            )
+            ranges += self._ranges_of_tags(self._tags[:count])
+            self._next_frame = last
+        return ranges
+
+    def _drop_used_samples(self):
+        """Forget mono samples that no frame still to come will read."""
+        keep_from = max(0, self._next_frame * self.slicer.hop_samples - self.slicer.win_samples // 2)
+        drop = min(keep_from, self._mono_stop) - self._mono_start
+        if drop > 0:
+            kept = self._mono_stop - self._mono_start - drop
+            self._mono[:kept] = self._mono[drop : drop + kept]
+            self._mono_start += drop
+
+    def _ranges_of_tags(self, tags):
+        ranges = []
+        for left, right in tags.tolist():
+            if self._last_right is None:
+                if left > 0:
+                    ranges.append(self._samples(0, left))
+            else:
+                ranges.append(self._samples(self._last_right, left))
+            self._last_right = right
+        return ranges
+
+    def _samples(self, begin_frame, end_frame):
+        hop = self.slicer.hop_samples
+        start = min(begin_frame * hop, self.n_samples)
+        return (start, max(start, min(self.n_samples, end_frame * hop)))
+
+
+def _open(path):
+    try:
+        return soundfile.SoundFile(path)
+    except soundfile.LibsndfileError as exc:
+        raise FastsliceError(f"{path}: cannot read it as audio ({exc.error_string})") from None
+    except (OSError, RuntimeError, TypeError) as exc:
+        raise FastsliceError(f"{path}: cannot read it as audio ({exc})") from None
+
+
+def slicer_for(sr, params):
+    """A ``Slicer`` for a file of sample rate ``sr`` with the other ``params``."""
+    return Slicer(sr, **params)
+
+
+def iter_clip_ranges(path, *, block_frames=BLOCK_FRAMES, **params):
+    """Yield each clip's ``(start, end)`` sample range of the audio file at ``path``.
+
+    The file is read in blocks of ``block_frames`` frames; memory stays
+    constant whatever its length.  ``params`` are ``Slicer``'s (``threshold``,
+    ``min_length``, ``min_interval``, ``hop_size``, ``max_sil_kept``,
+    ``legacy_short_check``) with its defaults; the sample rate is the file's.
+    The ranges are ``Slicer(sr, **params).slice_ranges`` of the whole file as
+    ``soundfile.read(path, dtype="float32")`` decodes it.
+    """
+    if block_frames < 1:
+        raise ParameterError(f"block_frames={block_frames!r} must be >= 1")
+    with _open(path) as f:
+        yield from _ranges_of_open_file(f, slicer_for(f.samplerate, params), block_frames)
+
+
+def _ranges_of_open_file(f, slicer, block_frames):
+    stream = RangeStream(slicer, f.frames, f.channels, np.float32)
+    buffer = np.empty((block_frames, f.channels), np.float32)
+    while stream.fed < stream.n_samples:
+        wanted = min(block_frames, stream.n_samples - stream.fed)
+        try:
+            block = f.read(dtype="float32", always_2d=True, out=buffer[:wanted])
+        except soundfile.LibsndfileError as exc:
+            raise FastsliceError(f"{f.name}: read failed after {stream.fed} frames ({exc.error_string})") from None
+        if block.shape[0] == 0:
+            raise FastsliceError(
+                f"{f.name}: the header promises {stream.n_samples} frames but the data ends after {stream.fed}"
+            )
+        yield from stream.feed(block)
+    yield from stream.finish()

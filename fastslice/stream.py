@@ -17,8 +17,10 @@ from . import _kernels
 from .errors import FastsliceError, ParameterError
 from .slicer import _NO_PLAN, Slicer, pairwise_plan
 
-# RMS frames computed and tagged per step (bounds the ring and the mono buffer).
+# RMS frames computed and tagged per step (bounds the ring).
 _FRAMES_PER_STEP = 4096
+# Mono samples mixed per step, beyond one window and one hop (bounds the mono buffer).
+_MONO_STEP = 1 << 16
 #: Frames (samples per channel) read from a file per block.
 BLOCK_FRAMES = 1 << 16
 
@@ -57,7 +59,7 @@ class RangeStream:
         self._n_channels = dtype.type(channels)
         self._threshold = slicer._comparable_threshold(dtype)
         # mono[k] is sample mono_start + k; it holds samples mono_start .. mono_stop - 1.
-        self._mono = np.empty(win + hop * _FRAMES_PER_STEP, dtype)
+        self._mono = np.empty(win + hop + _MONO_STEP, dtype)
         self._mono_start = 0
         self._mono_stop = 0
         self._ring = np.empty(2 * slicer.max_sil_kept_frames + _FRAMES_PER_STEP, dtype)

@@ -26,3 +26,17 @@ def test_python_api_example_runs_and_matches_the_reference(tmp_path, monkeypatch
     for (start, end), chunk in zip(namespace["ranges"].tolist(), namespace["chunks"]):
         assert np.array_equal(audio.T[:, start:end], chunk)
     assert np.shares_memory(namespace["chunks"][0], audio)
+
+
+def test_streaming_example_runs(tmp_path, monkeypatch, capsys):
+    sr = 44100
+    x = signals.speech_like(seed=12, seconds=30, sr=sr)
+    soundfile.write(tmp_path / "drama.wav", x.T, sr, subtype="PCM_16")
+    example = re.search(r"### Streaming.*?```python\n(.*?)```", README.read_text(), re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(example, namespace)
+    clips = namespace["result"].clips
+    assert len(clips) > 2 and all((tmp_path / c.clip).is_file() for c in clips)
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[: len(clips)] == [f"{c.start_sample} {c.end_sample}" for c in clips]

@@ -23,6 +23,7 @@ _LOSSLESS_DTYPE = {
     "PCM_S8": "int16", "PCM_U8": "int16", "PCM_16": "int16", "PCM_24": "int32", "PCM_32": "int32",
     "FLOAT": "float32", "DOUBLE": "float64", "ULAW": "int16", "ALAW": "int16",
 }
+_WRITE_BUFFER_BYTES = 1 << 22
 _EXTENSION = {"WAVEX": "wav", "AIFF": "aiff", "OGG": "ogg", "MPEG": "mp3", "MAT4": "mat", "MAT5": "mat"}
 
 
@@ -75,9 +76,9 @@ def output_format(info_format, info_subtype, format=None, subtype=None):
         format, default_subtype = (info_format, info_subtype) if lossless else ("WAV", "FLOAT")
         subtype = subtype or default_subtype
     format = format.upper()
-    subtype = (subtype or soundfile.default_subtype(format) or "").upper()
     if format not in soundfile.available_formats():
         raise ParameterError(f"format={format!r} is not one libsndfile writes; choose one of {sorted(soundfile.available_formats())}")
+    subtype = (subtype or soundfile.default_subtype(format) or "").upper()
     if not soundfile.check_format(format, subtype):
         raise ParameterError(
             f"subtype={subtype!r} cannot be written in format={format!r}; "
@@ -146,8 +147,12 @@ def slice_file(path, out_dir, params, *, stem=None, format=None, subtype=None, o
 def _write_clip(source, start, end, final, fmt, subtype, read_dtype, block_frames):
     temporary = final.with_name(f".{final.name}.{os.getpid()}.part")
     try:
-        with soundfile.SoundFile(temporary, "w", source.samplerate, source.channels, subtype, format=fmt) as out:
-            source.seek(start)
+        # libsndfile writes to a path in 8 KB system calls; through a Python file with a large
+        # buffer it writes the same bytes about three times faster.
+        with open(temporary, "wb", buffering=_WRITE_BUFFER_BYTES) as raw, soundfile.SoundFile(
+            raw, "w", source.samplerate, source.channels, subtype, format=fmt
+        ) as out:
+            _advance(source, start, block_frames)
             remaining = end - start
             while remaining > 0:
                 block = source.read(min(block_frames, remaining), dtype=read_dtype, always_2d=True)
@@ -165,6 +170,27 @@ def _write_clip(source, start, end, final, fmt, subtype, read_dtype, block_frame
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def _advance(source, frame, block_frames):
+    """Position ``source`` at ``frame``, so that what it reads next is what a straight decode gives.
+
+    PCM and FLAC seek exactly.  A lossy decoder (Vorbis, Opus, MP3, ADPCM) can
+    give other samples after a seek, so those are read forward instead (clips
+    come in order, so each frame is decoded once).
+    """
+    if source.subtype in _LOSSLESS_DTYPE:
+        source.seek(frame)
+        return
+    position = source.tell()
+    if position > frame:
+        source.seek(0)
+        position = 0
+    while position < frame:
+        skipped = source.read(min(block_frames, frame - position), dtype="float32", always_2d=True).shape[0]
+        if skipped == 0:
+            raise FastsliceError(f"{source.name}: the data ends before frame {frame}")
+        position += skipped
 
 
 def _write_atomically(path, text):

@@ -1,0 +1,77 @@
+"""slice_file: clips byte for byte what soundfile.write makes of the same samples, in the input's format."""
+import numpy as np
+import pytest
+import soundfile
+
+import signals
+from fastslice import FastsliceError, ParameterError
+from fastslice.files import output_format, slice_file
+
+SR = 16000
+PARAMS = dict(threshold=-35, min_length=2000, min_interval=300, hop_size=10, max_sil_kept=500)
+
+
+@pytest.mark.parametrize(
+    "format, subtype, ext",
+    [("WAV", "PCM_16", "wav"), ("WAV", "PCM_24", "wav"), ("WAV", "FLOAT", "wav"), ("FLAC", "PCM_24", "flac"),
+     ("AIFF", "PCM_16", "aiff"), ("WAV", "PCM_U8", "wav")],
+)
+def test_clips_are_the_bytes_soundfile_writes(tmp_path, format, subtype, ext):
+    x = signals.with_digital_silence(signals.speech_like(1, 30, SR), 1, SR)
+    source = tmp_path / f"in.{ext}"
+    soundfile.write(source, x.T, SR, subtype=subtype, format=format)
+    result = slice_file(source, tmp_path / "out", PARAMS)
+    assert len(result.clips) > 3
+    for clip in result.clips:
+        assert clip.clip.endswith(f".{ext}")
+        samples, _ = soundfile.read(source, dtype="float64", always_2d=True, start=clip.start_sample, stop=clip.end_sample)
+        reference = tmp_path / f"reference.{ext}"
+        soundfile.write(reference, samples, SR, subtype=subtype, format=format)
+        assert reference.read_bytes() == open(clip.clip, "rb").read(), clip.clip
+
+
+def test_compressed_input_becomes_float_wav_of_its_straight_decode(tmp_path):
+    # A lossy decoder gives other samples after a seek; the clips must be the straight decode's.
+    x = signals.with_digital_silence(signals.speech_like(2, 20, SR, channels=1), 2, SR)
+    source = tmp_path / "in.ogg"
+    soundfile.write(source, x.T, SR, format="OGG", subtype="VORBIS")
+    result = slice_file(source, tmp_path / "out", PARAMS)
+    assert len(result.clips) > 2
+    with soundfile.SoundFile(source) as f:  # as librosa.load decodes: from the start, no seek
+        decoded = f.read(dtype="float32", always_2d=True)
+    for clip in result.clips:
+        info = soundfile.info(clip.clip)
+        assert (info.format, info.subtype) == ("WAV", "FLOAT")
+        got, _ = soundfile.read(clip.clip, dtype="float32", always_2d=True)
+        assert np.array_equal(got, decoded[clip.start_sample : clip.end_sample])
+
+
+def test_mp3_input_is_sliced(tmp_path):
+    # libsndfile's MP3 decoding depends on the sizes it is read in (its decoder reports errors on
+    # MP3s it wrote itself), so MP3 clips are whole and in place, but not promised bit for bit.
+    x = signals.with_digital_silence(signals.speech_like(3, 20, SR, channels=1), 3, SR)
+    source = tmp_path / "in.mp3"
+    soundfile.write(source, x.T, SR, format="MP3", subtype="MPEG_LAYER_III")
+    result = slice_file(source, tmp_path / "out", PARAMS)
+    assert len(result.clips) > 2
+    for clip in result.clips:
+        info = soundfile.info(clip.clip)
+        assert (info.format, info.subtype, info.frames) == ("WAV", "FLOAT", clip.end_sample - clip.start_sample)
+
+
+def test_output_format_rules():
+    assert output_format("WAV", "PCM_24") == ("WAV", "PCM_24", "wav")
+    assert output_format("OGG", "VORBIS") == ("WAV", "FLOAT", "wav")
+    assert output_format("WAV", "PCM_24", format="flac") == ("FLAC", "PCM_16", "flac")
+    assert output_format("WAV", "PCM_24", subtype="pcm_16") == ("WAV", "PCM_16", "wav")
+    with pytest.raises(ParameterError, match="subtype='FLOAT' cannot be written in format='FLAC'"):
+        output_format("WAV", "PCM_16", format="FLAC", subtype="FLOAT")
+    with pytest.raises(ParameterError, match="format='NOPE'"):
+        output_format("WAV", "PCM_16", format="nope")
+
+
+def test_an_empty_file_is_an_error_that_names_it(tmp_path):
+    source = tmp_path / "silent take.wav"
+    soundfile.write(source, np.zeros((0, 2), np.int16), SR)
+    with pytest.raises(FastsliceError, match="silent take.wav: holds no audio frames"):
+        slice_file(source, tmp_path / "out", PARAMS)

@@ -236,3 +236,51 @@ def test_demo_slices_a_synthetic_recording(tmp_path):
 def test_help_does_not_import_numba():
     code = "import sys; from fastslice import cli; print('numba' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+def test_clips_equal_the_seed_flows_clips(tmp_path, upstream):
+    # The so-vits-svc guide: librosa.load(sr=None, mono=False), Slicer.slice, soundfile.write.
+    import librosa
+
+    sr = 44100
+    source = tmp_path / "radio drama.wav"
+    x = signals.with_digital_silence(signals.speech_like(21, 90, sr), 21, sr)
+    soundfile.write(source, x.T, sr, subtype="PCM_16")
+    audio, _ = librosa.load(source, sr=None, mono=False)
+    chunks = upstream.Slicer(sr=sr, threshold=-30, min_length=4000, min_interval=500, hop_size=5, max_sil_kept=500).slice(audio)
+    seed_dir = tmp_path / "seed"
+    seed_dir.mkdir()
+    for i, chunk in enumerate(chunks):
+        soundfile.write(seed_dir / f"seq_{i}.wav", chunk.T, sr)
+    out = tmp_path / "out"
+    fastslice("slice", source, "-o", out, "--threshold", "-30", "--min-length", "4000", "--min-interval", "500",
+              "--hop-size", "5", "--max-sil-kept", "500", check=0)
+    ours = sorted(out.glob("radio drama_*.wav"), key=lambda p: int(p.stem.rsplit("_", 1)[1]))
+    assert len(ours) == len(chunks) > 5
+    for i, path in enumerate(ours):
+        want, _ = soundfile.read(seed_dir / f"seq_{i}.wav", dtype="int16")
+        got, _ = soundfile.read(path, dtype="int16")
+        assert np.array_equal(got, want), path.name
+
+
+def test_progress_bar_on_a_terminal(library, tmp_path):
+    import pty
+
+    root, _ = library
+    leader, follower = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "fastslice", "slice", root, "-o", tmp_path / "out", *OPTIONS],
+                               stdout=subprocess.DEVNULL, stderr=follower)
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            data = os.read(leader, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        output += data
+    assert process.wait() == 0
+    text = output.decode()
+    assert "\r[" in text and "3/3 files" in text and "h of audio" in text and "x realtime" in text
+    assert "3 files (0 already done, 0 failed)" in text

@@ -67,23 +67,23 @@ def _slicer_params(args):
 def expand_inputs(inputs, out_dir):
     """(jobs, problems): jobs are (source, clip folder, stem) in a stable order; problems are messages."""
     out_real = os.path.realpath(out_dir)
+
+    def jobs_for(path):
+        if path.is_dir():
+            return [(f, Path(out_dir) / f.parent.relative_to(path), f.stem) for f in _audio_files_under(path, out_real)]
+        return [(path, Path(out_dir), path.stem)] if path.is_file() else []
+
     jobs, problems = [], []
     for spec in inputs:
         path = Path(spec)
-        if path.is_dir():
-            jobs += [(f, Path(out_dir) / f.parent.relative_to(path), f.stem) for f in _audio_files_under(path, out_real)]
-        elif path.is_file():
-            jobs.append((path, Path(out_dir), path.stem))
+        if path.is_dir() or path.is_file():
+            jobs += jobs_for(path)
         elif glob.has_magic(spec):
             matches = sorted(glob.glob(spec, recursive=True))
             if not matches:
                 problems.append(f"{spec}: no file matches this pattern")
             for match in matches:
-                match = Path(match)
-                if match.is_dir():
-                    jobs += [(f, Path(out_dir) / f.parent.relative_to(match), f.stem) for f in _audio_files_under(match, out_real)]
-                elif match.is_file():
-                    jobs.append((match, Path(out_dir), match.stem))
+                jobs += jobs_for(Path(match))
         elif path.exists() or path.is_symlink():
             problems.append(f"{spec}: not a regular file or folder")
         else:

@@ -16,7 +16,7 @@ import soundfile
 
 from . import __version__
 from .errors import FastsliceError, ParameterError
-from .stream import BLOCK_FRAMES, _open, _ranges_of_open_file, slicer_for
+from .stream import BLOCK_FRAMES, open_audio, ranges_of_open_file, slicer_for
 
 # How to read each subtype so that writing it back loses nothing.
 _LOSSLESS_DTYPE = {
@@ -104,7 +104,7 @@ def slice_file(path, out_dir, params, *, stem=None, format=None, subtype=None, o
     path = Path(path)
     out_dir = Path(out_dir)
     stem = stem or path.stem
-    with _open(path) as reader:
+    with open_audio(path) as reader:
         if reader.frames == 0:
             raise FastsliceError(f"{path}: holds no audio frames")
         fmt, sub, ext = output_format(reader.format, reader.subtype, format, subtype)
@@ -123,7 +123,7 @@ def slice_file(path, out_dir, params, *, stem=None, format=None, subtype=None, o
         def clip_at(i, start, end):
             return Clip(str(path), str(out_dir / f"{stem}_{i}.{ext}"), start, end, reader.samplerate, reader.channels)
 
-        ranges = _ranges_of_open_file(reader, slicer, block_frames)
+        ranges = ranges_of_open_file(reader, slicer, block_frames)
         if dry_run:
             clips = [clip_at(i, start, end) for i, (start, end) in enumerate(ranges)]
             return FileResult(str(path), clips, reader.frames / reader.samplerate)
@@ -132,7 +132,7 @@ def slice_file(path, out_dir, params, *, stem=None, format=None, subtype=None, o
         _remove_earlier_output(marker, out_dir, stem)
         protected = {os.path.realpath(p) for p in protected} | {os.path.realpath(path)}
         clips = []
-        with _open(path) as source:
+        with open_audio(path) as source:
             read_dtype = _LOSSLESS_DTYPE.get(source.subtype, "float32")
             for i, (start, end) in enumerate(ranges):
                 clip = clip_at(i, start, end)

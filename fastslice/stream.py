@@ -173,7 +173,8 @@ class RangeStream:
         return (start, max(start, min(self.n_samples, end_frame * hop)))
 
 
-def _open(path):
+def open_audio(path):
+    """Open an audio file for reading; a FastsliceError names the file if libsndfile cannot."""
     try:
         return soundfile.SoundFile(path)
     except soundfile.LibsndfileError as exc:
@@ -199,8 +200,8 @@ def iter_clip_ranges(path, *, block_frames=BLOCK_FRAMES, **params):
     """
     if block_frames < 1:
         raise ParameterError(f"block_frames={block_frames!r} must be >= 1")
-    with _open(path) as f:
-        yield from _ranges_of_open_file(f, slicer_for(f.samplerate, params), block_frames)
+    with open_audio(path) as f:
+        yield from ranges_of_open_file(f, slicer_for(f.samplerate, params), block_frames)
 
 
 # libsndfile decodes 16-bit samples to float as s * (1 / 32768), exactly; reading int16 and
@@ -208,7 +209,8 @@ def iter_clip_ranges(path, *, block_frames=BLOCK_FRAMES, **params):
 _INT16_SCALE = np.float32(1 / 32768)
 
 
-def _ranges_of_open_file(f, slicer, block_frames):
+def ranges_of_open_file(f, slicer, block_frames):
+    """Yield the clip ranges of an open ``soundfile.SoundFile``, reading it to its end in blocks."""
     stream = RangeStream(slicer, f.frames, f.channels, np.float32)
     buffer = np.empty((block_frames, f.channels), np.float32)
     pcm16 = f.subtype == "PCM_16"

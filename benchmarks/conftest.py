@@ -1,14 +1,22 @@
-"""Fixtures for the fastslice benchmarks: a synthetic speech-like recording, made once per session.
+"""Fixtures for the fastslice benchmarks: synthetic speech-like workloads, deterministic (seeded).
 
-``FASTSLICE_BENCH_SECONDS`` (default 3600) sets its length in seconds.
+* ``speech(seconds, channels=2, sr=44100)``: the audio in memory, float32, channels-first,
+  F-ordered (librosa's layout), made once per session;
+* ``speech_wav(seconds, channels=2, sr=44100)``: the same as a 16-bit WAV, written once into
+  ``$TMPDIR/fastslice-bench-workloads`` and reused by later sessions.
+
+``FASTSLICE_BENCH_SECONDS`` (default 3600) caps every workload's length in seconds, so
+``FASTSLICE_BENCH_SECONDS=10 pytest benchmarks/ --benchmark-disable`` is a quick smoke test.
 """
 import importlib.util
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # benchmark the checkout, installed or not
@@ -93,3 +101,50 @@ def upstream():
     oracle = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(oracle)
     return oracle.load_upstream()
+
+
+def capped(seconds):
+    """A workload's length: its nominal length, capped by FASTSLICE_BENCH_SECONDS."""
+    return min(float(seconds), SECONDS)
+
+
+def label(seconds):
+    """``1min``, ``10min``, ``1h``, or the capped length in seconds."""
+    seconds = capped(seconds)
+    return {60.0: "1min", 600.0: "10min", 3600.0: "1h"}.get(seconds, f"{seconds:g}s")
+
+
+_speech = {}
+
+
+@pytest.fixture(scope="session")
+def speech():
+    """``speech(seconds, channels=2, sr=44100)``: seeded speech-like audio, (channels, n) float32, F order."""
+
+    def get(seconds, channels=2, sr=SR):
+        key = (capped(seconds), channels, sr)
+        if key not in _speech:
+            _speech[key] = speech_like(key[0], sr=sr, channels=channels, seed=channels * 100003 + sr)
+        return _speech[key]
+
+    return get
+
+
+WORKLOAD_DIR = Path(tempfile.gettempdir()) / "fastslice-bench-workloads"
+
+
+@pytest.fixture(scope="session")
+def speech_wav(speech):
+    """``speech_wav(seconds, channels=2, sr=44100)``: that audio as a 16-bit WAV, cached across sessions."""
+
+    def get(seconds, channels=2, sr=SR):
+        seconds = capped(seconds)
+        path = WORKLOAD_DIR / f"speech_{sr}Hz_{channels}ch_{seconds:g}s_v1.wav"
+        if not path.exists():
+            WORKLOAD_DIR.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f".{path.name}.{os.getpid()}.part")
+            soundfile.write(partial, speech(seconds, channels, sr).T, sr, subtype="PCM_16", format="WAV")
+            os.replace(partial, path)
+        return path
+
+    return get

@@ -1,8 +1,7 @@
 """File to clips: ``fastslice slice`` vs the so-vits-svc guide's librosa + slicer2 + soundfile flow.
 
-The workload is the synthetic speech-like recording of ``conftest.py`` (one hour
-by default), written once as a 16-bit stereo 44.1 kHz WAV, plus its first
-minute as a second WAV.  All runs use the guide's parameters
+The workloads are the cached 16-bit stereo 44.1 kHz WAVs of ``conftest.py``'s
+``speech_wav``: one hour (or ``FASTSLICE_BENCH_SECONDS``) and one minute.  All runs use the guide's parameters
 (-30 dB, 4000/500/5/500 ms).
 
 Group ``file to clips`` (clips written to disk, from the same run):
@@ -53,13 +52,10 @@ _peaks = {}
 
 
 @pytest.fixture(scope="session")
-def wavs(tmp_path_factory, audio_f):
-    """The workload as 16-bit WAV files: ``.whole`` (SECONDS long) and ``.minute`` (its first 60 s)."""
-    folder = tmp_path_factory.mktemp("wav")
-    whole, minute = folder / "speech.wav", folder / "minute.wav"
-    soundfile.write(whole, audio_f.T, SR, subtype="PCM_16")
-    soundfile.write(minute, audio_f[:, : 60 * SR].T, SR, subtype="PCM_16")
-    return types.SimpleNamespace(whole=whole, minute=minute, seconds=audio_f.shape[1] / SR)
+def wavs(speech_wav):
+    """The workloads as 16-bit stereo WAVs: ``.whole`` (one hour, or the cap) and ``.minute``."""
+    whole, minute = speech_wav(3600), speech_wav(60)
+    return types.SimpleNamespace(whole=whole, minute=minute, seconds=soundfile.info(whole).duration)
 
 
 def cli(wav, out):

@@ -1,81 +1,108 @@
-"""In-memory slicing speed: fastslice vs audio-slicer 1.0.1's slicer2 vs the memory floor.
+"""In-memory slicing speed: fastslice vs audio-slicer 1.0.1's slicer2 vs librosa vs the memory floor.
 
-The workload is one hour (by default) of synthetic speech-like stereo audio at
-44.1 kHz, float32, channels-first, already in memory (see ``conftest.py``).
-Each group holds, from the same run:
+Workloads: the seeded speech-like audio of ``conftest.py``, float32, already in
+memory - 1 min, 10 min and 1 h at 44.1 kHz, each mono (a 1-D array) and stereo
+(the channels-first Fortran-ordered array ``librosa.load(mono=False)`` returns),
+plus 10 min stereo at 16 kHz and at 48 kHz.  All slicers use the class-default
+parameters (-40 dB, 5000/300/20/5000 ms).  One group per workload, e.g.
+``in-memory 1h stereo 44.1kHz``, holds from the same run:
 
-* ``test_fastslice[...-F-order]`` - ``fastslice.Slicer.slice`` on the Fortran-ordered
-  array, the layout ``librosa.load(mono=False)`` returns (the primary case);
-* ``test_fastslice[...-C-order]`` - the same on a C-ordered copy;
-* ``test_reference`` - upstream ``Slicer.slice``; afterwards it asserts that fastslice
-  returns exactly the same chunks (count, shapes, values);
-* ``test_memory_floor`` - one ``np.dot(mono, mono)`` over the channel mix, a lower
-  bound for anything that has to read the audio.
+* ``test_fastslice`` - ``fastslice.Slicer.slice`` (numba compiled for the layout
+  on a short copy first, outside the timing);
+* ``test_reference`` - upstream ``Slicer.slice``; afterwards it asserts that
+  fastslice returns exactly the same chunks (count, shapes, values);
+* ``test_librosa`` - ``librosa.effects.split(x, top_db=40)`` with the slicer's
+  frame and hop lengths, the usual peer.  It answers a different question -
+  intervals of non-silence relative to the loudest frame, no minimum clip length,
+  no silence kept - so its output is not compared.  On stereo, librosa 0.11 does
+  not mix to mono: it takes each channel's RMS and keeps the louder (its
+  ``aggregate=np.max``), so it frames twice the samples - and on this
+  F-ordered array it is ~8x slower than on a C-ordered copy.  The workloads'
+  quietest frames are ~30 dB below their loudest, so it finds one interval;
+* ``test_memory_floor`` - one ``np.dot(mono, mono)`` over the mono buffer (the
+  channel mix, made outside the timing), a lower bound for anything that reads
+  the audio once.
+
+fastslice and the floor run 5 rounds; the reference and librosa 5, 3 and 2 rounds
+on 1 min, 10 min and 1 h.
 
 Run::
 
-    pytest benchmarks/ -p no:cacheprovider --benchmark-columns=min,median,mean,rounds --benchmark-group-by=group
+    pytest benchmarks/test_bench_inmemory.py -p no:cacheprovider --benchmark-columns=min,median,mean,rounds --benchmark-group-by=group
 
-Smoke test (each function runs once, untimed)::
+Smoke test (each function runs once, untimed; workloads that the cap makes
+equal are run once)::
 
-    FASTSLICE_BENCH_SECONDS=120 pytest benchmarks/ --benchmark-disable
+    FASTSLICE_BENCH_SECONDS=10 pytest benchmarks/test_bench_inmemory.py --benchmark-disable
 
-``FASTSLICE_BENCH_SECONDS`` (default 3600) sets the workload length in seconds.
-The reference needs ~6 s and over 5 GB of memory per call on the full hour.
+The reference needs ~6 s and over 5 GB of memory per call on 1 h of stereo.
 """
 import numpy as np
 import pytest
 
+from workloads import capped, label
 from fastslice import Slicer
 
-SR = 44100  # the workload's sample rate (conftest.SR)
-
-PARAMS = {
-    "default": dict(threshold=-40, min_length=5000, min_interval=300, hop_size=20, max_sil_kept=5000),
-    "so-vits-svc": dict(threshold=-30, min_length=4000, min_interval=500, hop_size=5, max_sil_kept=500),
-}
-GROUP_SUFFIX = {"default": "", "so-vits-svc": ", so-vits-svc -30/4000/500/5/500"}
+PARAMS = dict(threshold=-40, min_length=5000, min_interval=300, hop_size=20, max_sil_kept=5000)
 FAST_ROUNDS = 5
-REFERENCE_ROUNDS = 2
 WARMUP_SECONDS = 30
 
-params = pytest.mark.parametrize("preset", list(PARAMS))
+# (seconds, channels, sample rate); workloads the FASTSLICE_BENCH_SECONDS cap makes equal are run once.
+WORKLOADS = [(s, ch, 44100) for s in (60, 600, 3600) for ch in (1, 2)] + [(600, 2, 16000), (600, 2, 48000)]
+WORKLOADS = list(dict.fromkeys((capped(s), ch, sr) for s, ch, sr in WORKLOADS))
 
 
-def group(preset, n_samples):
-    seconds = n_samples / SR
-    length = "1h" if seconds == 3600 else f"{seconds:g}s"
-    return f"in-memory {length} stereo 44.1k" + GROUP_SUFFIX[preset]
+def slow_rounds(workload):
+    """Rounds for the reference and librosa: seconds per call, and gigabytes, on the long workloads."""
+    return 5 if workload[0] <= 60 else 3 if workload[0] <= 600 else 2
 
 
-def record(benchmark, n_samples, **facts):
-    """Store the workload facts, and the throughput once there are timings."""
-    benchmark.extra_info.update(audio_seconds=n_samples / SR, samples_per_channel=n_samples, **facts)
+def name(workload):
+    seconds, channels, sr = workload
+    return f"{label(seconds)} {'mono' if channels == 1 else 'stereo'} {sr / 1000:g}kHz"
+
+
+workloads = pytest.mark.parametrize("workload", WORKLOADS, ids=[name(w).replace(" ", "-") for w in WORKLOADS])
+
+
+@pytest.fixture
+def audio(workload, speech):
+    """The workload's waveform as the slicers get it: 1-D for mono, (2, n) F-ordered for stereo."""
+    seconds, channels, sr = workload
+    x = speech(seconds, channels, sr)
+    return x[0] if channels == 1 else x
+
+
+def start(benchmark, workload):
+    benchmark.group = f"in-memory {name(workload)}"
+    return Slicer(workload[2], **PARAMS)
+
+
+def record(benchmark, workload, **facts):
+    """Store the workload facts, and the speed once there are timings."""
+    seconds, channels, sr = workload
+    benchmark.extra_info.update(audio_seconds=seconds, channels=channels, sample_rate=sr, **facts)
     if benchmark.stats:  # None under --benchmark-disable
-        median = benchmark.stats.stats.median
-        benchmark.extra_info.update(samples_per_second=n_samples / median, x_realtime=n_samples / SR / median)
+        benchmark.extra_info["x_realtime"] = seconds / benchmark.stats.stats.median
 
 
-@params
-@pytest.mark.parametrize("order", ["F-order", "C-order"])
-def test_fastslice(benchmark, preset, order, audio_f, audio_c):
-    wave = audio_f if order == "F-order" else audio_c
-    benchmark.group = group(preset, wave.shape[1])
-    slicer = Slicer(SR, **PARAMS[preset])
-    slicer.slice(np.array(wave[:, : WARMUP_SECONDS * SR]))  # compile for this layout, outside the timing
-    chunks = benchmark.pedantic(slicer.slice, args=(wave,), rounds=FAST_ROUNDS, iterations=1)
-    record(benchmark, wave.shape[1], n_chunks=len(chunks))
+@workloads
+def test_fastslice(benchmark, workload, audio):
+    slicer = start(benchmark, workload)
+    slicer.slice(np.array(audio[..., : WARMUP_SECONDS * workload[2]]))  # compile for this layout, untimed
+    chunks = benchmark.pedantic(slicer.slice, args=(audio,), rounds=FAST_ROUNDS, iterations=1)
+    record(benchmark, workload, n_chunks=len(chunks))
 
 
-@params
-def test_reference(benchmark, preset, audio_f, upstream):
-    benchmark.group = group(preset, audio_f.shape[1])
-    reference = upstream.Slicer(SR, **PARAMS[preset])
-    expected = benchmark.pedantic(reference.slice, args=(audio_f,), rounds=REFERENCE_ROUNDS, iterations=1)
-    record(benchmark, audio_f.shape[1], n_chunks=len(expected))
+@workloads
+def test_reference(benchmark, workload, audio, upstream):
+    slicer = start(benchmark, workload)
+    reference = upstream.Slicer(workload[2], **PARAMS)
+    expected = benchmark.pedantic(reference.slice, args=(audio,), rounds=slow_rounds(workload), iterations=1)
+    record(benchmark, workload, n_chunks=len(expected))
 
     # A fast wrong answer must not look good: fastslice must return the very same chunks.
-    chunks = Slicer(SR, **PARAMS[preset]).slice(audio_f)
+    chunks = slicer.slice(audio)
     assert len(expected) > 1
     assert len(chunks) == len(expected)
     for k, (got, want) in enumerate(zip(chunks, expected)):
@@ -83,8 +110,22 @@ def test_reference(benchmark, preset, audio_f, upstream):
         assert np.array_equal(got, want), f"chunk {k} differs"
 
 
-@params
-def test_memory_floor(benchmark, preset, mono):
-    benchmark.group = group(preset, mono.shape[0])
+@workloads
+def test_librosa(benchmark, workload, audio):
+    import librosa  # slow to import, and only needed here
+
+    slicer = start(benchmark, workload)
+    options = dict(top_db=40, frame_length=slicer.win_samples, hop_length=slicer.hop_samples)
+    librosa.effects.split(np.array(audio[..., : workload[2]]), **options)  # its lazy imports, untimed
+    intervals = benchmark.pedantic(librosa.effects.split, args=(audio,), kwargs=options,
+                                   rounds=slow_rounds(workload), iterations=1)
+    record(benchmark, workload, n_chunks=len(intervals))
+
+
+@workloads
+def test_memory_floor(benchmark, workload, audio):
+    start(benchmark, workload)
+    # The channel mix from a C-ordered copy: the same values, and far faster than the F-ordered mean.
+    mono = audio if audio.ndim == 1 else np.ascontiguousarray(audio).mean(axis=0)
     benchmark.pedantic(np.dot, args=(mono, mono), rounds=FAST_ROUNDS, iterations=1)
-    record(benchmark, mono.shape[0], bytes_read=mono.nbytes)
+    record(benchmark, workload, bytes_read=mono.nbytes)

@@ -9,6 +9,8 @@ import importlib.metadata
 import importlib.util
 import types
 
+import numpy as np
+
 _UPSTREAM_CHECK = "if (samples.shape[0] + self.hop_size - 1) // self.hop_size <= self.min_length:"
 _LEGACY_CHECK = "if samples.shape[0] <= self.min_length:"
 
@@ -34,3 +36,12 @@ def load_legacy():
     module = types.ModuleType("audio_slicer_legacy_slicer2")
     exec(compile(source.replace(_UPSTREAM_CHECK, _LEGACY_CHECK), "legacy_slicer2.py", "exec"), module.__dict__)
     return module
+
+
+def assert_same_chunks(expected, got):
+    """Same number of chunks; each equal bit for bit, shape for shape, dtype for dtype."""
+    assert len(got) == len(expected), f"{len(got)} chunks, reference has {len(expected)}"
+    for k, (e, g) in enumerate(zip(expected, got)):
+        assert g.shape == e.shape, f"chunk {k}: shape {g.shape}, reference {e.shape}"
+        assert g.dtype == e.dtype
+        assert np.array_equal(g, e, equal_nan=True), f"chunk {k} differs"

@@ -1,7 +1,7 @@
 """Defined edges: every odd input has a documented result or a ParameterError that says the fix."""
 import numpy as np
 import pytest
-from conftest import assert_same_chunks
+from oracle import assert_same_chunks
 
 import signals
 from fastslice import FastsliceError, ParameterError, Slicer

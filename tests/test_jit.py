@@ -4,8 +4,6 @@ import subprocess
 import sys
 import warnings
 
-import pytest
-
 import fastslice
 from fastslice import _jit
 

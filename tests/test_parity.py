@@ -1,7 +1,7 @@
 """fastslice.Slicer against the real upstream code (audio-slicer==1.0.1): zero mismatches."""
 import numpy as np
 import pytest
-from conftest import assert_same_chunks
+from oracle import assert_same_chunks
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

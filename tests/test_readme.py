@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile
-from conftest import assert_same_chunks
+from oracle import assert_same_chunks
 
 import signals
 

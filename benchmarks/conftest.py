@@ -6,7 +6,7 @@
   ``$TMPDIR/fastslice-bench-workloads`` and reused by later sessions.
 
 ``FASTSLICE_BENCH_SECONDS`` (default 3600) caps every workload's length in seconds, so
-``FASTSLICE_BENCH_SECONDS=10 pytest benchmarks/ --benchmark-disable`` is a quick smoke test.
+``FASTSLICE_BENCH_SECONDS=30 pytest benchmarks/ --benchmark-disable`` is a quick smoke test.
 """
 import importlib.util
 import os

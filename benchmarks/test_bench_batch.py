@@ -15,7 +15,7 @@ Run::
 
     pytest benchmarks/test_bench_batch.py -p no:cacheprovider --benchmark-columns=min,median,mean,rounds --benchmark-group-by=group
 
-Smoke test: ``FASTSLICE_BENCH_SECONDS=10 pytest benchmarks/test_bench_batch.py --benchmark-disable``.
+Smoke test: ``FASTSLICE_BENCH_SECONDS=30 pytest benchmarks/test_bench_batch.py --benchmark-disable``.
 """
 import os
 import shutil

@@ -25,7 +25,7 @@ Run::
 
     pytest benchmarks/test_bench_files.py -p no:cacheprovider --benchmark-columns=min,median,mean,rounds --benchmark-group-by=group
 
-Smoke test: ``FASTSLICE_BENCH_SECONDS=120 pytest benchmarks/test_bench_files.py --benchmark-disable``.
+Smoke test: ``FASTSLICE_BENCH_SECONDS=30 pytest benchmarks/test_bench_files.py --benchmark-disable``.
 """
 import os
 import subprocess

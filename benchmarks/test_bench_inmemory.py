@@ -33,7 +33,7 @@ Run::
 Smoke test (each function runs once, untimed; workloads that the cap makes
 equal are run once)::
 
-    FASTSLICE_BENCH_SECONDS=10 pytest benchmarks/test_bench_inmemory.py --benchmark-disable
+    FASTSLICE_BENCH_SECONDS=30 pytest benchmarks/test_bench_inmemory.py --benchmark-disable
 
 The reference needs ~6 s and over 5 GB of memory per call on 1 h of stereo.
 """

@@ -143,7 +143,7 @@ def _import_numba_without_blas_probe():
     if blocked:
         sys.modules["scipy.linalg"] = None  # makes "import scipy.linalg" fail, for this import only
     try:
-        import numba.np.arraymath  # noqa: F401
+        import numba.np.arraymath  # noqa: F401  (imported for its side effect)
     finally:
         if blocked:
             del sys.modules["scipy.linalg"]

@@ -67,6 +67,8 @@ class RangeStream:
         self._state = np.array([-1, 0, -1], dtype=np.int64)
         self._tags = np.empty((_FRAMES_PER_STEP + 1, 2), dtype=np.int64)
         self._last_right = None  # right end (frames) of the last silence tag
+        #: called as ``rms_sink(first_frame, rms)`` with every block of RMS frames, if set
+        self.rms_sink = None
 
     # -- public -------------------------------------------------------------
 
@@ -139,6 +141,8 @@ class RangeStream:
                 slicer.hop_samples, first, self._win_length, self._plan, self._stacks, self._scratch, rms,
             )
             self._ring[np.arange(first, last) % self._ring.shape[0]] = rms
+            if self.rms_sink is not None:
+                self.rms_sink(first, rms)
             count = _kernels.tag_silences(
                 self._ring, first, last, self._threshold, slicer.min_interval_frames,
                 slicer.min_length_frames, slicer.max_sil_kept_frames, self._state, self._tags,
@@ -209,23 +213,50 @@ def iter_clip_ranges(path, *, block_frames=BLOCK_FRAMES, **params):
 _INT16_SCALE = np.float32(1 / 32768)
 
 
+def iter_frame_rms(path, *, block_frames=BLOCK_FRAMES, **params):
+    """Yield ``(first_frame, rms)`` blocks of the file's RMS envelope (one value per hop) as it is
+    read; the generator's return value (``StopIteration.value``) is the list of clip ranges.
+
+    ``params`` as for ``iter_clip_ranges``.  A recording too short to slice (``Slicer``'s
+    too-short rule) has no RMS to yield.
+    """
+    with open_audio(path) as f:
+        stream = RangeStream(slicer_for(f.samplerate, params), f.frames, f.channels, np.float32)
+        pending = []
+        stream.rms_sink = lambda first, rms: pending.append((first, rms.copy()))
+        ranges = []
+        for block in _float_blocks(f, stream.n_samples, block_frames):
+            ranges += stream.feed(block)
+            yield from pending
+            pending.clear()
+        ranges += stream.finish()
+        yield from pending
+        return ranges
+
+
 def ranges_of_open_file(f, slicer, block_frames):
     """Yield the clip ranges of an open ``soundfile.SoundFile``, reading it to its end in blocks."""
     stream = RangeStream(slicer, f.frames, f.channels, np.float32)
+    for block in _float_blocks(f, stream.n_samples, block_frames):
+        yield from stream.feed(block)
+    yield from stream.finish()
+
+
+def _float_blocks(f, n_samples, block_frames):
+    """The file's samples as float32 ``(frames, channels)`` blocks (reusing one buffer), as libsndfile decodes them."""
     buffer = np.empty((block_frames, f.channels), np.float32)
     pcm16 = f.subtype == "PCM_16"
     raw = np.empty((block_frames, f.channels), np.int16) if pcm16 else buffer
-    while stream.fed < stream.n_samples:
-        wanted = min(block_frames, stream.n_samples - stream.fed)
+    fed = 0
+    while fed < n_samples:
+        wanted = min(block_frames, n_samples - fed)
         try:
             block = f.read(dtype=raw.dtype.name, always_2d=True, out=raw[:wanted])
             if pcm16:
                 block = np.multiply(block, _INT16_SCALE, out=buffer[: block.shape[0]], dtype=np.float32)
         except soundfile.LibsndfileError as exc:
-            raise FastsliceError(f"{f.name}: read failed after {stream.fed} frames ({exc.error_string})") from None
+            raise FastsliceError(f"{f.name}: read failed after {fed} frames ({exc.error_string})") from None
         if block.shape[0] == 0:
-            raise FastsliceError(
-                f"{f.name}: the header promises {stream.n_samples} frames but the data ends after {stream.fed}"
-            )
-        yield from stream.feed(block)
-    yield from stream.finish()
+            raise FastsliceError(f"{f.name}: the header promises {n_samples} frames but the data ends after {fed}")
+        fed += block.shape[0]
+        yield block

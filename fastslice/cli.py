@@ -32,6 +32,13 @@ def build_parser():
     cut.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files, folders (searched recursively) or glob patterns")
     cut.add_argument("-o", "--out", required=True, metavar="OUT_DIR", help="folder for the clips (input folders are mirrored under it)")
     _add_slicer_options(cut)
+    cut.add_argument("--max-length", type=float, metavar="MS", help="maximum clip length in ms: longer clips are cut at their quietest frames")
+    cut.add_argument("--merge-short", action="store_true", help="pack consecutive clips together up to --max-length (pauses between them kept)")
+    cut.add_argument("--start", type=float, metavar="SECONDS", help="slice each input from this time on (skip an intro)")
+    cut.add_argument("--end", type=float, metavar="SECONDS", help="slice each input up to this time (skip an outro)")
+    cut.add_argument("--sr", type=int, metavar="HZ", help="resample the clips to HZ (soxr, high quality); slicing is decided on the original")
+    cut.add_argument("--mono", action="store_true", help="mix the clips down to mono (the mean of the channels)")
+    cut.add_argument("--zip", metavar="PATH", help="also write every clip into one zip file (the clips' paths relative to OUT_DIR)")
     cut.add_argument("--format", help="container of the clips, e.g. WAV, FLAC (default: the input's, or WAV for compressed input)")
     cut.add_argument("--subtype", help="sample format of the clips, e.g. PCM_16, PCM_24, FLOAT (default: the input's)")
     cut.add_argument("--manifest", metavar="PATH", help="write every clip to PATH: .csv, or .jsonl (JSON Lines)")
@@ -40,6 +47,19 @@ def build_parser():
     cut.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="slice N files at a time, in N processes (default 1)")
     cut.add_argument("--overwrite", action="store_true", help="slice again inputs whose clips are already complete")
     cut.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
+
+    analyze = commands.add_parser("analyze", help="RMS levels, noise floor, a suggested threshold, and the clips given options would make")
+    analyze.add_argument("file", metavar="FILE", help="an audio file")
+    _add_slicer_options(analyze)
+    analyze.add_argument("--max-length", type=float, metavar="MS", help="as for slice")
+    analyze.add_argument("--merge-short", action="store_true", help="as for slice")
+    analyze.add_argument("--plot", metavar="PNG", help="draw the RMS envelope, the threshold and the cuts into PNG (needs matplotlib)")
+
+    stats = commands.add_parser("stats", help="count, hours and lengths of the clips in a folder")
+    stats.add_argument("folder", metavar="DIR", help="a folder of clips (searched recursively)")
+    stats.add_argument("--target", type=float, nargs=2, default=(4.0, 8.0), metavar=("LO", "HI"),
+                       help="the wanted clip length range in seconds (default 4 8, as so-vits-svc asks)")
+    stats.add_argument("--outliers", type=int, default=20, metavar="N", help="list at most N clips outside the target (default 20)")
 
     demo = commands.add_parser("demo", help="make a short synthetic recording, slice it, print the clips")
     demo.add_argument("-o", "--out", default="fastslice-demo", metavar="DIR", help="folder for the demo (default ./fastslice-demo)")
@@ -58,7 +78,12 @@ def _add_slicer_options(parser):
 
 def _slicer_params(args):
     params = {k: getattr(args, k) for k in CLI_DEFAULTS}
-    return {k: int(v) if k != "threshold" and float(v).is_integer() else v for k, v in params.items()}
+    params = {k: int(v) if k != "threshold" and float(v).is_integer() else v for k, v in params.items()}
+    if getattr(args, "max_length", None) is not None:
+        params["max_length"] = int(args.max_length) if float(args.max_length).is_integer() else args.max_length
+    if getattr(args, "merge_short", False):
+        params["merge_short"] = True
+    return params
 
 
 # -- inputs ---------------------------------------------------------------------
@@ -204,6 +229,16 @@ def run_slice(args):
             output_format("WAV", "PCM_16", args.format, args.subtype)
         if args.jobs < 1:
             raise FastsliceError(f"--jobs={args.jobs} must be >= 1")
+        if args.sr is not None and args.sr <= 0:
+            raise FastsliceError(f"--sr={args.sr} must be a positive sample rate in Hz")
+        for name in ("start", "end"):
+            value = getattr(args, name)
+            if value is not None and not (value >= 0 and value < float("inf")):
+                raise FastsliceError(f"--{name}={value} must be a time >= 0 in seconds")
+        if args.start is not None and args.end is not None and args.end <= args.start:
+            raise FastsliceError(f"--end={args.end} must be after --start={args.start} (seconds)")
+        if args.zip and Path(args.zip).suffix.lower() != ".zip":
+            raise FastsliceError(f"--zip={args.zip}: the name must end in .zip")
         if args.manifest and Path(args.manifest).suffix.lower() not in (".csv", ".jsonl"):
             raise FastsliceError(f"--manifest={args.manifest}: the name must end in .csv or .jsonl")
         if Path(args.out).exists() and not Path(args.out).is_dir():
@@ -218,6 +253,7 @@ def run_slice(args):
     options = {
         "format": args.format, "subtype": args.subtype, "overwrite": args.overwrite, "dry_run": args.dry_run,
         "protected": tuple(str(source) for source, _, _ in jobs),
+        "start_seconds": args.start, "end_seconds": args.end, "sample_rate": args.sr, "mono": args.mono,
     }
     progress = Progress(len(jobs), sys.stderr, enabled=not args.quiet and not args.dry_run and sys.stderr.isatty())
     started = time.perf_counter()
@@ -258,6 +294,8 @@ def run_slice(args):
     else:
         if args.manifest:
             write_manifest(args.manifest, clips)
+        if args.zip:
+            write_zip(args.zip, args.out, clips)
         if args.labels:
             for (_, folder, stem), result in zip(jobs, results):
                 if result is not None:
@@ -280,7 +318,8 @@ def write_manifest(path, clips):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
-    fields = ["source", "clip", "start_sample", "end_sample", "start_seconds", "end_seconds", "sample_rate", "channels"]
+    fields = ["source", "clip", "start_sample", "end_sample", "start_seconds", "end_seconds", "sample_rate", "channels",
+              "source_rate"]
     with open(temporary, "w", newline="", encoding="utf-8") as f:
         if path.suffix.lower() == ".csv":
             writer = csv.DictWriter(f, fieldnames=fields)
@@ -290,6 +329,23 @@ def write_manifest(path, clips):
             for c in clips:
                 f.write(json.dumps(c.row(), ensure_ascii=False) + "\n")
     os.replace(temporary, path)
+
+
+def write_zip(path, out_dir, clips):
+    """Store every clip in one zip file (uncompressed: audio does not deflate), atomically."""
+    import zipfile
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        with zipfile.ZipFile(temporary, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+            for clip in clips:
+                archive.write(clip.clip, os.path.relpath(clip.clip, out_dir))
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def write_audacity_labels(path, clips):
@@ -302,6 +358,28 @@ def _print_clip_table(clips):
     print(f"{'clip':<40} {'start (s)':>10} {'end (s)':>10} {'length (s)':>10}")
     for c in clips:
         print(f"{c.clip:<40} {c.start_seconds:>10.3f} {c.end_seconds:>10.3f} {c.end_seconds - c.start_seconds:>10.3f}")
+
+
+# -- analyze and stats --------------------------------------------------------------
+
+
+def run_analyze(args):
+    _import_numba_without_blas_probe()
+    from .report import analyze, format_analysis, plot_envelope
+
+    params = _slicer_params(args)
+    print(format_analysis(analyze(args.file, params)))
+    if args.plot:
+        plot_envelope(args.file, params, args.plot)
+        print(f"envelope drawn into {args.plot}")
+    return 0
+
+
+def run_stats(args):
+    from .report import clip_stats, format_stats
+
+    print(format_stats(clip_stats(args.folder, tuple(args.target)), max_outliers=args.outliers))
+    return 0
 
 
 # -- demo -----------------------------------------------------------------------
@@ -357,6 +435,10 @@ def main(argv=None):
     try:
         if args.command == "slice":
             return run_slice(args)
+        if args.command == "analyze":
+            return run_analyze(args)
+        if args.command == "stats":
+            return run_stats(args)
         return run_demo(args)
     except FastsliceError as exc:
         print(f"fastslice: {exc}", file=sys.stderr)

@@ -12,11 +12,12 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import soundfile
 
 from . import __version__
 from .errors import FastsliceError, ParameterError
-from .stream import BLOCK_FRAMES, open_audio, ranges_of_open_file, slicer_for
+from .stream import BLOCK_FRAMES, advance, open_audio, ranges_of_open_file, slicer_for
 
 # How to read each subtype so that writing it back loses nothing.
 _LOSSLESS_DTYPE = {
@@ -33,18 +34,19 @@ class Clip:
 
     source: str
     clip: str
-    start_sample: int
+    start_sample: int  # in the source, at source_rate
     end_sample: int
-    sample_rate: int
-    channels: int
+    sample_rate: int  # of the clip file
+    channels: int  # of the clip file
+    source_rate: int = 0  # the source's sample rate (0: the same as sample_rate)
 
     @property
     def start_seconds(self):
-        return self.start_sample / self.sample_rate
+        return self.start_sample / (self.source_rate or self.sample_rate)
 
     @property
     def end_seconds(self):
-        return self.end_sample / self.sample_rate
+        return self.end_sample / (self.source_rate or self.sample_rate)
 
     def row(self):
         """The manifest row: every field, with the times in seconds too."""
@@ -52,7 +54,7 @@ class Clip:
             "source": self.source, "clip": self.clip,
             "start_sample": self.start_sample, "end_sample": self.end_sample,
             "start_seconds": round(self.start_seconds, 6), "end_seconds": round(self.end_seconds, 6),
-            "sample_rate": self.sample_rate, "channels": self.channels,
+            "sample_rate": self.sample_rate, "channels": self.channels, "source_rate": self.source_rate or self.sample_rate,
         }
 
 
@@ -92,14 +94,19 @@ def marker_path(out_dir, stem):
 
 
 def slice_file(path, out_dir, params, *, stem=None, format=None, subtype=None, overwrite=False,
-               dry_run=False, protected=(), block_frames=BLOCK_FRAMES):
+               dry_run=False, protected=(), block_frames=BLOCK_FRAMES, start_seconds=None, end_seconds=None,
+               sample_rate=None, mono=False):
     """Slice the audio file ``path`` into ``out_dir/<stem>_<i>.<ext>``; returns a ``FileResult``.
 
     ``params`` are ``Slicer``'s keyword arguments (the sample rate is the
-    file's).  With ``dry_run`` nothing is written.  Unless ``overwrite``, a
-    file whose clips are all present from an earlier run with the same source
-    and parameters is skipped.  ``protected`` holds real paths that must never
-    be written (the inputs).  Raises ``FastsliceError`` naming the file.
+    file's).  ``start_seconds`` / ``end_seconds`` slice only that part of the
+    file, as if it were the whole recording.  ``sample_rate`` resamples the
+    clips (soxr, high quality) and ``mono`` mixes them down; the slicing is
+    decided on the original audio either way.  With ``dry_run`` nothing is
+    written.  Unless ``overwrite``, a file whose clips are all present from an
+    earlier run with the same source and options is skipped.  ``protected``
+    holds real paths that must never be written (the inputs).  Raises
+    ``FastsliceError`` naming the file.
     """
     path = Path(path)
     out_dir = Path(out_dir)
@@ -109,10 +116,14 @@ def slice_file(path, out_dir, params, *, stem=None, format=None, subtype=None, o
             raise FastsliceError(f"{path}: holds no audio frames")
         fmt, sub, ext = output_format(reader.format, reader.subtype, format, subtype)
         slicer = slicer_for(reader.samplerate, params)
+        first, stop = _segment(path, reader, start_seconds, end_seconds)
+        out_rate = int(sample_rate or reader.samplerate)
+        out_channels = 1 if mono else reader.channels
         stat = path.stat()
         identity = {
             "fastslice": __version__, "source": str(path.resolve()), "size": stat.st_size,
             "mtime_ns": stat.st_mtime_ns, "params": params, "format": fmt, "subtype": sub,
+            "segment": [first, stop], "sample_rate": out_rate, "mono": bool(mono),
         }
         marker = marker_path(out_dir, stem)
         if not dry_run and not overwrite:
@@ -121,45 +132,95 @@ def slice_file(path, out_dir, params, *, stem=None, format=None, subtype=None, o
                 return FileResult(str(path), done, reader.frames / reader.samplerate, skipped=True)
 
         def clip_at(i, start, end):
-            return Clip(str(path), str(out_dir / f"{stem}_{i}.{ext}"), start, end, reader.samplerate, reader.channels)
+            return Clip(str(path), str(out_dir / f"{stem}_{i}.{ext}"), first + start, first + end,
+                        out_rate, out_channels, reader.samplerate)
 
-        ranges = ranges_of_open_file(reader, slicer, block_frames)
+        seconds = (stop - first) / reader.samplerate
+        ranges = ranges_of_open_file(reader, slicer, block_frames, first=first, count=stop - first)
         if dry_run:
             clips = [clip_at(i, start, end) for i, (start, end) in enumerate(ranges)]
-            return FileResult(str(path), clips, reader.frames / reader.samplerate)
+            return FileResult(str(path), clips, seconds)
 
         out_dir.mkdir(parents=True, exist_ok=True)
         _remove_earlier_output(marker, out_dir, stem)
         protected = {os.path.realpath(p) for p in protected} | {os.path.realpath(path)}
         clips = []
         with open_audio(path) as source:
-            read_dtype = _LOSSLESS_DTYPE.get(source.subtype, "float32")
+            convert = out_rate != source.samplerate or out_channels != source.channels
+            read_dtype = "float32" if convert else _LOSSLESS_DTYPE.get(source.subtype, "float32")
             for i, (start, end) in enumerate(ranges):
                 clip = clip_at(i, start, end)
                 if os.path.realpath(clip.clip) in protected:
                     raise FastsliceError(f"{path}: clip {clip.clip} would overwrite an input file; choose another -o folder")
-                _write_clip(source, start, end, Path(clip.clip), fmt, sub, read_dtype, block_frames)
+                blocks = _clip_blocks(source, clip.start_sample, clip.end_sample, read_dtype, block_frames)
+                if convert:
+                    blocks = _converted(blocks, source.samplerate, out_rate, mono)
+                _write_clip(blocks, Path(clip.clip), out_rate, out_channels, fmt, sub)
                 clips.append(clip)
         _write_atomically(marker, json.dumps({**identity, "clips": [c.row() for c in clips]}, indent=1))
-        return FileResult(str(path), clips, reader.frames / reader.samplerate)
+        return FileResult(str(path), clips, seconds)
 
 
-def _write_clip(source, start, end, final, fmt, subtype, read_dtype, block_frames):
+def _segment(path, reader, start_seconds, end_seconds):
+    """The frames [first, stop) that --start / --end select."""
+    sr = reader.samplerate
+    first = 0 if start_seconds is None else min(reader.frames, max(0, round(start_seconds * sr)))
+    stop = reader.frames if end_seconds is None else min(reader.frames, max(0, round(end_seconds * sr)))
+    if stop <= first:
+        raise FastsliceError(
+            f"{path}: start={start_seconds!r} s and end={end_seconds!r} s select no audio "
+            f"(it is {reader.frames / sr:.3f} s long)"
+        )
+    return first, stop
+
+
+def _clip_blocks(source, start, end, dtype, block_frames):
+    """The source's frames [start, end) as (frames, channels) blocks."""
+    advance(source, start, block_frames)
+    remaining = end - start
+    while remaining > 0:
+        block = source.read(min(block_frames, remaining), dtype=dtype, always_2d=True)
+        if block.shape[0] == 0:
+            raise FastsliceError(f"{source.name}: the data ends before frame {end}")
+        remaining -= block.shape[0]
+        yield block
+
+
+def _converted(blocks, in_rate, out_rate, mono):
+    """Blocks mixed to mono (the mean of the channels) and/or resampled by soxr's streaming resampler."""
+    resampler = channels = None
+    for block in blocks:
+        if mono:
+            block = block.mean(axis=1, keepdims=True, dtype=np.float32)
+        if out_rate != in_rate:
+            if resampler is None:
+                channels = block.shape[1]
+                resampler = _resampler(in_rate, out_rate, channels)
+            block = resampler.resample_chunk(block)
+        yield block
+    if resampler is not None:
+        yield resampler.resample_chunk(np.zeros((0, channels), np.float32), last=True)
+
+
+def _resampler(in_rate, out_rate, channels):
+    try:
+        import soxr
+    except ImportError:
+        raise FastsliceError("resampling (--sr) needs soxr: pip install 'fastslice[resample]'") from None
+    return soxr.ResampleStream(in_rate, out_rate, channels, dtype="float32", quality="HQ")
+
+
+def _write_clip(blocks, final, sample_rate, channels, fmt, subtype):
+    """Write the blocks to ``final`` through a temporary name, renamed when complete."""
     temporary = final.with_name(f".{final.name}.{os.getpid()}.part")
     try:
         # libsndfile writes to a path in 8 KB system calls; through a Python file with a large
         # buffer it writes the same bytes about three times faster.
         with open(temporary, "wb", buffering=_WRITE_BUFFER_BYTES) as raw, soundfile.SoundFile(
-            raw, "w", source.samplerate, source.channels, subtype, format=fmt
+            raw, "w", sample_rate, channels, subtype, format=fmt
         ) as out:
-            _advance(source, start, block_frames)
-            remaining = end - start
-            while remaining > 0:
-                block = source.read(min(block_frames, remaining), dtype=read_dtype, always_2d=True)
-                if block.shape[0] == 0:
-                    raise FastsliceError(f"{source.name}: the data ends before frame {end}")
+            for block in blocks:
                 out.write(block)
-                remaining -= block.shape[0]
         os.replace(temporary, final)
     except soundfile.LibsndfileError as exc:
         temporary.unlink(missing_ok=True)
@@ -170,27 +231,6 @@ def _write_clip(source, start, end, final, fmt, subtype, read_dtype, block_frame
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-
-
-def _advance(source, frame, block_frames):
-    """Position ``source`` at ``frame``, so that what it reads next is what a straight decode gives.
-
-    PCM and FLAC seek exactly.  A lossy decoder (Vorbis, Opus, MP3, ADPCM) can
-    give other samples after a seek, so those are read forward instead (clips
-    come in order, so each frame is decoded once).
-    """
-    if source.subtype in _LOSSLESS_DTYPE:
-        source.seek(frame)
-        return
-    position = source.tell()
-    if position > frame:
-        source.seek(0)
-        position = 0
-    while position < frame:
-        skipped = source.read(min(block_frames, frame - position), dtype="float32", always_2d=True).shape[0]
-        if skipped == 0:
-            raise FastsliceError(f"{source.name}: the data ends before frame {frame}")
-        position += skipped
 
 
 def _write_atomically(path, text):

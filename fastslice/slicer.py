@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from . import _kernels
+from . import _kernels, lengths
 from .errors import ParameterError
 
 # Samples mixed to mono per block in the multichannel path (fits in L2).
@@ -38,6 +38,11 @@ class Slicer:
     min_interval : minimum length of a silence to cut at, in ms.
     hop_size : distance between RMS frames, in ms.
     max_sil_kept : maximum silence kept around a clip, in ms.
+    max_length : maximum clip length in ms, or None (default: no maximum, the reference's clips).
+        A longer clip is cut at the quietest frames (see ``fastslice.lengths``).  Must be
+        >= ``min_length``.
+    merge_short : with ``max_length``, pack consecutive clips together while the merged clip
+        (pauses between them included) stays within ``max_length``.
     legacy_short_check : ``False`` (default) follows audio-slicer 1.0.1, which returns the
         input whole when it has at most ``min_length`` frames.  ``True`` reproduces the
         older check of the copies in the so-vits-svc guide, RVC and GPT-SoVITS, which
@@ -58,6 +63,8 @@ class Slicer:
         max_sil_kept=5000,
         *,
         legacy_short_check=False,
+        max_length=None,
+        merge_short=False,
     ):
         for name, value in (
             ("sr", sr),
@@ -78,6 +85,15 @@ class Slicer:
             raise ParameterError(f"min_length={min_length!r} must be >= min_interval={min_interval!r} (ms)")
         if not max_sil_kept >= hop_size:
             raise ParameterError(f"max_sil_kept={max_sil_kept!r} must be >= hop_size={hop_size!r} (ms)")
+        if max_length is not None:
+            _check_number("max_length", max_length)
+            if not max_length >= min_length:
+                raise ParameterError(
+                    f"max_length={max_length!r} must be >= min_length={min_length!r} (ms): "
+                    "clips shorter than min_length are kept whole, so a smaller maximum cannot hold"
+                )
+        if merge_short and max_length is None:
+            raise ParameterError("merge_short=True merges clips up to max_length; give max_length (ms) too")
         hop_samples = round(sr * hop_size / 1000)
         if hop_samples < 1:
             raise ParameterError(
@@ -91,6 +107,10 @@ class Slicer:
         self.hop_size = hop_size
         self.max_sil_kept = max_sil_kept
         self.legacy_short_check = bool(legacy_short_check)
+        self.max_length = max_length
+        self.merge_short = bool(merge_short)
+        #: maximum clip length in samples, or None
+        self.max_length_samples = None if max_length is None else max(1, round(sr * max_length / 1000))
         # Derived exactly as the reference derives them (same operations, same rounding).
         min_interval_samples = sr * min_interval / 1000
         #: silence threshold as an RMS amplitude
@@ -106,7 +126,8 @@ class Slicer:
         return (
             f"Slicer(sr={self.sr!r}, threshold={self.threshold!r}, min_length={self.min_length!r}, "
             f"min_interval={self.min_interval!r}, hop_size={self.hop_size!r}, "
-            f"max_sil_kept={self.max_sil_kept!r}, legacy_short_check={self.legacy_short_check!r})"
+            f"max_sil_kept={self.max_sil_kept!r}, legacy_short_check={self.legacy_short_check!r}, "
+            f"max_length={self.max_length!r}, merge_short={self.merge_short!r})"
         )
 
     # -- public API -------------------------------------------------------
@@ -192,9 +213,21 @@ class Slicer:
     def _ranges(self, waveform):
         """[start, end) of each chunk, or None where the reference returns the input whole."""
         n_samples = waveform.shape[-1]
-        if self._is_too_short(n_samples):
+        limit = self.max_length_samples
+        if self._is_too_short(n_samples) and (limit is None or n_samples <= limit):
             return None
         rms = self._frame_rms(waveform)
+        ranges = None if self._is_too_short(n_samples) else self._reference_ranges(rms, n_samples)
+        if limit is None:
+            return ranges
+        clips = [(0, n_samples)] if ranges is None else [tuple(r) for r in ranges.tolist()]
+        if self.merge_short:
+            clips = lengths.merge_ranges(clips, limit)
+        clips = lengths.split_ranges(clips, rms, 0, self.hop_samples, limit)
+        return np.array(clips, dtype=np.int64).reshape(-1, 2)
+
+    def _reference_ranges(self, rms, n_samples):
+        """The reference's chunk ranges from the RMS of every frame, or None for "the input whole"."""
         n_frames = rms.shape[0]
         threshold = self._comparable_threshold(rms.dtype)
         state = np.array([-1, 0, -1], dtype=np.int64)

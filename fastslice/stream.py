@@ -13,7 +13,7 @@ whole recording, in the channels-first F-ordered layout that
 import numpy as np
 import soundfile
 
-from . import _kernels
+from . import _kernels, lengths
 from .errors import FastsliceError, ParameterError
 from .slicer import _NO_PLAN, Slicer, pairwise_plan
 
@@ -43,7 +43,10 @@ class RangeStream:
         if self.dtype not in (np.float32, np.float64):
             raise ParameterError(f"dtype={self.dtype} must be float32 or float64")
         self.fed = 0
-        self._whole = slicer._is_too_short(self.n_samples)
+        self._limit = slicer.max_length_samples
+        self._too_short = slicer._is_too_short(self.n_samples)
+        # A recording too short to cut is returned whole, unread, unless a maximum length applies.
+        self._whole = self._too_short and (self._limit is None or self.n_samples <= self._limit)
         if self._whole:
             return
         dtype = self.dtype
@@ -69,6 +72,11 @@ class RangeStream:
         self._last_right = None  # right end (frames) of the last silence tag
         #: called as ``rms_sink(first_frame, rms)`` with every block of RMS frames, if set
         self.rms_sink = None
+        # With a maximum length: the RMS since the earliest clip not yet given out, and the
+        # merged clip waiting for its neighbour (see fastslice.lengths).
+        self._history = np.empty(0, dtype)
+        self._history_first = 0
+        self._pending = None
 
     # -- public -------------------------------------------------------------
 
@@ -100,7 +108,7 @@ class RangeStream:
             self._mono_stop += take
             position += take
             ranges += self._run_frames()
-        return ranges
+        return self._limit_lengths(ranges, final=False)
 
     def finish(self):
         """The remaining ranges; call once every sample has been fed."""
@@ -112,11 +120,11 @@ class RangeStream:
         tag = self._tags[0]
         if _kernels.trailing_tag(self._n_frames, self.slicer.min_interval_frames, self._state, tag):
             ranges += self._ranges_of_tags(self._tags[:1])
-        if self._last_right is None:  # nothing was cut: the reference returns the input whole
-            return ranges + [(0, self.n_samples)]
-        if self._last_right < self._n_frames:
+        if self._too_short or self._last_right is None:  # the reference returns the input whole
+            ranges = [(0, self.n_samples)]
+        elif self._last_right < self._n_frames:
             ranges.append(self._samples(self._last_right, self._n_frames))
-        return ranges
+        return self._limit_lengths(ranges, final=True)
 
     # -- internals ------------------------------------------------------------
 
@@ -147,9 +155,40 @@ class RangeStream:
                 self._ring, first, last, self._threshold, slicer.min_interval_frames,
                 slicer.min_length_frames, slicer.max_sil_kept_frames, self._state, self._tags,
             )
+            if self._limit is not None:
+                self._history = np.concatenate([self._history, rms])
             ranges += self._ranges_of_tags(self._tags[:count])
             self._next_frame = last
         return ranges
+
+    def _limit_lengths(self, ranges, final):
+        """With a maximum length: merge (if asked) and split the reference's ranges."""
+        if self._limit is None:
+            return ranges
+        done = []
+        for clip in ranges:
+            if self.slicer.merge_short:
+                if self._pending is not None and clip[1] - self._pending[0] <= self._limit:
+                    self._pending = (self._pending[0], clip[1])
+                    continue
+                if self._pending is not None:
+                    done.append(self._pending)
+                self._pending = clip
+            else:
+                done.append(clip)
+        if final and self._pending is not None:
+            done.append(self._pending)
+            self._pending = None
+        hop = self.slicer.hop_samples
+        pieces = lengths.split_ranges(done, self._history, self._history_first, hop, self._limit)
+        # Keep the RMS from the earliest clip still to come: the pending one, or the open one.
+        open_start = 0 if self._last_right is None or self._too_short else self._last_right
+        keep_from = min(open_start, self._pending[0] // hop) if self._pending is not None else open_start
+        drop = max(0, min(keep_from, self._next_frame) - self._history_first)
+        if drop:
+            self._history = self._history[drop:]
+            self._history_first += drop
+        return pieces
 
     def _drop_used_samples(self):
         """Forget mono samples that no frame still to come will read."""
@@ -162,6 +201,10 @@ class RangeStream:
 
     def _ranges_of_tags(self, tags):
         ranges = []
+        if self._too_short:  # the reference returns the input whole; tags only move the clip start
+            if len(tags):
+                self._last_right = int(tags[-1, 1])
+            return ranges
         for left, right in tags.tolist():
             if self._last_right is None:
                 if left > 0:
@@ -234,9 +277,36 @@ def iter_frame_rms(path, *, block_frames=BLOCK_FRAMES, **params):
         return ranges
 
 
-def ranges_of_open_file(f, slicer, block_frames):
-    """Yield the clip ranges of an open ``soundfile.SoundFile``, reading it to its end in blocks."""
-    stream = RangeStream(slicer, f.frames, f.channels, np.float32)
+# Subtypes libsndfile seeks in exactly (PCM, float, G.711; FLAC is PCM_*).
+_EXACT_SEEK = {"PCM_S8", "PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE", "ULAW", "ALAW"}
+
+
+def advance(source, frame, block_frames):
+    """Position ``source`` at ``frame``, so that what it reads next is what a straight decode gives.
+
+    PCM and FLAC seek exactly.  A lossy decoder (Vorbis, Opus, MP3, ADPCM) can
+    give other samples after a seek, so those are read forward instead (clips
+    come in order, so each frame is decoded once).
+    """
+    if source.subtype in _EXACT_SEEK:
+        source.seek(frame)
+        return
+    position = source.tell()
+    if position > frame:
+        source.seek(0)
+        position = 0
+    while position < frame:
+        skipped = source.read(min(block_frames, frame - position), dtype="float32", always_2d=True).shape[0]
+        if skipped == 0:
+            raise FastsliceError(f"{source.name}: the data ends before frame {frame}")
+        position += skipped
+
+
+def ranges_of_open_file(f, slicer, block_frames, first=0, count=None):
+    """Yield the clip ranges of frames ``first .. first + count`` of an open ``soundfile.SoundFile``
+    (to its end by default), relative to ``first``, reading them in blocks."""
+    advance(f, first, block_frames)
+    stream = RangeStream(slicer, f.frames - first if count is None else count, f.channels, np.float32)
     for block in _float_blocks(f, stream.n_samples, block_frames):
         yield from stream.feed(block)
     yield from stream.finish()

@@ -1,0 +1,369 @@
+"""Reports: how loud a recording is, where it would be cut, and how long a folder's clips are.
+
+``analyze(path, params)`` reads a recording once, in constant memory, and
+returns its RMS level statistics, an estimated noise floor, a suggested
+``threshold``, and the clips that ``params`` would cut; ``format_analysis``
+prints it.  ``plot_envelope`` draws the RMS envelope with the threshold and the
+clip boundaries (needs matplotlib).  ``clip_stats(folder)`` measures every audio
+file under a folder (clips already cut) against a target length range;
+``format_stats`` prints it.
+
+Levels are RMS in dB relative to full scale 1.0, frame by frame, as ``Slicer``
+computes them (one frame per hop).  They are counted in a histogram of 0.1 dB
+bins from -120 to 0 dB (levels outside count in the end bins), so percentiles
+are exact to 0.05 dB whatever the length of the recording.
+
+The rules (all on the RMS frames; frames below -100 dB are digital silence):
+
+* noise floor: the 10th percentile of the frames that are not digital silence;
+* speech level: the median of the frames at least 10 dB above the noise floor;
+* suggested threshold: halfway (in dB) between the noise floor and the speech
+  level, rounded to 0.1 dB.  ``None`` when the recording has no frame above
+  -100 dB or none 10 dB above its floor (nothing stands out from it).
+
+The floor is the 10th percentile, so it holds while pauses are at least about
+10 % of the recording's frames; with fewer pauses it rises into the speech.
+"""
+import math
+import os
+from collections import namedtuple
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+from .errors import FastsliceError, ParameterError
+
+# The level histogram: BIN_DB wide bins from LOW_DB to 0 dB.
+LOW_DB = -120.0
+BIN_DB = 0.1
+_N_BINS = 1200
+#: Frames below this level (dB) are digital silence, left out of the noise floor.
+DIGITAL_SILENCE_DB = -100.0
+#: Frames this much (dB) above the noise floor count as speech.
+SPEECH_ABOVE_FLOOR_DB = 10.0
+PERCENTILES = (5, 10, 25, 50, 75, 90, 95)
+#: Clip-length bins (s) of ``analyze`` and of ``clip_stats``: ``[lo, hi)``, the last open.
+ANALYSIS_BINS = (0, 2, 4, 8, 15, 30)
+STATS_BINS = (0, 1, 2, 4, 6, 8, 10, 15, 30)
+
+_Info = namedtuple("_Info", "samplerate frames channels")
+
+
+# -- one recording ----------------------------------------------------------------
+
+
+def analyze(path, params=None):
+    """Level statistics of the recording at ``path`` and the clips ``params`` would cut.
+
+    ``params`` are ``Slicer``'s keyword arguments (``threshold``, ``min_length``,
+    ...; missing ones take ``Slicer``'s defaults).  The file is read once, in
+    blocks.  Returns a dict:
+
+    ``path``, ``sample_rate`` (Hz), ``channels``, ``frames`` (samples per
+    channel), ``duration`` (s), ``hop_seconds``, ``rms_frames`` (number of RMS
+    frames), ``levels`` (``{5: dB, 10: dB, ..., 95: dB, "max": dB}``, ``None``
+    values when there are no RMS frames), ``noise_floor`` (dB or ``None``),
+    ``speech_level`` (dB or ``None``), ``suggested_threshold`` (dB or ``None``),
+    ``threshold`` (dB, the one ``params`` use), ``clips`` (count),
+    ``clip_lengths`` (``{"min", "median", "max"}`` in s), ``clip_bins`` (list
+    of ``(label, count)``) and ``ranges`` (list of ``(start, end)`` samples).
+    """
+    params = dict(params or {})
+    counts = np.zeros(_N_BINS, np.int64)
+    loudest = -math.inf
+
+    def sink(first, rms):
+        nonlocal loudest
+        db = _db(rms)
+        db = db[~np.isnan(db)]
+        if db.size:
+            counts[:] += np.bincount(_bin_index(db), minlength=_N_BINS)
+            loudest = max(loudest, float(db.max()))
+
+    info, slicer, ranges = _stream(path, params, sink)
+    sr = info.samplerate
+    n = int(counts.sum())
+    levels = {q: _histogram_percentile(counts, q) for q in PERCENTILES}
+    levels["max"] = loudest if n else None
+
+    floor = _histogram_percentile(counts[_bin_at(DIGITAL_SILENCE_DB):], 10, _bin_at(DIGITAL_SILENCE_DB))
+    speech = suggested = None
+    if floor is not None:
+        first = math.ceil(_bin_position(floor + SPEECH_ABOVE_FLOOR_DB) - 1e-9)
+        if first < _N_BINS:
+            speech = _histogram_percentile(counts[first:], 50, first)
+        if speech is not None:
+            suggested = round((floor + speech) / 2, 1)
+
+    lengths = np.array([(end - start) / sr for start, end in ranges], dtype=np.float64)
+    return {
+        "path": str(path),
+        "sample_rate": sr,
+        "channels": info.channels,
+        "frames": info.frames,
+        "duration": info.frames / sr,
+        "hop_seconds": slicer.hop_samples / sr,
+        "rms_frames": n,
+        "levels": levels,
+        "noise_floor": floor,
+        "speech_level": speech,
+        "suggested_threshold": suggested,
+        "threshold": float(slicer.threshold),
+        "clips": len(ranges),
+        "clip_lengths": _summary(lengths),
+        "clip_bins": _bin_counts(lengths, ANALYSIS_BINS),
+        "ranges": [(int(start), int(end)) for start, end in ranges],
+    }
+
+
+def format_analysis(result):
+    """``analyze``'s result as a plain-text table."""
+    def db(value):
+        return "n/a" if value is None else f"{value:.1f}"
+
+    levels = result["levels"]
+    lengths = result["clip_lengths"]
+    rows = [
+        ("file", result["path"]),
+        ("duration (s)", f"{result['duration']:.3f}"),
+        ("sample rate (Hz)", f"{result['sample_rate']}"),
+        ("channels", f"{result['channels']}"),
+        ("audio frames", f"{result['frames']}"),
+        ("RMS frames", f"{result['rms_frames']} (hop {result['hop_seconds'] * 1000:g} ms)"),
+    ]
+    rows += [(f"RMS level p{q} (dB)", db(levels[q])) for q in PERCENTILES]
+    rows += [
+        ("RMS level max (dB)", db(levels["max"])),
+        ("noise floor (dB)", f"{db(result['noise_floor'])}  (10th percentile of frames above {DIGITAL_SILENCE_DB:g} dB)"),
+        ("speech level (dB)", f"{db(result['speech_level'])}  (median of frames {SPEECH_ABOVE_FLOOR_DB:g} dB above the floor)"),
+        ("suggested threshold (dB)", f"{db(result['suggested_threshold'])}  (halfway between floor and speech level)"),
+        ("threshold used (dB)", db(result["threshold"])),
+        ("clips", f"{result['clips']}"),
+        ("clip length min (s)", _seconds(lengths["min"])),
+        ("clip length median (s)", _seconds(lengths["median"])),
+        ("clip length max (s)", _seconds(lengths["max"])),
+    ]
+    rows += [(f"clips of {label} s", f"{count}") for label, count in result["clip_bins"]]
+    width = max(len(label) for label, _ in rows)
+    return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
+
+
+def plot_envelope(path, params, png_path, *, max_points=2000):
+    """Draw the recording's RMS envelope (dB over time), the threshold and the clip boundaries to ``png_path``.
+
+    The file is read once, in blocks; the envelope is kept as the minimum and
+    maximum of at most ``max_points`` buckets of frames, drawn as a band.
+    Needs matplotlib (drawn with its Agg backend, without touching pyplot's state).
+    """
+    try:
+        import matplotlib  # noqa: F401  (first, so that a blocked matplotlib fails here)
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise FastsliceError("--plot needs matplotlib: pip install 'fastslice[plot]'") from None
+    if max_points < 1:
+        raise ParameterError(f"max_points={max_points!r} must be >= 1")
+    params = dict(params or {})
+    with _open(path) as f:
+        sr, n_samples = f.samplerate, f.frames
+    slicer = _slicer(sr, params)
+    n_frames = 0 if slicer._is_too_short(n_samples) else slicer.n_frames(n_samples)
+    bucket = max(1, -(-n_frames // max_points))
+    n_buckets = -(-n_frames // bucket)
+    low = np.full(n_buckets, np.inf)
+    high = np.full(n_buckets, -np.inf)
+
+    def sink(first, rms):
+        index = (first + np.arange(rms.shape[0])) // bucket
+        db = np.maximum(_db(rms), LOW_DB)
+        np.minimum.at(low, index, db)
+        np.maximum.at(high, index, db)
+
+    _, slicer, ranges = _stream(path, params, sink)
+    hop = slicer.hop_samples / sr
+    times = (np.arange(n_buckets) * bucket + (bucket - 1) / 2) * hop
+
+    figure = Figure(figsize=(12, 4), dpi=100)
+    FigureCanvasAgg(figure)
+    ax = figure.add_subplot()
+    ax.fill_between(times, low, high, color="tab:blue", alpha=0.35, linewidth=0, label="RMS level (min-max)")
+    ax.plot(times, high, color="tab:blue", linewidth=0.6)
+    ax.axhline(slicer.threshold, color="black", linestyle="--", linewidth=1, label=f"threshold {slicer.threshold:g} dB")
+    transform = ax.get_xaxis_transform()  # x in seconds, y from 0 (bottom) to 1 (top)
+    starts = [start / sr for start, _ in ranges]
+    ends = [end / sr for _, end in ranges]
+    ax.vlines(starts, 0, 1, transform=transform, color="tab:green", linewidth=0.8, label="clip start")
+    ax.vlines(ends, 0, 1, transform=transform, color="tab:red", linewidth=0.8, linestyle=":", label="clip end")
+    ax.set_xlim(0, max(n_samples / sr, hop))
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("RMS level (dB)")
+    ax.set_title(f"{Path(path).name}: {len(ranges)} clips")
+    ax.legend(loc="lower right", fontsize="small")
+    figure.tight_layout()
+    Path(png_path).parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(png_path, format="png")
+
+
+# -- a folder of clips ----------------------------------------------------------------
+
+
+def clip_stats(folder, target=(4.0, 8.0)):
+    """Lengths of every audio file under ``folder`` (recursively), against ``target`` = (lo, hi) seconds.
+
+    Audio files are those libsndfile reads (``soundfile.info``); hidden files
+    and folders (names starting with ".") are skipped.  Returns a dict:
+    ``folder``, ``count``, ``seconds`` and ``hours`` (total), ``min``,
+    ``median``, ``max`` (s), ``histogram`` (list of ``(label, count)``),
+    ``target`` (lo, hi), ``in_target`` (count with lo <= length <= hi) and
+    ``outliers`` (``(path, seconds)`` outside it, sorted by path).
+    """
+    lo, hi = target
+    if not (isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and 0 <= lo <= hi):
+        raise ParameterError(f"target={target!r} must be two lengths in seconds, 0 <= lo <= hi")
+    root = Path(folder)
+    if not root.is_dir():
+        raise FastsliceError(f"{folder}: no such folder" if not root.exists() else f"{folder}: not a folder")
+    found = []
+    for directory, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in files:
+            if name.startswith("."):
+                continue
+            path = os.path.join(directory, name)
+            try:
+                info = soundfile.info(path)
+            except Exception:  # not audio, or unreadable: not a clip
+                continue
+            if info.samplerate > 0:
+                found.append((path, info.frames / info.samplerate))
+    if not found:
+        raise FastsliceError(f"{folder}: no audio files in it (none that libsndfile can read)")
+    found.sort()
+    lengths = np.array([seconds for _, seconds in found])
+    total = float(lengths.sum())
+    return {
+        "folder": str(folder),
+        "count": len(found),
+        "seconds": total,
+        "hours": total / 3600,
+        **_summary(lengths),
+        "histogram": _bin_counts(lengths, STATS_BINS),
+        "target": (lo, hi),
+        "in_target": int(np.count_nonzero((lengths >= lo) & (lengths <= hi))),
+        "outliers": [(path, seconds) for path, seconds in found if not lo <= seconds <= hi],
+    }
+
+
+def format_stats(result, max_outliers=20):
+    """``clip_stats``'s result as text: summary, histogram with ``#`` bars, target range, outliers."""
+    count = result["count"]
+    lo, hi = result["target"]
+    lines = [
+        f"folder: {result['folder']}",
+        f"clips: {count}, {result['hours']:.3f} h ({result['seconds']:.1f} s) in total",
+        f"length (s): min {result['min']:.2f}, median {result['median']:.2f}, max {result['max']:.2f}",
+        "",
+        f"{'length (s)':<10}  {'clips':>6}",
+    ]
+    largest = max(c for _, c in result["histogram"])
+    for label, c in result["histogram"]:
+        bar = "#" * (round(40 * c / largest) if largest else 0)
+        lines.append(f"{label:<10}  {c:>6}  {bar}".rstrip())
+    lines += ["", f"in target {lo:g}-{hi:g} s: {result['in_target']} of {count} ({100 * result['in_target'] / count:.1f} %)"]
+    outliers = result["outliers"]
+    if outliers:
+        lines.append(f"outside it ({len(outliers)}):")
+        lines += [f"  {seconds:8.2f} s  {path}" for path, seconds in outliers[:max_outliers]]
+        if len(outliers) > max_outliers:
+            lines.append(f"  ... and {len(outliers) - max_outliers} more")
+    return "\n".join(lines)
+
+
+# -- helpers --------------------------------------------------------------------------
+
+
+def _open(path):
+    from .stream import open_audio
+
+    return open_audio(path)
+
+
+def _slicer(sr, params):
+    from .slicer import Slicer
+
+    try:
+        return Slicer(sr, **params)
+    except TypeError as exc:  # an unknown parameter name
+        raise ParameterError(f"params: {exc}") from None
+
+
+def _stream(path, params, sink):
+    """Read the file once, passing each ``(first_frame, rms)`` block to ``sink``; (info, slicer, ranges)."""
+    from .stream import iter_frame_rms
+
+    with _open(path) as f:
+        info = _Info(f.samplerate, f.frames, f.channels)
+    slicer = _slicer(info.samplerate, params)  # checks params before reading
+    blocks = iter_frame_rms(path, **params)
+    while True:
+        try:
+            first, rms = next(blocks)
+        except StopIteration as stop:
+            ranges = stop.value
+            break
+        sink(first, rms)
+    return info, slicer, ranges
+
+
+def _db(rms):
+    with np.errstate(divide="ignore"):
+        return 20 * np.log10(rms.astype(np.float64))
+
+
+def _bin_position(db):
+    return (db - LOW_DB) / BIN_DB
+
+
+def _bin_at(db):
+    return int(math.floor(_bin_position(db) + 1e-9))
+
+
+def _bin_index(db):
+    """Histogram bin of each level (dB); levels outside -120..0 dB go to the end bins."""
+    return np.clip(np.floor(_bin_position(np.clip(db, LOW_DB, 0.0))), 0, _N_BINS - 1).astype(np.int64)
+
+
+def _histogram_percentile(counts, q, offset=0):
+    """``np.percentile`` (linear) of the levels counted in ``counts`` (bins from ``offset``), to half a bin; None if empty."""
+    cumulative = np.cumsum(counts)
+    n = int(cumulative[-1]) if cumulative.size else 0
+    if n == 0:
+        return None
+    rank = q / 100 * (n - 1)
+    below = math.floor(rank)
+
+    def value(k):  # the k-th smallest level, as the centre of its bin
+        return LOW_DB + (offset + int(np.searchsorted(cumulative, k, side="right")) + 0.5) * BIN_DB
+
+    v0 = value(below)
+    v1 = value(min(below + 1, n - 1))
+    return v0 + (rank - below) * (v1 - v0)
+
+
+def _summary(lengths):
+    if lengths.size == 0:
+        return {"min": None, "median": None, "max": None}
+    return {"min": float(lengths.min()), "median": float(np.median(lengths)), "max": float(lengths.max())}
+
+
+def _bin_counts(lengths, edges):
+    """(label, count) per ``[lo, hi)`` bin of ``edges`` (s), the last bin open."""
+    index = np.searchsorted(np.asarray(edges, dtype=np.float64), lengths, side="right") - 1
+    counts = np.bincount(index[index >= 0], minlength=len(edges))
+    labels = [f"{lo:g}-{hi:g}" for lo, hi in zip(edges, edges[1:])] + [f"{edges[-1]:g}+"]
+    return list(zip(labels, (int(c) for c in counts)))
+
+
+def _seconds(value):
+    return "n/a" if value is None else f"{value:.2f}"

@@ -219,6 +219,7 @@ def _write_clip(blocks, final, sample_rate, channels, fmt, subtype):
         with open(temporary, "wb", buffering=_WRITE_BUFFER_BYTES) as raw, soundfile.SoundFile(
             raw, "w", sample_rate, channels, subtype, format=fmt
         ) as out:
+            _without_peak_chunk(out)
             for block in blocks:
                 out.write(block)
         os.replace(temporary, final)
@@ -231,6 +232,20 @@ def _write_clip(blocks, final, sample_rate, channels, fmt, subtype):
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+_SFC_SET_ADD_PEAK_CHUNK = 0x1050
+
+
+def _without_peak_chunk(out):
+    """Leave out libsndfile's PEAK chunk (float WAV/AIFF): it holds the time of writing, and
+    would make two runs' clips differ by those bytes."""
+    try:
+        from soundfile import _ffi, _snd
+
+        _snd.sf_command(out._file, _SFC_SET_ADD_PEAK_CHUNK, _ffi.NULL, 0)
+    except (ImportError, AttributeError):  # soundfile's internals moved: keep the chunk
+        pass
 
 
 def _write_atomically(path, text):

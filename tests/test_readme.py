@@ -40,3 +40,28 @@ def test_streaming_example_runs(tmp_path, monkeypatch, capsys):
     assert len(clips) > 2 and all((tmp_path / c.clip).is_file() for c in clips)
     printed = capsys.readouterr().out.splitlines()
     assert printed[: len(clips)] == [f"{c.start_sample} {c.end_sample}" for c in clips]
+
+
+def test_so_vits_svc_walkthrough_runs(tmp_path):
+    import shlex
+    import subprocess
+    import sys
+
+    sr = 44100
+    x = signals.with_digital_silence(signals.speech_like(seed=13, seconds=100, sr=sr), 13, sr)
+    soundfile.write(tmp_path / "drama.wav", x.T, sr, subtype="PCM_16")
+    block = re.search(r"## The so-vits-svc flow, with fastslice.*?```bash\n(.*?)```", README.read_text(), re.S).group(1)
+    commands = [line for line in block.replace("\\\n", " ").splitlines() if line.startswith("fastslice ")]
+    assert len(commands) == 4
+    outputs = []
+    for command in commands:
+        argv = [sys.executable, "-m", "fastslice", *shlex.split(command)[1:]]
+        done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 0, (command, done.stderr)
+        outputs.append(done.stdout)
+    assert "suggested threshold" in outputs[0] and (tmp_path / "drama.png").is_file()
+    assert "dataset/drama_0.wav" in outputs[1]
+    clips = sorted((tmp_path / "dataset").glob("drama_*.wav"))
+    assert clips and all(soundfile.info(c).duration <= 8.0 for c in clips)
+    assert (tmp_path / "dataset.zip").is_file() and (tmp_path / "dataset.csv").is_file()
+    assert "in target 4-8 s" in outputs[3]

@@ -4,21 +4,17 @@ Kept light at import (``fastslice --help`` loads no numba); the slicing modules
 are imported when a command runs.
 """
 import argparse
-import concurrent.futures
 import csv
-import glob
 import json
 import os
 import sys
 import time
 from pathlib import Path
 
+from .errors import FastsliceError
+
 # The upstream CLI's defaults (openvpi/audio-slicer slicer2.py main()).
 CLI_DEFAULTS = {"threshold": -40.0, "min_length": 5000, "min_interval": 300, "hop_size": 10, "max_sil_kept": 500}
-_AUDIO_EXTENSIONS = {
-    ".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc", ".au", ".snd",
-    ".caf", ".w64", ".rf64", ".voc", ".sd2", ".mat", ".pvf", ".xi", ".htk", ".sf", ".ircam", ".nist", ".paf", ".svx", ".wve",
-}
 
 
 def build_parser():
@@ -45,6 +41,8 @@ def build_parser():
     cut.add_argument("--labels", action="store_true", help="also write an Audacity label file <stem>_labels.txt per input")
     cut.add_argument("--dry-run", action="store_true", help="print the clips that would be written; write nothing")
     cut.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="slice N files at a time, in N processes (default 1)")
+    cut.add_argument("--dask", metavar="ADDRESS", help="send the files to a Dask scheduler (tcp://HOST:8786), or 'local' "
+                     "for a LocalCluster of --jobs workers; workers must see the same paths (pip install 'fastslice[dask]')")
     cut.add_argument("--overwrite", action="store_true", help="slice again inputs whose clips are already complete")
     cut.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
 
@@ -86,70 +84,6 @@ def _slicer_params(args):
     return params
 
 
-# -- inputs ---------------------------------------------------------------------
-
-
-def expand_inputs(inputs, out_dir):
-    """(jobs, problems): jobs are (source, clip folder, stem) in a stable order; problems are messages."""
-    out_real = os.path.realpath(out_dir)
-
-    def jobs_for(path):
-        if path.is_dir():
-            return [(f, Path(out_dir) / f.parent.relative_to(path), f.stem) for f in _audio_files_under(path, out_real)]
-        return [(path, Path(out_dir), path.stem)] if path.is_file() else []
-
-    jobs, problems = [], []
-    for spec in inputs:
-        path = Path(spec)
-        if path.is_dir() or path.is_file():
-            jobs += jobs_for(path)
-        elif glob.has_magic(spec):
-            matches = sorted(glob.glob(spec, recursive=True))
-            if not matches:
-                problems.append(f"{spec}: no file matches this pattern")
-            for match in matches:
-                jobs += jobs_for(Path(match))
-        elif path.exists() or path.is_symlink():
-            problems.append(f"{spec}: not a regular file or folder")
-        else:
-            problems.append(f"{spec}: no such file or folder")
-    unique, seen, names = [], set(), {}
-    for source, folder, stem in jobs:
-        real = os.path.realpath(source)
-        if real in seen:
-            continue
-        seen.add(real)
-        key = (os.path.realpath(folder), stem)
-        if key in names:
-            problems.append(f"{source}: its clips would have the same names as those of {names[key]} ({stem}_0, ...); slice them into different -o folders")
-            continue
-        names[key] = source
-        unique.append((source, folder, stem))
-    return unique, problems
-
-
-def _audio_files_under(folder, out_real):
-    """Files under folder that are audio (by extension, or by content for the rest), skipping OUT_DIR."""
-    import soundfile
-
-    found = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if os.path.realpath(os.path.join(root, d)) != out_real and not d.startswith("."))
-        for name in sorted(files):
-            if name.startswith("."):
-                continue
-            path = Path(root) / name
-            if path.suffix.lower() in _AUDIO_EXTENSIONS:
-                found.append(path)
-                continue
-            try:  # detected by content: libsndfile reads its header
-                soundfile.info(str(path))
-            except Exception:
-                continue
-            found.append(path)
-    return found
-
-
 # -- running --------------------------------------------------------------------
 
 
@@ -173,20 +107,6 @@ def _import_numba_without_blas_probe():
         if blocked:
             del sys.modules["scipy.linalg"]
 
-
-
-def _run_one(job, params, options):
-    """Slice one input (in a worker process); returns (FileResult or None, error message or None)."""
-    from .errors import FastsliceError
-    from .files import slice_file
-
-    source, folder, stem = job
-    try:
-        return slice_file(source, folder, params, stem=stem, **options), None
-    except FastsliceError as exc:
-        return None, str(exc)
-    except OSError as exc:
-        return None, f"{source}: {exc.strerror or exc}"
 
 
 class Progress:
@@ -219,7 +139,6 @@ class Progress:
 def run_slice(args):
     params = _slicer_params(args)
     _import_numba_without_blas_probe()
-    from .errors import FastsliceError
     from .files import output_format
     from .slicer import Slicer
 
@@ -247,47 +166,33 @@ def run_slice(args):
         print(f"fastslice: {exc}", file=sys.stderr)
         return 2
 
-    jobs, problems = expand_inputs(args.inputs, args.out)
-    for problem in problems:
-        print(f"fastslice: {problem}", file=sys.stderr)
+    from .batch import slice_files
+
     options = {
         "format": args.format, "subtype": args.subtype, "overwrite": args.overwrite, "dry_run": args.dry_run,
-        "protected": tuple(str(source) for source, _, _ in jobs),
         "start_seconds": args.start, "end_seconds": args.end, "sample_rate": args.sr, "mono": args.mono,
     }
-    progress = Progress(len(jobs), sys.stderr, enabled=not args.quiet and not args.dry_run and sys.stderr.isatty())
-    started = time.perf_counter()
-    results = [None] * len(jobs)
-    failures = len(problems)
+    progress = Progress(0, sys.stderr, enabled=not args.quiet and not args.dry_run and sys.stderr.isatty())
 
-    def record(index, outcome):
-        nonlocal failures
-        result, error = outcome
+    def report(result, error):
         if error is not None:
-            failures += 1
-            if progress.enabled:
+            if progress.enabled and progress.done:
                 progress.stream.write("\n")
             print(f"fastslice: {error}", file=sys.stderr)
-            progress.update(0.0)
-        else:
-            results[index] = result
-            progress.update(result.audio_seconds)
+        progress.update(0.0 if result is None else result.audio_seconds)
 
-    if args.jobs == 1 or len(jobs) <= 1:
-        for index, job in enumerate(jobs):
-            record(index, _run_one(job, params, options))
-    else:
-        with concurrent.futures.ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            futures = {pool.submit(_run_one, job, params, options): i for i, job in enumerate(jobs)}
-            for future in concurrent.futures.as_completed(futures):
-                try:
-                    outcome = future.result()
-                except Exception as exc:  # a worker died (killed, out of memory)
-                    outcome = (None, f"{jobs[futures[future]][0]}: the worker process failed ({exc})")
-                record(futures[future], outcome)
+    def inputs_found(n_files, problems):
+        for problem in problems:
+            print(f"fastslice: {problem}", file=sys.stderr)
+        progress.total = n_files
+
+    started = time.perf_counter()
+    with _executor(args) as executor:
+        batch = slice_files(args.inputs, args.out, params, executor=executor, jobs=args.jobs,
+                            progress=report, on_inputs=inputs_found, **options)
     progress.close()
-    done = [r for r in results if r is not None]
-    clips = [c for r in done for c in r.clips]
+    done, clips = batch.done, batch.clips
+    failures = len(batch.errors)
 
     if args.dry_run:
         _print_clip_table(clips)
@@ -297,7 +202,7 @@ def run_slice(args):
         if args.zip:
             write_zip(args.zip, args.out, clips)
         if args.labels:
-            for (_, folder, stem), result in zip(jobs, results):
+            for (_, folder, stem), result in zip(batch.jobs, batch.results):
                 if result is not None:
                     write_audacity_labels(Path(folder) / f"{stem}_labels.txt", result.clips)
     if not args.quiet:
@@ -311,6 +216,43 @@ def run_slice(args):
             file=sys.stderr,
         )
     return 1 if failures else 0
+
+
+class _executor:
+    """The executor --jobs and --dask ask for (None: slice_files' own), closed on exit."""
+
+    def __init__(self, args):
+        self.args = args
+        self.client = self.cluster = self.executor = None
+
+    def __enter__(self):
+        address = self.args.dask
+        if address is None:
+            return None
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:
+            raise FastsliceError("--dask needs dask.distributed: pip install 'fastslice[dask]'") from None
+        if address == "local":
+            self.cluster = LocalCluster(n_workers=self.args.jobs, threads_per_worker=1, processes=True,
+                                        dashboard_address=None)
+            self.client = Client(self.cluster)
+        else:
+            try:
+                self.client = Client(address, timeout=10)
+            except OSError as exc:
+                raise FastsliceError(f"--dask {address}: cannot reach the scheduler in 10 s ({exc})") from None
+        self.executor = self.client.get_executor(pure=False, retries=1)
+        return self.executor
+
+    def __exit__(self, *exc):
+        for closeable in (self.executor, self.client, self.cluster):
+            if closeable is not None:
+                if closeable is self.executor:
+                    closeable.shutdown(wait=False)
+                else:
+                    closeable.close()
+        return False
 
 
 def write_manifest(path, clips):
@@ -430,7 +372,6 @@ def demo_recording(sr, seconds=40.0, seed=2024):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    from .errors import FastsliceError
 
     try:
         if args.command == "slice":

@@ -1,0 +1,165 @@
+"""Slice many files: expand inputs into jobs, run them on any executor, gather the results.
+
+``slice_files(inputs, out_dir, params, executor=...)`` takes any
+``concurrent.futures.Executor``: a local process pool by default, or
+``client.get_executor()`` of a ``dask.distributed.Client`` to spread a library
+over a cluster.  Workers read the inputs and write the clips themselves, so
+they must see the same paths as the caller (a shared file system, or one
+machine); only the results (clip ranges, manifest rows) travel back.
+"""
+import concurrent.futures
+import dataclasses
+import glob
+import os
+from pathlib import Path
+
+_AUDIO_EXTENSIONS = {
+    ".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc", ".au", ".snd",
+    ".caf", ".w64", ".rf64", ".voc", ".sd2", ".mat", ".pvf", ".xi", ".htk", ".sf", ".ircam", ".nist", ".paf", ".svx", ".wve",
+}
+
+
+@dataclasses.dataclass
+class BatchResult:
+    """What ``slice_files`` did: one entry per job, in input order."""
+
+    jobs: list  # (source, clip folder, stem)
+    results: list  # FileResult, or None where the job failed
+    errors: list  # one message per failed input or unusable argument
+
+    @property
+    def done(self):
+        return [r for r in self.results if r is not None]
+
+    @property
+    def clips(self):
+        return [c for r in self.done for c in r.clips]
+
+
+def slice_files(inputs, out_dir, params=None, *, executor=None, jobs=1, progress=None, on_inputs=None, **options):
+    """Slice files, folders and glob patterns into ``out_dir``; returns a ``BatchResult``.
+
+    ``params`` are ``Slicer``'s keyword arguments; ``options`` are
+    ``slice_file``'s (format, subtype, overwrite, dry_run, start_seconds, ...).
+    ``executor`` runs one file per task: by default this process (``jobs=1``)
+    or a pool of ``jobs`` processes.  ``progress(result, error)`` is called as
+    each file finishes, and ``on_inputs(n_files, problems)`` once the inputs
+    are expanded.  One file's failure is recorded, never raised.
+    """
+    params = dict(params or {})
+    job_list, problems = expand_inputs(inputs, out_dir)
+    if on_inputs is not None:
+        on_inputs(len(job_list), problems)
+    options = {**options, "protected": tuple(str(source) for source, _, _ in job_list)}
+    batch = BatchResult(job_list, [None] * len(job_list), list(problems))
+
+    def record(index, outcome):
+        result, error = outcome
+        batch.results[index] = result
+        if error is not None:
+            batch.errors.append(error)
+        if progress is not None:
+            progress(result, error)
+
+    if executor is None and (jobs == 1 or len(job_list) <= 1):
+        for index, job in enumerate(job_list):
+            record(index, run_one(job, params, options))
+        return batch
+    own = executor is None
+    pool = concurrent.futures.ProcessPoolExecutor(max_workers=jobs) if own else executor
+    try:
+        futures = {pool.submit(run_one, job, params, options): i for i, job in enumerate(job_list)}
+        for future in concurrent.futures.as_completed(futures):
+            index = futures[future]
+            try:
+                outcome = future.result()
+            except Exception as exc:  # the worker died (killed, out of memory) or the task was lost
+                outcome = (None, f"{job_list[index][0]}: the worker failed ({type(exc).__name__}: {exc})")
+            record(index, outcome)
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
+    finally:
+        if own:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return batch
+
+
+def expand_inputs(inputs, out_dir):
+    """(jobs, problems): jobs are (source, clip folder, stem) in a stable order; problems are messages."""
+    out_real = os.path.realpath(out_dir)
+
+    def jobs_for(path):
+        if path.is_dir():
+            return [(f, Path(out_dir) / f.parent.relative_to(path), f.stem) for f in _audio_files_under(path, out_real)]
+        return [(path, Path(out_dir), path.stem)] if path.is_file() else []
+
+    jobs, problems = [], []
+    for spec in inputs:
+        path = Path(spec)
+        if path.is_dir() or path.is_file():
+            jobs += jobs_for(path)
+        elif glob.has_magic(spec):
+            matches = sorted(glob.glob(spec, recursive=True))
+            if not matches:
+                problems.append(f"{spec}: no file matches this pattern")
+            for match in matches:
+                jobs += jobs_for(Path(match))
+        elif path.exists() or path.is_symlink():
+            problems.append(f"{spec}: not a regular file or folder")
+        else:
+            problems.append(f"{spec}: no such file or folder")
+    unique, seen, names = [], set(), {}
+    for source, folder, stem in jobs:
+        real = os.path.realpath(source)
+        if real in seen:
+            continue
+        seen.add(real)
+        key = (os.path.realpath(folder), stem)
+        if key in names:
+            problems.append(f"{source}: its clips would have the same names as those of {names[key]} ({stem}_0, ...); slice them into different -o folders")
+            continue
+        names[key] = source
+        unique.append((source, folder, stem))
+    return unique, problems
+
+
+def _audio_files_under(folder, out_real):
+    """Files under folder that are audio (by extension, or by content for the rest), skipping OUT_DIR."""
+    import soundfile
+
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if os.path.realpath(os.path.join(root, d)) != out_real and not d.startswith("."))
+        for name in sorted(files):
+            if name.startswith("."):
+                continue
+            path = Path(root) / name
+            if path.suffix.lower() in _AUDIO_EXTENSIONS:
+                found.append(path)
+                continue
+            try:  # detected by content: libsndfile reads its header
+                soundfile.info(str(path))
+            except Exception:
+                continue
+            found.append(path)
+    return found
+
+
+
+
+def run_one(job, params, options):
+    """Slice one input (in a worker process); returns (FileResult or None, error message or None)."""
+    from .errors import FastsliceError
+    from .files import slice_file
+
+    source, folder, stem = job
+    try:
+        return slice_file(source, folder, params, stem=stem, **options), None
+    except FastsliceError as exc:
+        return None, str(exc)
+    except OSError as exc:
+        return None, f"{source}: {exc.strerror or exc}"
+
+

@@ -1,0 +1,92 @@
+"""Slicing a library through a real Dask cluster (LocalCluster: worker processes on loopback)."""
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+from test_cli import OPTIONS, PARAMS, fastslice, write_recording
+
+from fastslice.batch import slice_files
+
+distributed = pytest.importorskip("dask.distributed")  # in the test extra: never skipped in CI
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            yield client
+
+
+@pytest.fixture
+def library(tmp_path):
+    root = tmp_path / "library"
+    for i in range(10):
+        write_recording(root / f"part{i // 5}" / f"take{i}.wav", 50 + i, seconds=40)
+    return root
+
+
+def tree(folder):
+    """Every clip under folder: relative path -> bytes."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*_[0-9]*.wav"))}
+
+
+def test_outputs_are_identical_to_a_local_run(cluster, library, tmp_path):
+    local = slice_files([library], tmp_path / "local", PARAMS)
+    executor = cluster.get_executor(pure=False)
+    remote = slice_files([library], tmp_path / "dask", PARAMS, executor=executor)
+    assert not local.errors and not remote.errors
+    assert tree(tmp_path / "dask") == tree(tmp_path / "local") and len(tree(tmp_path / "local")) > 20
+    rows = lambda batch, root: [{**c.row(), "clip": os.path.relpath(c.clip, root)} for c in batch.clips]  # noqa: E731
+    assert rows(remote, tmp_path / "dask") == rows(local, tmp_path / "local")  # results came back, in input order
+    pids = set(cluster.run(os.getpid).values())
+    assert os.getpid() not in pids and len(pids) == 2  # the work ran in the workers
+
+
+def test_a_worker_killed_mid_run_loses_nothing(cluster, library, tmp_path):
+    expected = slice_files([library], tmp_path / "local", PARAMS)
+    killed = []
+
+    def kill_one_worker(result, error):
+        if not killed:
+            pid = next(iter(cluster.run(os.getpid).values()))
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+
+    batch = slice_files([library], tmp_path / "dask", PARAMS, executor=cluster.get_executor(pure=False),
+                        progress=kill_one_worker)
+    assert killed
+    assert not list((tmp_path / "dask").rglob("*.part")), "a half-written clip was left behind"
+    finished = {str(r.source) for r in batch.done}
+    assert len(finished) + len(batch.errors) == 10  # every file is done or reported
+    for error in batch.errors:
+        assert "the worker failed" in error
+    got, want = tree(tmp_path / "dask"), tree(tmp_path / "local")
+    for name, data in got.items():
+        assert data == want[name], name  # every clip present is complete and right
+    if not batch.errors:
+        assert got == want
+    assert len(expected.clips) == len(want)
+
+
+def test_cli_dask_local(library, tmp_path):
+    out = tmp_path / "out"
+    result = fastslice("slice", library, "-o", out, *OPTIONS, "--dask", "local", "-j", "2", "--manifest", tmp_path / "m.csv", check=0)
+    assert "10 files (0 already done, 0 failed)" in result.stderr
+    local = tmp_path / "local"
+    fastslice("slice", library, "-o", local, *OPTIONS, check=0)
+    assert tree(out) == tree(local)
+
+
+def test_cli_without_dask_says_how_to_get_it(library, tmp_path):
+    code = ("import sys; sys.modules['dask'] = None; sys.modules['dask.distributed'] = None; "
+            "from fastslice.cli import main; sys.exit(main(sys.argv[1:]))")
+    result = subprocess.run([sys.executable, "-c", code, "slice", str(library), "-o", str(tmp_path / "o"), "--dask", "local"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "pip install 'fastslice[dask]'" in result.stderr
+
+
+def test_cli_unreachable_scheduler(library, tmp_path):
+    result = fastslice("slice", library, "-o", tmp_path / "o", "--dask", "tcp://127.0.0.1:9")
+    assert result.returncode == 2 and "cannot reach the scheduler" in result.stderr

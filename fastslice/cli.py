@@ -160,8 +160,7 @@ def run_slice(args):
             raise FastsliceError(f"--zip={args.zip}: the name must end in .zip")
         if args.manifest and Path(args.manifest).suffix.lower() not in (".csv", ".jsonl"):
             raise FastsliceError(f"--manifest={args.manifest}: the name must end in .csv or .jsonl")
-        if Path(args.out).exists() and not Path(args.out).is_dir():
-            raise FastsliceError(f"-o {args.out}: exists and is not a folder")
+        _check_output_folder(args.out, args.dry_run)
     except (FastsliceError, ValueError) as exc:
         print(f"fastslice: {exc}", file=sys.stderr)
         return 2
@@ -175,10 +174,11 @@ def run_slice(args):
     progress = Progress(0, sys.stderr, enabled=not args.quiet and not args.dry_run and sys.stderr.isatty())
 
     def report(result, error):
-        if error is not None:
-            if progress.enabled and progress.done:
-                progress.stream.write("\n")
-            print(f"fastslice: {error}", file=sys.stderr)
+        notes = [f"error: {error}"] if error is not None else [f"warning: {w}" for w in result.warnings]
+        if notes and progress.enabled and progress.done:
+            progress.stream.write("\n")
+        for note in notes:
+            print(f"fastslice: {note}", file=sys.stderr)
         progress.update(0.0 if result is None else result.audio_seconds)
 
     def inputs_found(n_files, problems):
@@ -216,6 +216,22 @@ def run_slice(args):
             file=sys.stderr,
         )
     return 1 if failures else 0
+
+
+def _check_output_folder(out, dry_run):
+    """-o must be a folder fastslice can write in (made if missing)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise FastsliceError(f"-o {out}: exists and is not a folder")
+    if dry_run:
+        return
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".fastslice-write-test.{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise FastsliceError(f"-o {out}: cannot write in it ({exc.strerror or exc})") from None
 
 
 class _executor:

@@ -17,7 +17,7 @@ import soundfile
 
 from . import __version__
 from .errors import FastsliceError, ParameterError
-from .stream import BLOCK_FRAMES, advance, open_audio, ranges_of_open_file, slicer_for
+from .stream import BLOCK_FRAMES, SampleCheck, advance, open_audio, ranges_of_open_file, slicer_for
 
 # How to read each subtype so that writing it back loses nothing.
 _LOSSLESS_DTYPE = {
@@ -64,6 +64,7 @@ class FileResult:
     clips: list
     audio_seconds: float
     skipped: bool = False
+    warnings: list = dataclasses.field(default_factory=list)
 
 
 def output_format(info_format, info_subtype, format=None, subtype=None):
@@ -136,29 +137,42 @@ def slice_file(path, out_dir, params, *, stem=None, format=None, subtype=None, o
                         out_rate, out_channels, reader.samplerate)
 
         seconds = (stop - first) / reader.samplerate
-        ranges = ranges_of_open_file(reader, slicer, block_frames, first=first, count=stop - first)
+        check = SampleCheck(reader)
+        ranges = ranges_of_open_file(reader, slicer, block_frames, first=first, count=stop - first, check=check)
         if dry_run:
             clips = [clip_at(i, start, end) for i, (start, end) in enumerate(ranges)]
-            return FileResult(str(path), clips, seconds)
+            return FileResult(str(path), clips, seconds, warnings=_warnings(path, check, clips))
 
         out_dir.mkdir(parents=True, exist_ok=True)
         _remove_earlier_output(marker, out_dir, stem)
         protected = {os.path.realpath(p) for p in protected} | {os.path.realpath(path)}
         clips = []
-        with open_audio(path) as source:
-            convert = out_rate != source.samplerate or out_channels != source.channels
-            read_dtype = "float32" if convert else _LOSSLESS_DTYPE.get(source.subtype, "float32")
-            for i, (start, end) in enumerate(ranges):
-                clip = clip_at(i, start, end)
-                if os.path.realpath(clip.clip) in protected:
-                    raise FastsliceError(f"{path}: clip {clip.clip} would overwrite an input file; choose another -o folder")
-                blocks = _clip_blocks(source, clip.start_sample, clip.end_sample, read_dtype, block_frames)
-                if convert:
-                    blocks = _converted(blocks, source.samplerate, out_rate, mono)
-                _write_clip(blocks, Path(clip.clip), out_rate, out_channels, fmt, sub)
-                clips.append(clip)
-        _write_atomically(marker, json.dumps({**identity, "clips": [c.row() for c in clips]}, indent=1))
-        return FileResult(str(path), clips, seconds)
+        try:
+            with open_audio(path) as source:
+                convert = out_rate != source.samplerate or out_channels != source.channels
+                read_dtype = "float32" if convert else _LOSSLESS_DTYPE.get(source.subtype, "float32")
+                for i, (start, end) in enumerate(ranges):
+                    clip = clip_at(i, start, end)
+                    if os.path.realpath(clip.clip) in protected:
+                        raise FastsliceError(f"{path}: clip {clip.clip} would overwrite an input file; choose another -o folder")
+                    blocks = _clip_blocks(source, clip.start_sample, clip.end_sample, read_dtype, block_frames)
+                    if convert:
+                        blocks = _converted(blocks, source.samplerate, out_rate, mono)
+                    _write_clip(blocks, Path(clip.clip), out_rate, out_channels, fmt, sub)
+                    clips.append(clip)
+            _write_atomically(marker, json.dumps({**identity, "clips": [c.row() for c in clips]}, indent=1))
+        except BaseException:  # a file that fails (or is interrupted) leaves none of its clips
+            for clip in clips:
+                Path(clip.clip).unlink(missing_ok=True)
+            raise
+        return FileResult(str(path), clips, seconds, warnings=_warnings(path, check, clips))
+
+
+def _warnings(path, check, clips):
+    notes = check.warnings()
+    if not clips:
+        notes.append(f"{path}: no clip: it is all silence below the threshold")
+    return notes
 
 
 def _segment(path, reader, start_seconds, end_seconds):

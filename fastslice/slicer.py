@@ -17,6 +17,10 @@ from .errors import ParameterError
 
 # Samples mixed to mono per block in the multichannel path (fits in L2).
 _MIX_BLOCK_SAMPLES = 1 << 15
+# Limits on absurd parameters, so that they fail with a message and not with MemoryError:
+# a window of 16 M samples is 44 s at 384 kHz; 16 M frames of look-back are 46 h at 10 ms.
+_MAX_WINDOW_SAMPLES = 1 << 24
+_MAX_LOOKBACK_FRAMES = 1 << 24
 
 
 def _check_number(name, value):
@@ -113,13 +117,26 @@ class Slicer:
         self.max_length_samples = None if max_length is None else max(1, round(sr * max_length / 1000))
         # Derived exactly as the reference derives them (same operations, same rounding).
         min_interval_samples = sr * min_interval / 1000
-        #: silence threshold as an RMS amplitude
-        self.threshold_amplitude = 10 ** (threshold / 20.0)
+        try:
+            #: silence threshold as an RMS amplitude
+            self.threshold_amplitude = 10 ** (threshold / 20.0)
+        except OverflowError:
+            raise ParameterError(f"threshold={threshold!r} dB is out of range; give a level in dB such as -40") from None
         self.hop_samples = hop_samples
         self.win_samples = min(round(min_interval_samples), 4 * hop_samples)
         self.min_length_frames = round(sr * min_length / 1000 / hop_samples)
         self.min_interval_frames = round(min_interval_samples / hop_samples)
         self.max_sil_kept_frames = round(sr * max_sil_kept / 1000 / hop_samples)
+        if self.win_samples > _MAX_WINDOW_SAMPLES:
+            raise ParameterError(
+                f"hop_size={hop_size!r} and min_interval={min_interval!r} ms make an RMS window of "
+                f"{self.win_samples} samples at sr={sr!r}; at most {_MAX_WINDOW_SAMPLES} are allowed"
+            )
+        if self.max_sil_kept_frames > _MAX_LOOKBACK_FRAMES:
+            raise ParameterError(
+                f"max_sil_kept={max_sil_kept!r} ms is {self.max_sil_kept_frames} frames of hop_size={hop_size!r} ms; "
+                f"at most {_MAX_LOOKBACK_FRAMES} are allowed"
+            )
         self._window_plan = pairwise_plan(self.win_samples)
 
     def __repr__(self):

@@ -10,6 +10,8 @@ whole recording, in the channels-first F-ordered layout that
 
 ``iter_clip_ranges(path, ...)`` does this for a file.
 """
+import os
+
 import numpy as np
 import soundfile
 
@@ -223,11 +225,42 @@ class RangeStream:
 def open_audio(path):
     """Open an audio file for reading; a FastsliceError names the file if libsndfile cannot."""
     try:
+        if os.path.getsize(path) == 0:
+            raise FastsliceError(f"{path}: the file is empty (0 bytes)")
         return soundfile.SoundFile(path)
     except soundfile.LibsndfileError as exc:
-        raise FastsliceError(f"{path}: cannot read it as audio ({exc.error_string})") from None
-    except (OSError, RuntimeError, TypeError) as exc:
+        raise FastsliceError(f"{path}: cannot read it as audio ({exc.error_string.rstrip('.')}){_what_it_is(path)}") from None
+    except OSError as exc:
+        raise FastsliceError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    except (RuntimeError, TypeError) as exc:
         raise FastsliceError(f"{path}: cannot read it as audio ({exc})") from None
+
+
+# First bytes of formats libsndfile does not read, for a message that says what the file is.
+_SIGNATURES = [
+    (b"ftyp", 4, "it looks like MP4/M4A/AAC, which libsndfile does not read: convert it first, e.g. ffmpeg -i IN -c:a flac OUT.flac"),
+    (b"\xff\xf1", 0, "it looks like raw AAC (ADTS), which libsndfile does not read: convert it first, e.g. with ffmpeg"),
+    (b"\xff\xf9", 0, "it looks like raw AAC (ADTS), which libsndfile does not read: convert it first, e.g. with ffmpeg"),
+    (b"\x89PNG", 0, "it is a PNG image"),
+    (b"\xff\xd8\xff", 0, "it is a JPEG image"),
+    (b"%PDF", 0, "it is a PDF document"),
+    (b"PK\x03\x04", 0, "it is a zip archive"),
+    (b"\x1aE\xdf\xa3", 0, "it looks like WebM/Matroska, which libsndfile does not read: convert it first, e.g. with ffmpeg"),
+]
+
+
+def _what_it_is(path):
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+    except OSError:
+        return ""
+    for signature, offset, meaning in _SIGNATURES:
+        if head[offset : offset + len(signature)] == signature:
+            return f"; {meaning}"
+    if head and all(32 <= b < 127 or b in b"\t\r\n" for b in head):
+        return "; it is a text file"
+    return ""
 
 
 def slicer_for(sr, params):
@@ -302,14 +335,60 @@ def advance(source, frame, block_frames):
         position += skipped
 
 
-def ranges_of_open_file(f, slicer, block_frames, first=0, count=None):
+def ranges_of_open_file(f, slicer, block_frames, first=0, count=None, check=None):
     """Yield the clip ranges of frames ``first .. first + count`` of an open ``soundfile.SoundFile``
-    (to its end by default), relative to ``first``, reading them in blocks."""
+    (to its end by default), relative to ``first``, reading them in blocks.  ``check``, a
+    ``SampleCheck``, sees every block (by default a new one: NaN or inf raise)."""
     advance(f, first, block_frames)
     stream = RangeStream(slicer, f.frames - first if count is None else count, f.channels, np.float32)
+    check = check or SampleCheck(f)
     for block in _float_blocks(f, stream.n_samples, block_frames):
+        check.see(block, first + stream.fed)
         yield from stream.feed(block)
     yield from stream.finish()
+
+
+class SampleCheck:
+    """Watches the samples as they are read.
+
+    NaN or infinite samples (possible only in float files) stop the file with a
+    ``FastsliceError`` that says where: a dataset must not be cut from corrupt
+    audio.  Samples at full scale (a clipped recording) and a DC offset are
+    only counted, for ``warnings()``.
+    """
+
+    DC_OFFSET = 0.01  # -40 dBFS
+
+    def __init__(self, f):
+        self.name, self.rate = f.name, f.samplerate
+        self.float_data = f.subtype in ("FLOAT", "DOUBLE")
+        self.full_scale = 1.0 if self.float_data else 32767 / 32768
+        self.clipped = 0
+        self.frames = 0
+        self.sums = np.zeros(f.channels)
+
+    def see(self, block, first_frame):
+        if self.float_data and not np.isfinite(block).all():
+            frame = first_frame + int(np.argwhere(~np.isfinite(block))[0][0])
+            raise FastsliceError(
+                f"{self.name}: the sample at {frame / self.rate:.3f} s (frame {frame}) is NaN or infinite; "
+                "the file is corrupt, and fastslice does not cut datasets from it"
+            )
+        if max(block.max(initial=0), -block.min(initial=0)) >= self.full_scale:
+            self.clipped += int(np.count_nonzero(np.abs(block) >= self.full_scale))
+        self.sums += block.sum(axis=0, dtype=np.float64)
+        self.frames += block.shape[0]
+
+    def warnings(self):
+        notes = []
+        if self.clipped:
+            notes.append(f"{self.name}: {self.clipped} samples at full scale: the recording clips")
+        if self.frames:
+            for channel, mean in enumerate(self.sums / self.frames):
+                if abs(mean) >= self.DC_OFFSET:
+                    notes.append(f"{self.name}: channel {channel} has a DC offset of {mean:+.3f} "
+                                 "(it raises the RMS of silences; remove it, e.g. with a high-pass filter)")
+        return notes
 
 
 def _float_blocks(f, n_samples, block_frames):

@@ -158,7 +158,7 @@ def slice_file(path, out_dir, params, *, stem=None, format=None, subtype=None, o
                     blocks = _clip_blocks(source, clip.start_sample, clip.end_sample, read_dtype, block_frames)
                     if convert:
                         blocks = _converted(blocks, source.samplerate, out_rate, mono)
-                    _write_clip(blocks, Path(clip.clip), out_rate, out_channels, fmt, sub)
+                    _write_clip(blocks, Path(clip.clip), out_rate, out_channels, fmt, sub, path)
                     clips.append(clip)
             _write_atomically(marker, json.dumps({**identity, "clips": [c.row() for c in clips]}, indent=1))
         except BaseException:  # a file that fails (or is interrupted) leaves none of its clips
@@ -224,28 +224,66 @@ def _resampler(in_rate, out_rate, channels):
     return soxr.ResampleStream(in_rate, out_rate, channels, dtype="float32", quality="HQ")
 
 
-def _write_clip(blocks, final, sample_rate, channels, fmt, subtype):
+def _write_clip(blocks, final, sample_rate, channels, fmt, subtype, source):
     """Write the blocks to ``final`` through a temporary name, renamed when complete."""
     temporary = final.with_name(f".{final.name}.{os.getpid()}.part")
     try:
         # libsndfile writes to a path in 8 KB system calls; through a Python file with a large
         # buffer it writes the same bytes about three times faster.
-        with open(temporary, "wb", buffering=_WRITE_BUFFER_BYTES) as raw, soundfile.SoundFile(
-            raw, "w", sample_rate, channels, subtype, format=fmt
-        ) as out:
-            _without_peak_chunk(out)
-            for block in blocks:
-                out.write(block)
+        with open(temporary, "wb", buffering=_WRITE_BUFFER_BYTES) as raw:
+            guarded = _GuardedFile(raw)
+            with soundfile.SoundFile(guarded, "w", sample_rate, channels, subtype, format=fmt) as out:
+                _without_peak_chunk(out)
+                for block in blocks:
+                    out.write(block)
+                    guarded.check()
+            guarded.check()
         os.replace(temporary, final)
     except soundfile.LibsndfileError as exc:
         temporary.unlink(missing_ok=True)
-        raise FastsliceError(f"{final}: cannot write it ({exc.error_string})") from None
+        raise FastsliceError(f"{source}: cannot write clip {final} ({exc.error_string})") from None
     except OSError as exc:
         temporary.unlink(missing_ok=True)
-        raise FastsliceError(f"{final}: cannot write it ({exc.strerror or exc})") from None
+        raise FastsliceError(f"{source}: cannot write clip {final} ({exc.strerror or exc})") from None
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+class _GuardedFile:
+    """The file libsndfile writes through: an OSError (a full disk) is kept for ``check()``
+    instead of escaping from libsndfile's C callbacks, where it could only be printed."""
+
+    def __init__(self, raw):
+        self.raw, self.error = raw, None
+
+    def _guard(self, call, *args, fallback):
+        if self.error is None:
+            try:
+                return call(*args)
+            except OSError as exc:
+                self.error = exc
+        return fallback
+
+    def write(self, data):
+        return self._guard(self.raw.write, data, fallback=0)
+
+    def seek(self, offset, whence=0):
+        return self._guard(self.raw.seek, offset, whence, fallback=self.raw.tell())
+
+    def tell(self):
+        return self.raw.tell()
+
+    def read(self, size=-1):
+        return self._guard(self.raw.read, size, fallback=b"")
+
+    def flush(self):
+        return self._guard(self.raw.flush, fallback=None)
+
+    def check(self):
+        self._guard(self.raw.flush, fallback=None)
+        if self.error is not None:
+            raise self.error
 
 
 _SFC_SET_ADD_PEAK_CHUNK = 0x1050

@@ -227,6 +227,8 @@ def open_audio(path):
     try:
         if os.path.getsize(path) == 0:
             raise FastsliceError(f"{path}: the file is empty (0 bytes)")
+        with open(path, "rb"):  # a permission error in words, not libsndfile's "System error"
+            pass
         return soundfile.SoundFile(path)
     except soundfile.LibsndfileError as exc:
         raise FastsliceError(f"{path}: cannot read it as audio ({exc.error_string.rstrip('.')}){_what_it_is(path)}") from None

@@ -47,6 +47,9 @@ def make_corpus(folder):
     claims_more = bytearray(data)
     struct.pack_into("<I", claims_more, 40, len(data) * 4)  # the data chunk's size
     (folder / "claims more.wav").write_bytes(bytes(claims_more))
+    unknown_codec = bytearray(data)
+    struct.pack_into("<H", unknown_codec, 20, 0x1234)  # the fmt chunk's format tag: no such codec
+    (folder / "unknown codec.wav").write_bytes(bytes(unknown_codec))
     (folder / "notes.wav").write_text("this is not audio\n" * 20)
     (folder / "picture.wav").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
     (folder / "song.wav").write_bytes(b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00M4A mp42isom" + bytes(900))
@@ -67,6 +70,7 @@ def make_corpus(folder):
     return {
         "empty.wav": "the file is empty (0 bytes)",
         "truncated header.wav": "cannot read it as audio",
+        "unknown codec.wav": "cannot read it as audio",
         "notes.wav": "it is a text file",
         "picture.wav": "it is a PNG image",
         "song.wav": "it looks like MP4/M4A/AAC",

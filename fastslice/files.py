@@ -236,8 +236,9 @@ def _write_clip(blocks, final, sample_rate, channels, fmt, subtype, source):
                 _without_peak_chunk(out)
                 for block in blocks:
                     out.write(block)
-                    guarded.check()
-            guarded.check()
+                    guarded.raise_error()
+            guarded.flush()
+            guarded.raise_error()
         os.replace(temporary, final)
     except soundfile.LibsndfileError as exc:
         temporary.unlink(missing_ok=True)
@@ -251,7 +252,7 @@ def _write_clip(blocks, final, sample_rate, channels, fmt, subtype, source):
 
 
 class _GuardedFile:
-    """The file libsndfile writes through: an OSError (a full disk) is kept for ``check()``
+    """The file libsndfile writes through: an OSError (a full disk) is kept for ``raise_error()``
     instead of escaping from libsndfile's C callbacks, where it could only be printed."""
 
     def __init__(self, raw):
@@ -280,8 +281,8 @@ class _GuardedFile:
     def flush(self):
         return self._guard(self.raw.flush, fallback=None)
 
-    def check(self):
-        self._guard(self.raw.flush, fallback=None)
+    def raise_error(self):
+        """Raise the first OSError a call met, if any."""
         if self.error is not None:
             raise self.error
 

@@ -17,15 +17,12 @@ Run::
 
 Smoke test: ``FASTSLICE_BENCH_SECONDS=30 pytest benchmarks/test_bench_batch.py --benchmark-disable``.
 """
-import os
-import shutil
 import subprocess
 import sys
 
 import pytest
-import soundfile
 
-from workloads import SR, WORKLOAD_DIR, capped, speech_like
+from workloads import capped, wav_folder
 
 N_FILES = 120
 FILE_SECONDS = capped(20)
@@ -38,16 +35,7 @@ _outputs = {}  # jobs -> the folder its last timed run wrote
 @pytest.fixture(scope="session")
 def batch_dir():
     """The 120-file folder (file i has seed 1000 + i), built once and cached across sessions."""
-    folder = WORKLOAD_DIR / f"batch_{N_FILES}x{FILE_SECONDS:g}s_v1"
-    if not folder.exists():
-        partial = folder.with_name(f".{folder.name}.{os.getpid()}.part")
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
-        for i in range(N_FILES):
-            wave = speech_like(FILE_SECONDS, seed=1000 + i)
-            soundfile.write(partial / f"speech_{i:03d}.wav", wave.T, SR, subtype="PCM_16")
-        os.replace(partial, folder)
-    return folder
+    return wav_folder("speech", N_FILES, FILE_SECONDS, first_seed=1000)
 
 
 def run_cli(folder, out, jobs):

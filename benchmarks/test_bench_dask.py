@@ -12,14 +12,11 @@ Run::
 
     pytest benchmarks/test_bench_dask.py -p no:cacheprovider --benchmark-columns=min,median,mean,rounds --benchmark-group-by=group
 """
-import os
-import shutil
 
 import pytest
-import soundfile
 
 from fastslice.batch import slice_files
-from workloads import SR, WORKLOAD_DIR, capped, speech_like
+from workloads import capped, wav_folder
 
 distributed = pytest.importorskip("dask.distributed")
 
@@ -30,15 +27,7 @@ PARAMS = dict(threshold=-40, min_length=5000, min_interval=300, hop_size=10, max
 
 @pytest.fixture(scope="session")
 def dask_dir():
-    folder = WORKLOAD_DIR / f"dask_{N_FILES}x{FILE_SECONDS:g}s_v1"
-    if not folder.exists():
-        partial = folder.with_name(f".{folder.name}.{os.getpid()}.part")
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
-        for i in range(N_FILES):
-            soundfile.write(partial / f"show_{i:02d}.wav", speech_like(FILE_SECONDS, seed=2000 + i).T, SR, subtype="PCM_16")
-        os.replace(partial, folder)
-    return folder
+    return wav_folder("show", N_FILES, FILE_SECONDS, first_seed=2000)
 
 
 def tree(folder):

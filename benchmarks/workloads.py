@@ -69,3 +69,21 @@ def label(seconds):
 
 
 WORKLOAD_DIR = Path(tempfile.gettempdir()) / "fastslice-bench-workloads"
+
+
+def wav_folder(name, n_files, seconds, first_seed):
+    """A folder of ``n_files`` 16-bit stereo WAVs (file i has seed first_seed + i), cached across sessions."""
+    import shutil
+
+    import soundfile
+
+    folder = WORKLOAD_DIR / f"{name}_{n_files}x{seconds:g}s_v1"
+    if not folder.exists():
+        partial = folder.with_name(f".{folder.name}.{os.getpid()}.part")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        for i in range(n_files):
+            wave = speech_like(seconds, seed=first_seed + i)
+            soundfile.write(partial / f"{name}_{i:03d}.wav", wave.T, SR, subtype="PCM_16")
+        os.replace(partial, folder)
+    return folder

@@ -14,8 +14,9 @@ _LAZY = {
     "slice_file": "files",
     "Clip": "files",
     "FileResult": "files",
+    "slice_files": "batch",
 }
-__all__ = ["Slicer", "RangeStream", "iter_clip_ranges", "slice_file", "Clip", "FileResult",
+__all__ = ["Slicer", "RangeStream", "iter_clip_ranges", "slice_file", "Clip", "FileResult", "slice_files",
            "FastsliceError", "ParameterError", "__version__"]
 
 

@@ -183,7 +183,7 @@ def run_slice(args):
 
     def inputs_found(n_files, problems):
         for problem in problems:
-            print(f"fastslice: {problem}", file=sys.stderr)
+            print(f"fastslice: error: {problem}", file=sys.stderr)
         progress.total = n_files
 
     started = time.perf_counter()

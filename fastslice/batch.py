@@ -11,12 +11,17 @@ import concurrent.futures
 import dataclasses
 import glob
 import os
+import sys
 from pathlib import Path
 
 _AUDIO_EXTENSIONS = {
     ".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc", ".au", ".snd",
     ".caf", ".w64", ".rf64", ".voc", ".sd2", ".mat", ".pvf", ".xi", ".htk", ".sf", ".ircam", ".nist", ".paf", ".svx", ".wve",
+    # read through FFmpeg: compressed audio, and the sound track of video files
+    ".m4a", ".m4b", ".mp4", ".aac", ".mov", ".mkv", ".mka", ".webm", ".flv", ".wma", ".asf", ".ac3", ".amr", ".mp2", ".alac",
 }
+#: The input that means standard input (a pipe).
+STDIN = "-"
 
 
 @dataclasses.dataclass
@@ -47,10 +52,12 @@ def slice_files(inputs, out_dir, params=None, *, executor=None, jobs=1, progress
     are expanded.  One file's failure is recorded, never raised.
     """
     params = dict(params or {})
-    job_list, problems = expand_inputs(inputs, out_dir)
+    job_list, problems = expand_inputs(inputs, out_dir, stdin_stem=options.pop("stdin_stem", None) or "stdin")
+    if any(source == STDIN for source, _, _ in job_list) and (executor is not None or len(job_list) > 1):
+        raise ValueError("'-' (standard input) must be the only input, sliced in this process (no --dask)")
     if on_inputs is not None:
         on_inputs(len(job_list), problems)
-    options = {**options, "protected": tuple(str(source) for source, _, _ in job_list)}
+    options = {**options, "protected": tuple(str(source) for source, _, _ in job_list if source != STDIN)}
     batch = BatchResult(job_list, [None] * len(job_list), list(problems))
 
     def record(index, outcome):
@@ -86,19 +93,26 @@ def slice_files(inputs, out_dir, params=None, *, executor=None, jobs=1, progress
     return batch
 
 
-def expand_inputs(inputs, out_dir):
-    """(jobs, problems): jobs are (source, clip folder, stem) in a stable order; problems are messages."""
+def expand_inputs(inputs, out_dir, stdin_stem="stdin"):
+    """(jobs, problems): jobs are (source, clip folder, stem) in a stable order; problems are messages.
+
+    ``"-"`` is standard input, sliced under ``stdin_stem``."""
     out_real = os.path.realpath(out_dir)
 
     def jobs_for(path):
         if path.is_dir():
-            return [(f, Path(out_dir) / f.parent.relative_to(path), f.stem) for f in _audio_files_under(path, out_real)]
+            found = [(f, Path(out_dir) / f.parent.relative_to(path), f.stem) for f in _audio_files_under(path, out_real)]
+            if not found:
+                problems.append(f"{path}: the folder holds no audio file")
+            return found
         return [(path, Path(out_dir), path.stem)] if path.is_file() else []
 
     jobs, problems = [], []
     for spec in inputs:
         path = Path(spec)
-        if path.is_dir() or path.is_file():
+        if spec == STDIN:
+            jobs.append((STDIN, Path(out_dir), stdin_stem))
+        elif path.is_dir() or path.is_file():
             jobs += jobs_for(path)
         elif glob.has_magic(spec):
             matches = sorted(glob.glob(spec, recursive=True))
@@ -112,7 +126,7 @@ def expand_inputs(inputs, out_dir):
             problems.append(f"{spec}: no such file or folder")
     unique, seen, names = [], set(), {}
     for source, folder, stem in jobs:
-        real = os.path.realpath(source)
+        real = source if source == STDIN else os.path.realpath(source)
         if real in seen:
             continue
         seen.add(real)
@@ -156,6 +170,8 @@ def run_one(job, params, options):
 
     source, folder, stem = job
     try:
+        if source == STDIN:
+            return slice_file(sys.stdin.buffer, folder, params, stem=stem, **options), None
         return slice_file(source, folder, params, stem=stem, **options), None
     except FastsliceError as exc:
         return None, str(exc)

@@ -25,7 +25,8 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     cut = commands.add_parser("slice", help="slice audio files and folders into clips")
-    cut.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files, folders (searched recursively) or glob patterns")
+    cut.add_argument("inputs", nargs="+", metavar="INPUT",
+                     help="audio or video files, folders (searched recursively), glob patterns, or - for standard input")
     cut.add_argument("-o", "--out", required=True, metavar="OUT_DIR", help="folder for the clips (input folders are mirrored under it)")
     _add_slicer_options(cut)
     cut.add_argument("--max-length", type=float, metavar="MS", help="maximum clip length in ms: longer clips are cut at their quietest frames")
@@ -43,7 +44,10 @@ def build_parser():
     cut.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="slice N files at a time, in N processes (default 1)")
     cut.add_argument("--dask", metavar="ADDRESS", help="send the files to a Dask scheduler (tcp://HOST:8786), or 'local' "
                      "for a LocalCluster of --jobs workers; workers must see the same paths (pip install 'fastslice[dask]')")
-    cut.add_argument("--overwrite", action="store_true", help="slice again inputs whose clips are already complete")
+    cut.add_argument("--stem", metavar="NAME", help="name the clips of standard input (-) NAME_0, NAME_1, ... (default: stdin)")
+    _add_decoder_options(cut)
+    cut.add_argument("--overwrite", action="store_true", help="slice again inputs whose clips are already complete "
+                     "(for -, replace the clips of an earlier run with the same --stem)")
     cut.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
 
     analyze = commands.add_parser("analyze", help="RMS levels, noise floor, a suggested threshold, and the clips given options would make")
@@ -51,6 +55,7 @@ def build_parser():
     _add_slicer_options(analyze)
     analyze.add_argument("--max-length", type=float, metavar="MS", help="as for slice")
     analyze.add_argument("--merge-short", action="store_true", help="as for slice")
+    _add_decoder_options(analyze)
     analyze.add_argument("--plot", metavar="PNG", help="draw the RMS envelope, the threshold and the cuts into PNG (needs matplotlib)")
 
     stats = commands.add_parser("stats", help="count, hours and lengths of the clips in a folder")
@@ -72,6 +77,14 @@ def _add_slicer_options(parser):
     parser.add_argument("--min-interval", type=float, default=d["min_interval"], metavar="MS", help=f"minimum silence to cut at, in ms (default {d['min_interval']})")
     parser.add_argument("--hop-size", type=float, default=d["hop_size"], metavar="MS", help=f"RMS frame hop, in ms (default {d['hop_size']})")
     parser.add_argument("--max-sil-kept", type=float, default=d["max_sil_kept"], metavar="MS", help=f"maximum silence kept around a clip, in ms (default {d['max_sil_kept']})")
+
+
+def _add_decoder_options(parser):
+    parser.add_argument("--decoder", choices=("auto", "sndfile", "av"), default="auto",
+                        help="auto (default): libsndfile for WAV, FLAC, AIFF, Ogg, ..., FFmpeg for MP3, M4A/AAC, video "
+                        "and the rest; sndfile or av: that one for every input")
+    parser.add_argument("--stream", type=int, metavar="N", help="slice audio stream N (0, 1, ...) of a file that has "
+                        "several, e.g. a film's second language (through FFmpeg; default: the first)")
 
 
 def _slicer_params(args):
@@ -160,6 +173,16 @@ def run_slice(args):
             raise FastsliceError(f"--zip={args.zip}: the name must end in .zip")
         if args.manifest and Path(args.manifest).suffix.lower() not in (".csv", ".jsonl"):
             raise FastsliceError(f"--manifest={args.manifest}: the name must end in .csv or .jsonl")
+        if "-" in args.inputs and (len(args.inputs) > 1 or args.dask):
+            raise FastsliceError("- (standard input) must be the only input, and cannot go to --dask")
+        if args.stem is not None and "-" not in args.inputs:
+            raise FastsliceError("--stem names the clips of standard input (-); files are named after themselves")
+        if args.stem is not None and (not args.stem or "/" in args.stem or os.sep in args.stem or args.stem.startswith(".")):
+            raise FastsliceError(f"--stem={args.stem!r} must be a plain file name (no folder, not hidden)")
+        if args.stream is not None and args.stream < 0:
+            raise FastsliceError(f"--stream={args.stream} must be an audio stream number: 0, 1, ...")
+        if args.stream is not None and args.decoder == "sndfile":
+            raise FastsliceError("--stream picks a stream through FFmpeg; it does not go with --decoder sndfile")
         _check_output_folder(args.out, args.dry_run)
     except (FastsliceError, ValueError) as exc:
         print(f"fastslice: {exc}", file=sys.stderr)
@@ -170,6 +193,7 @@ def run_slice(args):
     options = {
         "format": args.format, "subtype": args.subtype, "overwrite": args.overwrite, "dry_run": args.dry_run,
         "start_seconds": args.start, "end_seconds": args.end, "sample_rate": args.sr, "mono": args.mono,
+        "decoder": args.decoder, "stream": args.stream, "stdin_stem": args.stem,
     }
     progress = Progress(0, sys.stderr, enabled=not args.quiet and not args.dry_run and sys.stderr.isatty())
 
@@ -192,6 +216,7 @@ def run_slice(args):
                             progress=report, on_inputs=inputs_found, **options)
     progress.close()
     done, clips = batch.done, batch.clips
+    interrupted = any(r.interrupted for r in done)
     failures = len(batch.errors)
 
     if args.dry_run:
@@ -215,6 +240,9 @@ def run_slice(args):
             f"from {hours:.3f} h of audio in {elapsed:.2f} s",
             file=sys.stderr,
         )
+    if interrupted:
+        print("fastslice: interrupted; the clips finished until then are kept", file=sys.stderr)
+        return 130
     return 1 if failures else 0
 
 
@@ -326,9 +354,10 @@ def run_analyze(args):
     from .report import analyze, format_analysis, plot_envelope
 
     params = _slicer_params(args)
-    print(format_analysis(analyze(args.file, params)))
+    source = {"decoder": args.decoder, "stream": args.stream}
+    print(format_analysis(analyze(args.file, params, **source)))
     if args.plot:
-        plot_envelope(args.file, params, args.plot)
+        plot_envelope(args.file, params, args.plot, **source)
         print(f"envelope drawn into {args.plot}")
     return 0
 

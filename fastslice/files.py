@@ -1,11 +1,16 @@
-"""Slice one audio file into clip files, safely.
+"""Slice one audio file or stream into clip files, safely.
 
-``slice_file`` streams the file once to find the clip ranges (``stream.py``)
-and writes each clip as soon as its end is known, copying its samples from a
-second reader in the file's own sample format, so 16-bit in gives the same
+``slice_file`` decodes its input once (``fastslice.readers``), finds the clip
+ranges as it goes (``stream.py``) and writes each clip as soon as its end is
+known, from the decoded samples held since its start (``hold.py``), in the
+input's own sample format where that is exact, so 16-bit in gives the same
 16-bit out.  Every clip is written to a temporary name and renamed when
-complete; a hidden marker ``.<stem>.fastslice.json``, written last, records
-the finished file so that a re-run can skip it.
+complete; a hidden marker ``.<stem>.fastslice.json``, written last, records the
+finished input so that a re-run can skip it.
+
+A file is all or nothing: if it fails or is interrupted, its clips from that
+run are removed.  A stream (a pipe, which may never end) keeps every finished
+clip when it is interrupted.
 """
 import dataclasses
 import json
@@ -15,15 +20,13 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from . import __version__
+from . import __version__, readers
 from .errors import FastsliceError, ParameterError
-from .stream import BLOCK_FRAMES, SampleCheck, advance, open_audio, ranges_of_open_file, slicer_for
+from .hold import HOLD_BYTES, SampleHold
+from .stream import BLOCK_FRAMES, Decoding, RangeStream, SampleCheck, slicer_for
 
 # How to read each subtype so that writing it back loses nothing.
-_LOSSLESS_DTYPE = {
-    "PCM_S8": "int16", "PCM_U8": "int16", "PCM_16": "int16", "PCM_24": "int32", "PCM_32": "int32",
-    "FLOAT": "float32", "DOUBLE": "float64", "ULAW": "int16", "ALAW": "int16",
-}
+_LOSSLESS = readers.SNDFILE_NATIVE
 _WRITE_BUFFER_BYTES = 1 << 22
 _EXTENSION = {"WAVEX": "wav", "AIFF": "aiff", "OGG": "ogg", "MPEG": "mp3", "MAT4": "mat", "MAT5": "mat"}
 
@@ -65,6 +68,12 @@ class FileResult:
     audio_seconds: float
     skipped: bool = False
     warnings: list = dataclasses.field(default_factory=list)
+    #: frames the decoder produced for this run (the input's length: it is decoded once)
+    decoded_frames: int = 0
+    #: frames of clips longer than the memory bound, held in a temporary file meanwhile
+    spilled_frames: int = 0
+    #: a stream ended by Ctrl-C: the clips finished until then are kept
+    interrupted: bool = False
 
 
 def output_format(info_format, info_subtype, format=None, subtype=None):
@@ -75,7 +84,7 @@ def output_format(info_format, info_subtype, format=None, subtype=None):
     become 32-bit float WAV, which holds their decoded samples exactly.
     """
     if format is None:
-        lossless = info_subtype in _LOSSLESS_DTYPE and soundfile.check_format(info_format, info_subtype)
+        lossless = info_subtype in _LOSSLESS and soundfile.check_format(info_format, info_subtype)
         format, default_subtype = (info_format, info_subtype) if lossless else ("WAV", "FLOAT")
         subtype = subtype or default_subtype
     format = format.upper()
@@ -94,110 +103,151 @@ def marker_path(out_dir, stem):
     return Path(out_dir) / f".{stem}.fastslice.json"
 
 
-def slice_file(path, out_dir, params, *, stem=None, format=None, subtype=None, overwrite=False,
-               dry_run=False, protected=(), block_frames=BLOCK_FRAMES, start_seconds=None, end_seconds=None,
-               sample_rate=None, mono=False):
-    """Slice the audio file ``path`` into ``out_dir/<stem>_<i>.<ext>``; returns a ``FileResult``.
+def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=None, format=None, subtype=None,
+               overwrite=False, dry_run=False, protected=(), block_frames=BLOCK_FRAMES, start_seconds=None,
+               end_seconds=None, sample_rate=None, mono=False, hold_bytes=HOLD_BYTES):
+    """Slice an audio file or stream into ``out_dir/<stem>_<i>.<ext>``; returns a ``FileResult``.
 
-    ``params`` are ``Slicer``'s keyword arguments (the sample rate is the
-    file's).  ``start_seconds`` / ``end_seconds`` slice only that part of the
-    file, as if it were the whole recording.  ``sample_rate`` resamples the
-    clips (soxr, high quality) and ``mono`` mixes them down; the slicing is
-    decided on the original audio either way.  With ``dry_run`` nothing is
-    written.  Unless ``overwrite``, a file whose clips are all present from an
-    earlier run with the same source and options is skipped.  ``protected``
-    holds real paths that must never be written (the inputs).  Raises
-    ``FastsliceError`` naming the file.
+    ``source`` is a path or a readable binary file object (``sys.stdin.buffer``, a pipe);
+    a file object needs ``stem``.  ``decoder`` (``"auto"``, ``"sndfile"``, ``"av"``) and
+    ``stream`` (which audio stream, FFmpeg only) choose how it is decoded.  ``params`` are
+    ``Slicer``'s keyword arguments (the sample rate is the input's).  ``start_seconds`` /
+    ``end_seconds`` slice only that part, as if it were the whole recording.
+    ``sample_rate`` resamples the clips (soxr, high quality) and ``mono`` mixes them down;
+    the slicing is decided on the original audio either way.  With ``dry_run`` nothing is
+    written.  Unless ``overwrite``, a file whose clips are all present from an earlier run
+    with the same source and options is skipped; a stream whose stem has clips in
+    ``out_dir`` is refused.  ``protected`` holds real paths that must never be written (the
+    inputs).  The input is decoded once; the samples of the clip still open are held in
+    memory up to ``hold_bytes``, beyond it in a temporary file in ``out_dir``.  Raises
+    ``FastsliceError`` naming the input.
     """
-    path = Path(path)
+    is_path = isinstance(source, (str, os.PathLike))
+    if not is_path and not stem:
+        raise ParameterError("stem= is needed to name the clips of a file object (e.g. stem='talk')")
     out_dir = Path(out_dir)
-    stem = stem or path.stem
-    with open_audio(path) as reader:
+    stem = stem or Path(source).stem
+    with readers.open_source(source, decoder=decoder, stream=stream) as reader:
+        name = reader.name
         if reader.frames == 0:
-            raise FastsliceError(f"{path}: holds no audio frames")
+            raise FastsliceError(f"{name}: holds no audio frames")
         fmt, sub, ext = output_format(reader.format, reader.subtype, format, subtype)
         slicer = slicer_for(reader.samplerate, params)
-        first, stop = _segment(path, reader, start_seconds, end_seconds)
+        first, stop = _segment(name, reader, start_seconds, end_seconds)
         out_rate = int(sample_rate or reader.samplerate)
         out_channels = 1 if mono else reader.channels
-        stat = path.stat()
         identity = {
-            "fastslice": __version__, "source": str(path.resolve()), "size": stat.st_size,
-            "mtime_ns": stat.st_mtime_ns, "params": params, "format": fmt, "subtype": sub,
-            "segment": [first, stop], "sample_rate": out_rate, "mono": bool(mono),
+            "fastslice": __version__, "params": params, "format": fmt, "subtype": sub, "segment": [first, stop],
+            "sample_rate": out_rate, "mono": bool(mono), "decoder": reader.decoder, "stream": stream,
         }
         marker = marker_path(out_dir, stem)
-        if not dry_run and not overwrite:
-            done = _finished_clips(marker, identity, out_dir)
-            if done is not None:
-                return FileResult(str(path), done, reader.frames / reader.samplerate, skipped=True)
+        if is_path:
+            stat = Path(source).stat()
+            identity.update(source=str(Path(source).resolve()), size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+            if not dry_run and not overwrite:
+                done = _finished_clips(marker, identity, out_dir)
+                if done is not None:
+                    length = reader.frames if reader.frames is not None else max([c.end_sample for c in done], default=0)
+                    return FileResult(name, done, length / reader.samplerate, skipped=True)
+        else:
+            identity["source"] = name
+            if not dry_run and not overwrite:
+                _refuse_earlier_output(name, marker, out_dir, stem)
 
         def clip_at(i, start, end):
-            return Clip(str(path), str(out_dir / f"{stem}_{i}.{ext}"), first + start, first + end,
+            return Clip(name, str(out_dir / f"{stem}_{i}.{ext}"), first + start, first + end,
                         out_rate, out_channels, reader.samplerate)
 
-        seconds = (stop - first) / reader.samplerate
+        decoding = Decoding(reader, block_frames, first, stop)
         check = SampleCheck(reader)
-        ranges = ranges_of_open_file(reader, slicer, block_frames, first=first, count=stop - first, check=check)
+        ranges = RangeStream(slicer, None, reader.channels, np.float32)
+        clips = []
         if dry_run:
-            clips = [clip_at(i, start, end) for i, (start, end) in enumerate(ranges)]
-            return FileResult(str(path), clips, seconds, warnings=_warnings(path, check, clips))
+            for _, block in decoding:
+                check.see(block, decoding.position - block.shape[0])
+                clips += [clip_at(len(clips), *r) for r in ranges.feed(block)]
+            _check_some_audio(name, decoding)
+            clips += [clip_at(len(clips), *r) for r in ranges.finish()]
+            return _result(name, decoding, check, clips, reader.samplerate, None)
 
         out_dir.mkdir(parents=True, exist_ok=True)
         _remove_earlier_output(marker, out_dir, stem)
-        protected = {os.path.realpath(p) for p in protected} | {os.path.realpath(path)}
-        clips = []
+        protected = {os.path.realpath(p) for p in protected}
+        if is_path:
+            protected.add(os.path.realpath(source))
+        convert = out_rate != reader.samplerate or out_channels != reader.channels
+        hold = SampleHold(reader.channels, reader.dtype, out_dir, hold_bytes, block_frames)
+        interrupted = False
+
+        def write(start, end):
+            clip = clip_at(len(clips), start, end)
+            if os.path.realpath(clip.clip) in protected:
+                raise FastsliceError(f"{name}: clip {clip.clip} would overwrite an input file; choose another -o folder")
+            blocks = hold.blocks(start, end, block_frames)
+            if convert:
+                blocks = _converted((readers.as_float32(b) for b in blocks), reader.samplerate, out_rate, mono)
+            _write_clip(blocks, Path(clip.clip), out_rate, out_channels, fmt, sub, name)
+            clips.append(clip)
+
         try:
-            with open_audio(path) as source:
-                convert = out_rate != source.samplerate or out_channels != source.channels
-                read_dtype = "float32" if convert else _LOSSLESS_DTYPE.get(source.subtype, "float32")
-                for i, (start, end) in enumerate(ranges):
-                    clip = clip_at(i, start, end)
-                    if os.path.realpath(clip.clip) in protected:
-                        raise FastsliceError(f"{path}: clip {clip.clip} would overwrite an input file; choose another -o folder")
-                    blocks = _clip_blocks(source, clip.start_sample, clip.end_sample, read_dtype, block_frames)
-                    if convert:
-                        blocks = _converted(blocks, source.samplerate, out_rate, mono)
-                    _write_clip(blocks, Path(clip.clip), out_rate, out_channels, fmt, sub, path)
-                    clips.append(clip)
+            with hold:
+                try:
+                    for samples, block in decoding:
+                        check.see(block, decoding.position - block.shape[0])
+                        hold.append(samples)
+                        for start, end in ranges.feed(block):
+                            write(start, end)
+                        hold.release_before(ranges.first_open_sample())
+                except KeyboardInterrupt:
+                    if is_path:
+                        raise
+                    interrupted = True  # a stream ends with Ctrl-C: keep what is finished
+                if not interrupted:
+                    _check_some_audio(name, decoding)
+                    for start, end in ranges.finish():
+                        write(start, end)
             _write_atomically(marker, json.dumps({**identity, "clips": [c.row() for c in clips]}, indent=1))
-        except BaseException:  # a file that fails (or is interrupted) leaves none of its clips
-            for clip in clips:
-                Path(clip.clip).unlink(missing_ok=True)
+        except BaseException:
+            if is_path:  # a file that fails (or is interrupted) leaves none of its clips
+                for clip in clips:
+                    Path(clip.clip).unlink(missing_ok=True)
             raise
-        return FileResult(str(path), clips, seconds, warnings=_warnings(path, check, clips))
+        return _result(name, decoding, check, clips, reader.samplerate, hold, interrupted)
 
 
-def _warnings(path, check, clips):
+def _check_some_audio(name, decoding):
+    if decoding.position <= decoding.first:
+        if decoding.first:
+            raise FastsliceError(f"{name}: start={decoding.first / decoding.source.samplerate:g} s is past its end "
+                                 f"({decoding.position / decoding.source.samplerate:.3f} s)")
+        raise FastsliceError(f"{name}: holds no audio frames")
+
+
+def _result(name, decoding, check, clips, rate, hold, interrupted=False):
     notes = check.warnings()
-    if not clips:
-        notes.append(f"{path}: no clip: it is all silence below the threshold")
-    return notes
+    missing = 0 if interrupted else decoding.missing_frames
+    if missing:
+        notes.insert(0, f"{name}: the header promises {decoding.position + missing} frames but the data ends after "
+                        f"{decoding.position} ({missing / rate:.3f} s missing): sliced as far as the data goes")
+    if not clips and not interrupted:
+        notes.append(f"{name}: no clip: it is all silence below the threshold")
+    seconds = (decoding.position - decoding.first) / rate
+    return FileResult(name, clips, seconds, warnings=notes, decoded_frames=decoding.decoded,
+                      spilled_frames=0 if hold is None else hold.spilled_frames, interrupted=interrupted)
 
 
-def _segment(path, reader, start_seconds, end_seconds):
-    """The frames [first, stop) that --start / --end select."""
-    sr = reader.samplerate
-    first = 0 if start_seconds is None else min(reader.frames, max(0, round(start_seconds * sr)))
-    stop = reader.frames if end_seconds is None else min(reader.frames, max(0, round(end_seconds * sr)))
-    if stop <= first:
-        raise FastsliceError(
-            f"{path}: start={start_seconds!r} s and end={end_seconds!r} s select no audio "
-            f"(it is {reader.frames / sr:.3f} s long)"
-        )
+def _segment(name, reader, start_seconds, end_seconds):
+    """The frames [first, stop) that --start / --end select (stop None: to the end)."""
+    sr, frames = reader.samplerate, reader.frames
+    first = 0 if start_seconds is None else max(0, round(start_seconds * sr))
+    stop = None if end_seconds is None else max(0, round(end_seconds * sr))
+    if frames is not None:
+        first = min(first, frames)
+        stop = frames if stop is None else min(stop, frames)
+    if stop is not None and stop <= first:
+        length = "" if frames is None else f" (it is {frames / sr:.3f} s long)"
+        raise FastsliceError(f"{name}: start={start_seconds!r} s and end={end_seconds!r} s select no audio{length}")
     return first, stop
-
-
-def _clip_blocks(source, start, end, dtype, block_frames):
-    """The source's frames [start, end) as (frames, channels) blocks."""
-    advance(source, start, block_frames)
-    remaining = end - start
-    while remaining > 0:
-        block = source.read(min(block_frames, remaining), dtype=dtype, always_2d=True)
-        if block.shape[0] == 0:
-            raise FastsliceError(f"{source.name}: the data ends before frame {end}")
-        remaining -= block.shape[0]
-        yield block
 
 
 def _converted(blocks, in_rate, out_rate, mono):
@@ -324,6 +374,14 @@ def _finished_clips(marker, identity, out_dir):
     if not all(Path(c.clip).is_file() and Path(c.clip).parent == out_dir for c in clips):
         return None
     return clips
+
+
+def _refuse_earlier_output(name, marker, out_dir, stem):
+    """A stream cannot be recognised again: refuse to replace what an earlier run wrote under its stem."""
+    earlier = sorted(out_dir.glob(f"{stem}_*")) if out_dir.is_dir() else []
+    if marker.exists() or any(p.stem.rsplit("_", 1)[-1].isdigit() for p in earlier):
+        raise FastsliceError(f"{name}: {out_dir} already holds clips named {stem}_*; give another stem (--stem) "
+                             "or --overwrite to replace them")
 
 
 def _remove_earlier_output(marker, out_dir, stem):

@@ -53,7 +53,7 @@ _Info = namedtuple("_Info", "samplerate frames channels")
 # -- one recording ----------------------------------------------------------------
 
 
-def analyze(path, params=None):
+def analyze(path, params=None, *, decoder="auto", stream=None):
     """Level statistics of the recording at ``path`` and the clips ``params`` would cut.
 
     ``params`` are ``Slicer``'s keyword arguments (``threshold``, ``min_length``,
@@ -81,7 +81,7 @@ def analyze(path, params=None):
             counts[:] += np.bincount(_bin_index(db), minlength=_N_BINS)
             loudest = max(loudest, float(db.max()))
 
-    info, slicer, ranges = _stream(path, params, sink)
+    info, slicer, ranges = _stream(path, params, sink, decoder, stream)
     sr = info.samplerate
     n = int(counts.sum())
     levels = {q: _histogram_percentile(counts, q) for q in PERCENTILES}
@@ -149,7 +149,7 @@ def format_analysis(result):
     return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
 
 
-def plot_envelope(path, params, png_path, *, max_points=2000):
+def plot_envelope(path, params, png_path, *, max_points=2000, decoder="auto", stream=None):
     """Draw the recording's RMS envelope (dB over time), the threshold and the clip boundaries to ``png_path``.
 
     The file is read once, in blocks; the envelope is kept as the minimum and
@@ -165,24 +165,34 @@ def plot_envelope(path, params, png_path, *, max_points=2000):
     if max_points < 1:
         raise ParameterError(f"max_points={max_points!r} must be >= 1")
     params = dict(params or {})
-    with _open(path) as f:
-        sr, n_samples = f.samplerate, f.frames
-    slicer = _slicer(sr, params)
-    n_frames = 0 if slicer._is_too_short(n_samples) else slicer.n_frames(n_samples)
-    bucket = max(1, -(-n_frames // max_points))
-    n_buckets = -(-n_frames // bucket)
-    low = np.full(n_buckets, np.inf)
-    high = np.full(n_buckets, -np.inf)
+    # min and max per bucket of frames; the bucket doubles whenever there are 2 * max_points of
+    # them, so the envelope needs no length up front (a stream may not say it).
+    envelope = {"bucket": 1, "low": np.empty(0), "high": np.empty(0)}
 
     def sink(first, rms):
+        bucket = envelope["bucket"]
+        last = (first + rms.shape[0] - 1) // bucket
+        while last >= 2 * max_points:
+            for key, reduce in (("low", np.minimum), ("high", np.maximum)):
+                values = envelope[key]
+                if values.shape[0] % 2:
+                    values = np.append(values, np.inf if key == "low" else -np.inf)
+                envelope[key] = reduce(values[0::2], values[1::2])
+            bucket = envelope["bucket"] = bucket * 2
+            last = (first + rms.shape[0] - 1) // bucket
+        for key, fill in (("low", np.inf), ("high", -np.inf)):
+            if envelope[key].shape[0] <= last:
+                envelope[key] = np.concatenate([envelope[key], np.full(last + 1 - envelope[key].shape[0], fill)])
         index = (first + np.arange(rms.shape[0])) // bucket
         db = np.maximum(_db(rms), LOW_DB)
-        np.minimum.at(low, index, db)
-        np.maximum.at(high, index, db)
+        np.minimum.at(envelope["low"], index, db)
+        np.maximum.at(envelope["high"], index, db)
 
-    _, slicer, ranges = _stream(path, params, sink)
+    info, slicer, ranges = _stream(path, params, sink, decoder, stream)
+    sr, n_samples = info.samplerate, info.frames
+    bucket, low, high = envelope["bucket"], envelope["low"], envelope["high"]
     hop = slicer.hop_samples / sr
-    times = (np.arange(n_buckets) * bucket + (bucket - 1) / 2) * hop
+    times = (np.arange(low.shape[0]) * bucket + (bucket - 1) / 2) * hop
 
     figure = Figure(figsize=(12, 4), dpi=100)
     FigureCanvasAgg(figure)
@@ -283,12 +293,6 @@ def format_stats(result, max_outliers=20):
 # -- helpers --------------------------------------------------------------------------
 
 
-def _open(path):
-    from .stream import open_audio
-
-    return open_audio(path)
-
-
 def _slicer(sr, params):
     from .slicer import Slicer
 
@@ -298,22 +302,21 @@ def _slicer(sr, params):
         raise ParameterError(f"params: {exc}") from None
 
 
-def _stream(path, params, sink):
+def _stream(path, params, sink, decoder="auto", stream=None):
     """Read the file once, passing each ``(first_frame, rms)`` block to ``sink``; (info, slicer, ranges)."""
     from .stream import iter_frame_rms
 
-    with _open(path) as f:
-        info = _Info(f.samplerate, f.frames, f.channels)
-    slicer = _slicer(info.samplerate, params)  # checks params before reading
-    blocks = iter_frame_rms(path, **params)
+    blocks = iter_frame_rms(path, decoder=decoder, stream=stream, **params)
     while True:
         try:
             first, rms = next(blocks)
         except StopIteration as stop:
-            ranges = stop.value
+            (sr, channels, frames), ranges = stop.value
             break
+        except TypeError as exc:  # an unknown parameter name
+            raise ParameterError(f"params: {exc}") from None
         sink(first, rms)
-    return info, slicer, ranges
+    return _Info(sr, frames, channels), _slicer(sr, params), ranges
 
 
 def _db(rms):

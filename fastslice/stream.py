@@ -8,14 +8,15 @@ length of the recording.  The ranges are exactly ``Slicer.slice_ranges`` of the
 whole recording, in the channels-first F-ordered layout that
 ``soundfile.read(...).T`` and ``librosa.load(mono=False)`` return.
 
-``iter_clip_ranges(path, ...)`` does this for a file.
+Its length may be unknown until the end (a pipe, a format whose header does not
+say): pass ``n_samples=None``, and ``finish()`` takes the length as what was fed.
+
+``iter_clip_ranges(source, ...)`` does this for a file or a stream, decoded once
+through ``fastslice.readers``.
 """
-import os
-
 import numpy as np
-import soundfile
 
-from . import _kernels, lengths
+from . import _kernels, lengths, readers
 from .errors import FastsliceError, ParameterError
 from .slicer import _NO_PLAN, Slicer, pairwise_plan
 
@@ -28,32 +29,37 @@ BLOCK_FRAMES = 1 << 16
 
 
 class RangeStream:
-    """Clip ranges of a recording of known length, fed in blocks.
+    """Clip ranges of a recording, fed in blocks.
 
     ``feed(block)`` takes the next ``(frames, channels)`` block (float32 or
     float64, the dtype of the first block is kept) and returns the ranges
     completed so far; ``finish()`` returns the rest once every sample was fed.
+    ``n_samples`` is the recording's length, or ``None`` if it is known only at
+    the end; the ranges are the same either way.
     """
 
     def __init__(self, slicer, n_samples, channels, dtype=np.float32):
-        if n_samples < 0 or channels < 1:
-            raise ParameterError(f"n_samples={n_samples!r} and channels={channels!r} must be >= 0 and >= 1")
+        if (n_samples is not None and n_samples < 0) or channels < 1:
+            raise ParameterError(f"n_samples={n_samples!r} and channels={channels!r} must be >= 0 (or None) and >= 1")
         self.slicer = slicer
-        self.n_samples = int(n_samples)
+        self.n_samples = None if n_samples is None else int(n_samples)
         self.channels = int(channels)
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ParameterError(f"dtype={self.dtype} must be float32 or float64")
         self.fed = 0
         self._limit = slicer.max_length_samples
-        self._too_short = slicer._is_too_short(self.n_samples)
+        # True or False, or None while the length is unknown and what was fed is still "too short"
+        # (ranges are withheld until then: the reference returns a too-short input whole).
+        self._too_short = None if self.n_samples is None else slicer._is_too_short(self.n_samples)
+        self._withheld = []
         # A recording too short to cut is returned whole, unread, unless a maximum length applies.
-        self._whole = self._too_short and (self._limit is None or self.n_samples <= self._limit)
+        self._whole = self._too_short is True and (self._limit is None or self.n_samples <= self._limit)
         if self._whole:
             return
         dtype = self.dtype
         win, hop = slicer.win_samples, slicer.hop_samples
-        self._n_frames = slicer.n_frames(self.n_samples)
+        self._n_frames = None if self.n_samples is None else slicer.n_frames(self.n_samples)
         self._next_frame = 0
         self._plan = slicer._window_plan
         # NumPy mixes an interleaved (F-ordered) array's channels pairwise from 8 channels on.
@@ -89,7 +95,7 @@ class RangeStream:
             block = block[:, None]
         if block.ndim != 2 or block.shape[1] != self.channels:
             raise ParameterError(f"block has shape {block.shape}; expected (frames, {self.channels})")
-        if self.fed + block.shape[0] > self.n_samples:
+        if self.n_samples is not None and self.fed + block.shape[0] > self.n_samples:
             raise ParameterError(f"fed {self.fed + block.shape[0]} samples, more than n_samples={self.n_samples}")
         self.fed += block.shape[0]
         if self._whole or block.shape[0] == 0:
@@ -110,15 +116,29 @@ class RangeStream:
             self._mono_stop += take
             position += take
             ranges += self._run_frames()
+        if self._too_short is None:
+            self._withheld += ranges
+            ranges = []
+            if not self.slicer._is_too_short(self.fed):  # longer than "too short", whatever is still to come
+                self._too_short = False
+                ranges, self._withheld = self._withheld, []
         return self._limit_lengths(ranges, final=False)
 
     def finish(self):
         """The remaining ranges; call once every sample has been fed."""
+        if self.n_samples is None:
+            self.n_samples = self.fed
+            self._n_frames = self.slicer.n_frames(self.fed)
+            if self._too_short is None:
+                self._too_short = self.slicer._is_too_short(self.fed)
         if self.fed != self.n_samples:
             raise FastsliceError(f"stream ended after {self.fed} of {self.n_samples} samples")
         if self._whole:
             return [(0, self.n_samples)]
-        ranges = self._run_frames()
+        ranges = self._withheld + self._run_frames()  # the last frames (the RMS sink sees them all)
+        self._withheld = []
+        if self._too_short and (self._limit is None or self.n_samples <= self._limit):
+            return [(0, self.n_samples)]
         tag = self._tags[0]
         if _kernels.trailing_tag(self._n_frames, self.slicer.min_interval_frames, self._state, tag):
             ranges += self._ranges_of_tags(self._tags[:1])
@@ -128,15 +148,26 @@ class RangeStream:
             ranges.append(self._samples(self._last_right, self._n_frames))
         return self._limit_lengths(ranges, final=True)
 
+    def first_open_sample(self):
+        """The earliest sample that a range not yet returned can start at: samples before it are
+        never needed again (a caller holding decoded samples may drop them)."""
+        if self._whole:
+            return 0
+        start = 0 if self._last_right is None or self._too_short is not False else self._samples(self._last_right, self._last_right)[0]
+        if self._pending is not None:
+            start = min(start, self._pending[0])
+        return start
+
     # -- internals ------------------------------------------------------------
 
     def _computable_frames(self):
         """Frames whose whole window has been fed (all of them once the stream is complete)."""
-        if self._mono_stop == self.n_samples:
+        if self._n_frames is not None and self._mono_stop == self.n_samples:
             return self._n_frames
         slicer = self.slicer
         reach = self._mono_stop + slicer.win_samples // 2 - slicer.win_samples
-        return min(self._n_frames, max(0, reach // slicer.hop_samples + 1))
+        frames = max(0, reach // slicer.hop_samples + 1)
+        return frames if self._n_frames is None else min(self._n_frames, frames)
 
     def _run_frames(self):
         slicer = self.slicer
@@ -146,8 +177,10 @@ class RangeStream:
             first = self._next_frame
             last = min(stop, first + _FRAMES_PER_STEP)
             rms = self._rms[: last - first]
+            # While the length is unknown, only frames whose window was fed whole are computed.
+            known = self.n_samples if self.n_samples is not None else self._mono_stop
             _kernels.frame_rms(
-                self._mono[: self._mono_stop - self._mono_start], self._mono_start, self.n_samples,
+                self._mono[: self._mono_stop - self._mono_start], self._mono_start, known,
                 slicer.hop_samples, first, self._win_length, self._plan, self._stacks, self._scratch, rms,
             )
             self._ring[np.arange(first, last) % self._ring.shape[0]] = rms
@@ -184,7 +217,7 @@ class RangeStream:
         hop = self.slicer.hop_samples
         pieces = lengths.split_ranges(done, self._history, self._history_first, hop, self._limit)
         # Keep the RMS from the earliest clip still to come: the pending one, or the open one.
-        open_start = 0 if self._last_right is None or self._too_short else self._last_right
+        open_start = 0 if self._last_right is None or self._too_short is not False else self._last_right
         keep_from = min(open_start, self._pending[0] // hop) if self._pending is not None else open_start
         drop = max(0, min(keep_from, self._next_frame) - self._history_first)
         if drop:
@@ -218,51 +251,9 @@ class RangeStream:
 
     def _samples(self, begin_frame, end_frame):
         hop = self.slicer.hop_samples
-        start = min(begin_frame * hop, self.n_samples)
-        return (start, max(start, min(self.n_samples, end_frame * hop)))
-
-
-def open_audio(path):
-    """Open an audio file for reading; a FastsliceError names the file if libsndfile cannot."""
-    try:
-        if os.path.getsize(path) == 0:
-            raise FastsliceError(f"{path}: the file is empty (0 bytes)")
-        with open(path, "rb"):  # a permission error in words, not libsndfile's "System error"
-            pass
-        return soundfile.SoundFile(path)
-    except soundfile.LibsndfileError as exc:
-        raise FastsliceError(f"{path}: cannot read it as audio ({exc.error_string.rstrip('.')}){_what_it_is(path)}") from None
-    except OSError as exc:
-        raise FastsliceError(f"{path}: cannot read it ({exc.strerror or exc})") from None
-    except (RuntimeError, TypeError) as exc:
-        raise FastsliceError(f"{path}: cannot read it as audio ({exc})") from None
-
-
-# First bytes of formats libsndfile does not read, for a message that says what the file is.
-_SIGNATURES = [
-    (b"ftyp", 4, "it looks like MP4/M4A/AAC, which libsndfile does not read: convert it first, e.g. ffmpeg -i IN -c:a flac OUT.flac"),
-    (b"\xff\xf1", 0, "it looks like raw AAC (ADTS), which libsndfile does not read: convert it first, e.g. with ffmpeg"),
-    (b"\xff\xf9", 0, "it looks like raw AAC (ADTS), which libsndfile does not read: convert it first, e.g. with ffmpeg"),
-    (b"\x89PNG", 0, "it is a PNG image"),
-    (b"\xff\xd8\xff", 0, "it is a JPEG image"),
-    (b"%PDF", 0, "it is a PDF document"),
-    (b"PK\x03\x04", 0, "it is a zip archive"),
-    (b"\x1aE\xdf\xa3", 0, "it looks like WebM/Matroska, which libsndfile does not read: convert it first, e.g. with ffmpeg"),
-]
-
-
-def _what_it_is(path):
-    try:
-        with open(path, "rb") as f:
-            head = f.read(64)
-    except OSError:
-        return ""
-    for signature, offset, meaning in _SIGNATURES:
-        if head[offset : offset + len(signature)] == signature:
-            return f"; {meaning}"
-    if head and all(32 <= b < 127 or b in b"\t\r\n" for b in head):
-        return "; it is a text file"
-    return ""
+        n = self.fed if self.n_samples is None else self.n_samples
+        start = min(begin_frame * hop, n)
+        return (start, max(start, min(n, end_frame * hop)))
 
 
 def slicer_for(sr, params):
@@ -270,90 +261,109 @@ def slicer_for(sr, params):
     return Slicer(sr, **params)
 
 
-def iter_clip_ranges(path, *, block_frames=BLOCK_FRAMES, **params):
-    """Yield each clip's ``(start, end)`` sample range of the audio file at ``path``.
+def iter_clip_ranges(source, *, decoder="auto", stream=None, block_frames=BLOCK_FRAMES, **params):
+    """Yield each clip's ``(start, end)`` sample range of an audio file or stream.
 
-    The file is read in blocks of ``block_frames`` frames; memory stays
-    constant whatever its length.  ``params`` are ``Slicer``'s (``threshold``,
+    ``source`` is a path or a readable binary file object (a pipe included).  It is
+    read once, in blocks of ``block_frames`` frames; memory stays constant whatever
+    its length.  ``decoder`` and ``stream`` choose how it is decoded
+    (``fastslice.readers.open_source``).  ``params`` are ``Slicer``'s (``threshold``,
     ``min_length``, ``min_interval``, ``hop_size``, ``max_sil_kept``,
-    ``legacy_short_check``) with its defaults; the sample rate is the file's.
-    The ranges are ``Slicer(sr, **params).slice_ranges`` of the whole file as
-    ``soundfile.read(path, dtype="float32")`` decodes it.
+    ``legacy_short_check``, ``max_length``, ``merge_short``) with its defaults; the
+    sample rate is the file's.  The ranges are ``Slicer(sr, **params).slice_ranges``
+    of the whole recording as that decoder decodes it in one piece (for libsndfile's
+    formats: ``soundfile.read(path, dtype="float32")``).
     """
     if block_frames < 1:
         raise ParameterError(f"block_frames={block_frames!r} must be >= 1")
-    with open_audio(path) as f:
-        yield from ranges_of_open_file(f, slicer_for(f.samplerate, params), block_frames)
+    with readers.open_source(source, decoder=decoder, stream=stream) as f:
+        slicer = slicer_for(f.samplerate, params)
+        decoding = Decoding(f, block_frames)
+        ranges = RangeStream(slicer, None, f.channels, np.float32)
+        check = SampleCheck(f)
+        for _, block in decoding:
+            check.see(block, decoding.position - block.shape[0])
+            yield from ranges.feed(block)
+        yield from ranges.finish()
 
 
-# libsndfile decodes 16-bit samples to float as s * (1 / 32768), exactly; reading int16 and
-# scaling here gives the same floats three times faster than its own conversion.
-_INT16_SCALE = np.float32(1 / 32768)
-
-
-def iter_frame_rms(path, *, block_frames=BLOCK_FRAMES, **params):
-    """Yield ``(first_frame, rms)`` blocks of the file's RMS envelope (one value per hop) as it is
-    read; the generator's return value (``StopIteration.value``) is the list of clip ranges.
+def iter_frame_rms(source, *, decoder="auto", stream=None, block_frames=BLOCK_FRAMES, **params):
+    """Yield ``(first_frame, rms)`` blocks of a recording's RMS envelope (one value per hop) as it is
+    read; the generator's return value (``StopIteration.value``) is ``(source info, list of clip ranges)``.
 
     ``params`` as for ``iter_clip_ranges``.  A recording too short to slice (``Slicer``'s
-    too-short rule) has no RMS to yield.
+    too-short rule) may have no RMS to yield.
     """
-    with open_audio(path) as f:
-        stream = RangeStream(slicer_for(f.samplerate, params), f.frames, f.channels, np.float32)
+    with readers.open_source(source, decoder=decoder, stream=stream) as f:
+        stream_ = RangeStream(slicer_for(f.samplerate, params), None, f.channels, np.float32)
         pending = []
-        stream.rms_sink = lambda first, rms: pending.append((first, rms.copy()))
+        stream_.rms_sink = lambda first, rms: pending.append((first, rms.copy()))
         ranges = []
-        for block in _float_blocks(f, stream.n_samples, block_frames):
-            ranges += stream.feed(block)
+        decoding = Decoding(f, block_frames)
+        for _, block in decoding:
+            ranges += stream_.feed(block)
             yield from pending
             pending.clear()
-        ranges += stream.finish()
+        ranges += stream_.finish()
         yield from pending
-        return ranges
+        return (f.samplerate, f.channels, stream_.n_samples), ranges
 
 
-# Subtypes libsndfile seeks in exactly (PCM, float, G.711; FLAC is PCM_*).
-_EXACT_SEEK = {"PCM_S8", "PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE", "ULAW", "ALAW"}
+class Decoding:
+    """One pass over a ``readers`` source's frames ``[first, stop)``: ``(samples, float32)`` block pairs.
 
-
-def advance(source, frame, block_frames):
-    """Position ``source`` at ``frame``, so that what it reads next is what a straight decode gives.
-
-    PCM and FLAC seek exactly.  A lossy decoder (Vorbis, Opus, MP3, ADPCM) can
-    give other samples after a seek, so those are read forward instead (clips
-    come in order, so each frame is decoded once).
+    ``samples`` are in the source's own dtype (exact, for writing clips), ``float32``
+    the same as libsndfile's float32 decode (for slicing).  Both are views of buffers
+    reused by the next block.  Frames before ``first`` are sought past where the
+    source seeks exactly, else decoded and dropped.  ``stop=None`` reads to the end.
+    Afterwards ``position`` is the frame after the last one read, ``decoded`` the frames
+    the decoder produced, and ``missing_frames`` what a header promised beyond the data.
     """
-    if source.subtype in _EXACT_SEEK:
-        source.seek(frame)
-        return
-    position = source.tell()
-    if position > frame:
-        source.seek(0)
-        position = 0
-    while position < frame:
-        skipped = source.read(min(block_frames, frame - position), dtype="float32", always_2d=True).shape[0]
-        if skipped == 0:
-            raise FastsliceError(f"{source.name}: the data ends before frame {frame}")
-        position += skipped
 
+    def __init__(self, source, block_frames=BLOCK_FRAMES, first=0, stop=None):
+        self.source, self.block_frames = source, block_frames
+        self.first, self.stop = first, stop
+        self.position = 0
+        self.decoded = 0
+        self._float = np.empty((block_frames, source.channels), np.float32)
 
-def ranges_of_open_file(f, slicer, block_frames, first=0, count=None, check=None):
-    """Yield the clip ranges of frames ``first .. first + count`` of an open ``soundfile.SoundFile``
-    (to its end by default), relative to ``first``, reading them in blocks.  ``check``, a
-    ``SampleCheck``, sees every block (by default a new one: NaN or inf raise)."""
-    advance(f, first, block_frames)
-    stream = RangeStream(slicer, f.frames - first if count is None else count, f.channels, np.float32)
-    check = check or SampleCheck(f)
-    for block in _float_blocks(f, stream.n_samples, block_frames):
-        check.see(block, first + stream.fed)
-        yield from stream.feed(block)
-    yield from stream.finish()
+    def __iter__(self):
+        f = self.source
+        if self.first and f.exact_seek:
+            f.seek(self.first)
+            self.position = self.first
+        while self.position < self.first:  # decode up to the segment's start; drop it
+            got = f.read(min(self.block_frames, self.first - self.position)).shape[0]
+            if got == 0:
+                break
+            self.decoded += got
+            self.position += got
+        if self.position < self.first:
+            return
+        while self.stop is None or self.position < self.stop:
+            wanted = self.block_frames if self.stop is None else min(self.block_frames, self.stop - self.position)
+            block = f.read(wanted)
+            if block.shape[0] == 0:
+                break
+            self.decoded += block.shape[0]
+            self.position += block.shape[0]
+            yield block, readers.as_float32(block, self._float)
+
+    @property
+    def missing_frames(self):
+        """Frames the header promised beyond where the data ended (0 if none)."""
+        promised = self.source.declared_frames
+        if promised is None and self.source.frames is not None:
+            promised = self.source.frames
+        if promised is None or self.stop is not None and self.stop < promised:
+            return 0
+        return max(0, promised - self.position)
 
 
 class SampleCheck:
     """Watches the samples as they are read.
 
-    NaN or infinite samples (possible only in float files) stop the file with a
+    NaN or infinite samples (possible only in float data) stop the file with a
     ``FastsliceError`` that says where: a dataset must not be cut from corrupt
     audio.  Samples at full scale (a clipped recording) and a DC offset are
     only counted, for ``warnings()``.
@@ -363,7 +373,7 @@ class SampleCheck:
 
     def __init__(self, f):
         self.name, self.rate = f.name, f.samplerate
-        self.float_data = f.subtype in ("FLOAT", "DOUBLE")
+        self.float_data = f.float_data
         self.full_scale = 1.0 if self.float_data else 32767 / 32768
         self.clipped = 0
         self.frames = 0
@@ -394,23 +404,3 @@ class SampleCheck:
                     notes.append(f"{self.name}: channel {channel} has a DC offset of {mean:+.3f} "
                                  "(it raises the RMS of silences; remove it, e.g. with a high-pass filter)")
         return notes
-
-
-def _float_blocks(f, n_samples, block_frames):
-    """The file's samples as float32 ``(frames, channels)`` blocks (reusing one buffer), as libsndfile decodes them."""
-    buffer = np.empty((block_frames, f.channels), np.float32)
-    pcm16 = f.subtype == "PCM_16"
-    raw = np.empty((block_frames, f.channels), np.int16) if pcm16 else buffer
-    fed = 0
-    while fed < n_samples:
-        wanted = min(block_frames, n_samples - fed)
-        try:
-            block = f.read(dtype=raw.dtype.name, always_2d=True, out=raw[:wanted])
-            if pcm16:
-                block = np.multiply(block, _INT16_SCALE, out=buffer[: block.shape[0]], dtype=np.float32)
-        except soundfile.LibsndfileError as exc:
-            raise FastsliceError(f"{f.name}: read failed after {fed} frames ({exc.error_string})") from None
-        if block.shape[0] == 0:
-            raise FastsliceError(f"{f.name}: the header promises {n_samples} frames but the data ends after {fed}")
-        fed += block.shape[0]
-        yield block

@@ -1,0 +1,115 @@
+"""Holding decoded samples until the clip they belong to is complete.
+
+A file is decoded once: the samples of the clip still open are held here while
+the stream finds where it ends.  ``SampleHold`` keeps them in memory up to a
+bound, and beyond it in an anonymous temporary file beside the clips (opened
+already unlinked where the system allows, so no exit path leaves it behind).
+
+Use: ``append(block)`` every decoded block, ``release_before(frame)`` once no
+clip still to come starts before ``frame``, ``blocks(start, end)`` to read a
+clip's frames back (views that stay valid until the next ``append``).
+"""
+import os
+import tempfile
+
+import numpy as np
+
+#: Memory a hold uses at most before it spills to disk (per input).
+HOLD_BYTES = 16 << 20
+
+
+class SampleHold:
+    """Frames ``[first_held, stop)`` of a stream of ``(frames, channels)`` blocks of one dtype."""
+
+    def __init__(self, channels, dtype, spill_dir, limit_bytes=HOLD_BYTES, min_frames=1 << 16):
+        self.channels, self.dtype = channels, np.dtype(dtype)
+        self.spill_dir = spill_dir
+        frame_bytes = channels * self.dtype.itemsize
+        self._memory = np.empty((max(min_frames, limit_bytes // frame_bytes), channels), self.dtype)
+        self._memory_first = 0  # the frame at _memory[0]
+        self._memory_used = 0
+        self._file = None  # spilled frames [_file_first, _memory_first), contiguous with memory
+        self._file_first = 0
+        self._needed_from = 0
+        #: frames written to the temporary file, in all
+        self.spilled_frames = 0
+
+    @property
+    def stop(self):
+        return self._memory_first + self._memory_used
+
+    def append(self, block):
+        n = block.shape[0]
+        if self._memory_used + n > self._memory.shape[0]:
+            self._make_room(n)
+        if n > self._memory.shape[0]:  # a block larger than the memory bound goes straight to the file
+            self._spill(block)
+            return
+        self._memory[self._memory_used : self._memory_used + n] = block
+        self._memory_used += n
+
+    def release_before(self, frame):
+        """No clip still to come needs a frame before ``frame``."""
+        self._needed_from = max(self._needed_from, frame)
+        if self._file_first < self._memory_first <= self._needed_from:  # nothing spilled is needed any more
+            self._file.seek(0)
+            self._file.truncate()
+            self._file_first = self._memory_first
+
+    def blocks(self, start, end, block_frames=1 << 16):
+        """Frames ``[start, end)`` as blocks; those still in memory are views."""
+        if start < self._needed_from or end > self.stop:
+            raise ValueError(f"frames {start}..{end} are not held (held: {self._needed_from}..{self.stop})")
+        frame_bytes = self.channels * self.dtype.itemsize
+        position = start
+        while position < min(end, self._memory_first):  # spilled part
+            n = min(block_frames, self._memory_first - position, end - position)
+            block = np.empty((n, self.channels), self.dtype)
+            self._file.seek((position - self._file_first) * frame_bytes)
+            got = self._file.readinto(memoryview(block).cast("B"))
+            if got != n * frame_bytes:
+                raise OSError(f"the temporary file of held samples gave {got} of {n * frame_bytes} bytes")
+            yield block
+            position += n
+        while position < end:
+            offset = position - self._memory_first
+            n = min(block_frames, end - position)
+            yield self._memory[offset : offset + n]
+            position += n
+
+    def close(self):
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- internals ------------------------------------------------------------------
+
+    def _make_room(self, n):
+        """Forget what is no longer needed; spill what is still needed if ``n`` frames would not fit."""
+        drop = min(max(0, self._needed_from - self._memory_first), self._memory_used)
+        if drop and self._file_first == self._memory_first:  # nothing spilled is needed: memory may shrink
+            kept = self._memory_used - drop
+            self._memory[:kept] = self._memory[drop : drop + kept]
+            self._memory_first += drop
+            self._file_first = self._memory_first
+            self._memory_used = kept
+        if self._memory_used + n > self._memory.shape[0]:
+            self._spill(self._memory[: self._memory_used])
+            self._memory_used = 0
+
+    def _spill(self, frames):
+        """Append ``frames`` (the oldest held in memory, or one block larger than memory) to the file."""
+        if frames.shape[0] == 0:
+            return
+        if self._file is None:
+            self._file = tempfile.TemporaryFile(dir=self.spill_dir, prefix=".fastslice-hold-")
+        self._file.seek(0, os.SEEK_END)
+        self._file.write(np.ascontiguousarray(frames).tobytes())
+        self._memory_first += frames.shape[0]
+        self.spilled_frames += frames.shape[0]

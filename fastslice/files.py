@@ -22,7 +22,7 @@ import soundfile
 
 from . import __version__, readers
 from .errors import FastsliceError, ParameterError
-from .hold import HOLD_BYTES, SampleHold
+from .hold import HOLD_BYTES, Reread, SampleHold
 from .stream import BLOCK_FRAMES, Decoding, RangeStream, SampleCheck, slicer_for
 
 # How to read each subtype so that writing it back loses nothing.
@@ -119,7 +119,8 @@ def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=Non
     with the same source and options is skipped; a stream whose stem has clips in
     ``out_dir`` is refused.  ``protected`` holds real paths that must never be written (the
     inputs).  The input is decoded once; the samples of the clip still open are held in
-    memory up to ``hold_bytes``, beyond it in a temporary file in ``out_dir``.  Raises
+    memory up to ``hold_bytes``, beyond it in a temporary file in ``out_dir`` (uncompressed
+    PCM files are read again instead: cheaper).  Raises
     ``FastsliceError`` naming the input.
     """
     is_path = isinstance(source, (str, os.PathLike))
@@ -176,7 +177,10 @@ def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=Non
         if is_path:
             protected.add(os.path.realpath(source))
         convert = out_rate != reader.samplerate or out_channels != reader.channels
-        hold = SampleHold(reader.channels, reader.dtype, out_dir, hold_bytes, block_frames)
+        if is_path and reader.uncompressed:
+            hold = Reread(lambda: readers.open_source(source, decoder="sndfile"))
+        else:
+            hold = SampleHold(reader.channels, reader.dtype, out_dir, hold_bytes, block_frames)
         interrupted = False
 
         def write(start, end):

@@ -8,6 +8,11 @@ already unlinked where the system allows, so no exit path leaves it behind).
 Use: ``append(block)`` every decoded block, ``release_before(frame)`` once no
 clip still to come starts before ``frame``, ``blocks(start, end)`` to read a
 clip's frames back (views that stay valid until the next ``append``).
+
+``Reread`` has the same interface for uncompressed PCM files, where reading a
+clip's frames again from the file (the page cache) is cheaper than holding them:
+measured on ten minutes of 16-bit stereo WAV, holding took about 10 % longer (0.149 s against
+0.136 s in process).
 """
 import os
 import tempfile
@@ -55,6 +60,18 @@ class SampleHold:
             self._file.seek(0)
             self._file.truncate()
             self._file_first = self._memory_first
+        self._forget_released()
+
+    def _forget_released(self):
+        """Move what is still needed to the front of memory (once per clip: it is the short stretch
+        after the clip's end), so that memory in use follows the longest clip, not the bound."""
+        drop = min(max(0, self._needed_from - self._memory_first), self._memory_used)
+        if drop and self._file_first == self._memory_first:  # nothing spilled is needed: memory may shrink
+            kept = self._memory_used - drop
+            self._memory[:kept] = self._memory[drop : drop + kept]
+            self._memory_first += drop
+            self._file_first = self._memory_first
+            self._memory_used = kept
 
     def blocks(self, start, end, block_frames=1 << 16):
         """Frames ``[start, end)`` as blocks; those still in memory are views."""
@@ -91,14 +108,8 @@ class SampleHold:
     # -- internals ------------------------------------------------------------------
 
     def _make_room(self, n):
-        """Forget what is no longer needed; spill what is still needed if ``n`` frames would not fit."""
-        drop = min(max(0, self._needed_from - self._memory_first), self._memory_used)
-        if drop and self._file_first == self._memory_first:  # nothing spilled is needed: memory may shrink
-            kept = self._memory_used - drop
-            self._memory[:kept] = self._memory[drop : drop + kept]
-            self._memory_first += drop
-            self._file_first = self._memory_first
-            self._memory_used = kept
+        """Spill what memory holds if ``n`` more frames would not fit."""
+        self._forget_released()
         if self._memory_used + n > self._memory.shape[0]:
             self._spill(self._memory[: self._memory_used])
             self._memory_used = 0
@@ -113,3 +124,37 @@ class SampleHold:
         self._file.write(np.ascontiguousarray(frames).tobytes())
         self._memory_first += frames.shape[0]
         self.spilled_frames += frames.shape[0]
+
+
+class Reread:
+    """``SampleHold``'s interface over a second reader of an uncompressed PCM file: holds nothing."""
+
+    spilled_frames = 0
+
+    def __init__(self, open_again):
+        self._source = open_again()
+
+    def append(self, block):
+        pass
+
+    def release_before(self, frame):
+        pass
+
+    def blocks(self, start, end, block_frames=1 << 16):
+        self._source.seek(start)
+        position = start
+        while position < end:
+            block = self._source.read(min(block_frames, end - position))
+            if block.shape[0] == 0:
+                raise OSError(f"{self._source.name}: the data ends before frame {end} on reading it again")
+            position += block.shape[0]
+            yield block
+
+    def close(self):
+        self._source.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -12,6 +12,7 @@ binary file object and returns a ``Source``:
   for 16-bit PCM, ``int32`` for 24/32-bit, ``float32`` / ``float64``);
 * ``float_data``: whether the samples are floating point (NaN is possible);
 * ``exact_seek``: whether ``seek(frame)`` then ``read`` gives what a straight decode gives;
+* ``uncompressed``: PCM samples stored as they are (WAV, AIFF, ...): reading again is cheap;
 * ``read(frames)``: the next ``(frames, channels)`` block in ``dtype`` (a view of a
   buffer the next call reuses), shorter only at the end, empty after it;
 * ``declared_frames``: what the header claims, where it claims more than the data holds.
@@ -185,6 +186,7 @@ class _SndfileSource:
         self.float_data = f.subtype in ("FLOAT", "DOUBLE")  # NaN possible; full scale is 1.0
         # PCM and FLAC seek exactly; a lossy decoder (Vorbis, Opus, ADPCM) may not.
         self.exact_seek = f.subtype in SNDFILE_NATIVE
+        self.uncompressed = self.exact_seek and f.format != "FLAC"
         self.declared_frames = _declared_wav_frames(name) if f.format in ("WAV", "WAVEX") and isinstance(source, str) else None
         self._buffer = np.empty((0, self.channels), self.dtype)
 
@@ -241,7 +243,7 @@ def _declared_wav_frames(path):
 
 class _AVSource:
     decoder = "av"
-    exact_seek = False
+    exact_seek = uncompressed = False
     declared_frames = None
 
     def __init__(self, source, name, stream_index):
@@ -412,7 +414,7 @@ class _WavStreamSource:
     """A RIFF/RF64 WAV read front to back, as it comes through a pipe: PCM 8/16/24/32-bit or float."""
 
     decoder = "wav-stream"
-    exact_seek = False
+    exact_seek = uncompressed = False
     format = "WAV"
 
     def __init__(self, stream, name):

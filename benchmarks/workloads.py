@@ -87,3 +87,130 @@ def wav_folder(name, n_files, seconds, first_seed):
             soundfile.write(partial / f"{name}_{i:03d}.wav", wave.T, SR, subtype="PCM_16")
         os.replace(partial, folder)
     return folder
+
+
+# -- the same audio in other formats (test_bench_formats.py) -------------------------------
+
+#: extension -> what the encoded copies are; all are made from a cached 16-bit WAV, read in blocks.
+ENCODINGS = {
+    "wav": "16-bit PCM WAV (the source itself)",
+    "flac": "16-bit FLAC (libsndfile)",
+    "ogg": "Ogg Vorbis (libsndfile, default quality)",
+    "mp3": "MP3, libmp3lame 160 kbit/s CBR (PyAV)",
+    "m4a": "AAC-LC in M4A, FFmpeg's aac 160 kbit/s (PyAV)",
+}
+ENCODE_BLOCK = 65536  # frames per write: libsndfile segfaults writing a long Ogg Vorbis in one call
+BIT_RATE = 160_000
+
+
+def _cached(path, build):
+    """``path``, made by ``build(partial_path)`` under a temporary name and renamed, unless it exists."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}.part")
+        try:
+            build(partial)
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
+    return path
+
+
+def _int16_blocks(wav, times=1):
+    """The 16-bit WAV's samples as (frames, channels) int16 blocks, ``times`` times over."""
+    import soundfile
+
+    for _ in range(times):
+        with soundfile.SoundFile(wav) as f:
+            while True:
+                block = f.read(ENCODE_BLOCK, dtype="int16", always_2d=True)
+                if not len(block):
+                    break
+                yield block
+
+
+def _sndfile_encode(wav, partial, format, subtype, times=1):
+    import soundfile
+
+    info = soundfile.info(wav)
+    with soundfile.SoundFile(partial, "w", info.samplerate, info.channels, subtype, format=format) as out:
+        for block in _int16_blocks(wav, times):
+            out.write(block)
+
+
+def _av_encode(wav, partial, ext):
+    """MP3 (libmp3lame takes s32p planes) or AAC in M4A (fltp planes), from the WAV's int16 samples."""
+    from fractions import Fraction
+
+    import av
+    import soundfile
+
+    info = soundfile.info(wav)
+    codec, sample_format, container = {"mp3": ("libmp3lame", "s32p", "mp3"), "m4a": ("aac", "fltp", "ipod")}[ext]
+    layout = {1: "mono", 2: "stereo"}[info.channels]
+    with av.open(str(partial), "w", format=container) as out:
+        stream = out.add_stream(codec, rate=info.samplerate, layout=layout)
+        stream.bit_rate = BIT_RATE
+        position = 0
+        for block in _int16_blocks(wav):
+            if sample_format == "s32p":
+                planes = np.left_shift(block.T.astype(np.int32), 16)  # int16 exactly, as 32-bit
+            else:
+                planes = block.T * np.float32(2.0 ** -15)
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(planes), format=sample_format, layout=layout)
+            frame.sample_rate, frame.time_base, frame.pts = info.samplerate, Fraction(1, info.samplerate), position
+            position += len(block)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+
+
+def encoded(wav, ext):
+    """The 16-bit WAV ``wav`` encoded as ``ext`` (a key of ENCODINGS), cached next to it."""
+    if ext == "wav":
+        return Path(wav)
+    path = Path(wav).with_name(f"{Path(wav).stem}_{ext}_v1.{ext}")
+    if ext == "flac":
+        return _cached(path, lambda partial: _sndfile_encode(wav, partial, "FLAC", "PCM_16"))
+    if ext == "ogg":
+        return _cached(path, lambda partial: _sndfile_encode(wav, partial, "OGG", "VORBIS"))
+    return _cached(path, lambda partial: _av_encode(wav, partial, ext))
+
+
+def _remux(source, partial, ext, times):
+    """``source``'s packets ``times`` times over, the pts shifted, without decoding (MP3, M4A)."""
+    import av
+
+    container = {"mp3": "mp3", "m4a": "ipod"}[ext]
+    with av.open(str(source)) as first:
+        packets = [p for p in first.demux(first.streams.audio[0]) if p.pts is not None]
+        span = packets[-1].pts + packets[-1].duration - packets[0].pts
+    with av.open(str(partial), "w", format=container) as out:
+        with av.open(str(source)) as inp:
+            template = inp.streams.audio[0]
+            stream = out.add_stream_from_template(template)
+            for k in range(times):
+                inp.seek(0)
+                for packet in inp.demux(template):
+                    if packet.pts is None:  # the demuxer's flush packet
+                        continue
+                    packet.pts += k * span
+                    packet.dts += k * span
+                    packet.stream = stream
+                    out.mux(packet)
+
+
+def repeated(wav, ext, times=10):
+    """The 16-bit WAV's samples ``times`` times over as ``ext``, cached: a long file made cheaply.
+
+    WAV is written as RF64 (a RIFF WAV stops at 4 GiB); FLAC and Ogg are encoded from the
+    repeated samples; MP3 and M4A are the encoded file's packets remuxed ``times`` times with
+    shifted timestamps (no re-encoding: each copy keeps its encoder delay, a few ms).
+    """
+    path = Path(wav).with_name(f"{Path(wav).stem}_x{times}_v1.{ext}")
+    if ext == "wav":
+        return _cached(path, lambda partial: _sndfile_encode(wav, partial, "RF64", "PCM_16", times))
+    if ext == "flac":
+        return _cached(path, lambda partial: _sndfile_encode(wav, partial, "FLAC", "PCM_16", times))
+    if ext == "ogg":
+        return _cached(path, lambda partial: _sndfile_encode(wav, partial, "OGG", "VORBIS", times))
+    return _cached(path, lambda partial: _remux(encoded(wav, ext), partial, ext, times))

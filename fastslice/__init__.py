@@ -5,7 +5,7 @@ does not import numba until something is sliced.
 """
 from .errors import FastsliceError, ParameterError
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _LAZY = {
     "Slicer": "slicer",

@@ -247,7 +247,7 @@ def _segment(name, reader, start_seconds, end_seconds):
     stop = None if end_seconds is None else max(0, round(end_seconds * sr))
     if frames is not None:
         first = min(first, frames)
-        stop = frames if stop is None else min(stop, frames)
+        stop = None if stop is None else min(stop, frames)
     if stop is not None and stop <= first:
         length = "" if frames is None else f" (it is {frames / sr:.3f} s long)"
         raise FastsliceError(f"{name}: start={start_seconds!r} s and end={end_seconds!r} s select no audio{length}")

@@ -105,7 +105,7 @@ def _open_path(path, decoder, stream):
         except FastsliceError as av_error:
             raise FastsliceError(f"{path}: cannot read it as audio ({sndfile_error.reason}; FFmpeg: "
                                  f"{av_error.reason}){_what_it_is(path)}") from None
-    if decoder == "auto" and source.format == "MPEG":
+    if decoder == "auto" and source.format in ("MP3", "MPEG"):
         source.close()  # libsndfile's MP3 decoding depends on read sizes: FFmpeg decodes it exactly
         return _AVSource(path, path, 0)
     return source
@@ -127,7 +127,7 @@ def _open_file_object(f, name, decoder, stream):
                 return _AVSource(f, name, 0)
             except FastsliceError as av_error:
                 raise FastsliceError(f"{name}: cannot read it as audio ({sndfile_error.reason}; FFmpeg: {av_error.reason})") from None
-        if decoder == "auto" and source.format == "MPEG":
+        if decoder == "auto" and source.format in ("MP3", "MPEG"):
             source.close()
             f.seek(start)
             return _AVSource(f, name, 0)

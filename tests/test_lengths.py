@@ -130,12 +130,13 @@ def test_parameter_rules():
     max_factor=st.floats(1.0, 4.0),
     merge=st.booleans(),
     blocks=st.lists(st.integers(1, 70000), min_size=1, max_size=3),
+    known_length=st.booleans(),
 )
-def test_streaming_with_a_maximum_equals_in_memory(seed, seconds, channels, max_factor, merge, blocks):
+def test_streaming_with_a_maximum_equals_in_memory(seed, seconds, channels, max_factor, merge, blocks, known_length):
     min_length = 1500
     s = Slicer(8000, -35, min_length, 300, 10, 400, max_length=min_length * max_factor, merge_short=merge)
     x = signals.speech_like(seed, seconds, 8000, channels=channels)
     if x.shape[-1] < 2 * 8000 and seed % 2:
         blocks = [1] + blocks
     expected = s.slice_ranges(np.asfortranarray(x)).tolist()
-    assert [list(r) for r in stream_ranges(s, x, blocks)] == expected
+    assert [list(r) for r in stream_ranges(s, x, blocks, known_length)] == expected

@@ -9,10 +9,12 @@ import signals
 from fastslice import FastsliceError, ParameterError, RangeStream, Slicer, iter_clip_ranges
 
 
-def stream_ranges(slicer, waveform, block_sizes):
-    """Feed waveform (channels, samples) as interleaved blocks of the given sizes, cycling."""
+def stream_ranges(slicer, waveform, block_sizes, known_length=True):
+    """Feed waveform (channels, samples) as interleaved blocks of the given sizes, cycling; the
+    stream is told the length up front, or (``known_length=False``) finds it at the end, as from a pipe."""
     interleaved = np.ascontiguousarray(waveform.T)
-    stream = RangeStream(slicer, interleaved.shape[0], interleaved.shape[1], waveform.dtype)
+    n_samples = interleaved.shape[0] if known_length else None
+    stream = RangeStream(slicer, n_samples, interleaved.shape[1], waveform.dtype)
     ranges, position, k = [], 0, 0
     while position < interleaved.shape[0]:
         size = block_sizes[k % len(block_sizes)]
@@ -35,9 +37,10 @@ def stream_ranges(slicer, waveform, block_sizes):
     kept_factor=st.floats(1.0, 80.0),
     zeros=st.booleans(),
     block_sizes=st.lists(st.integers(1, 70000), min_size=1, max_size=4),
+    known_length=st.booleans(),
 )
 def test_stream_equals_in_memory(seed, seconds, channels, dtype, threshold, hop_size, interval_factor,
-                                 length_factor, kept_factor, zeros, block_sizes):
+                                 length_factor, kept_factor, zeros, block_sizes, known_length):
     sr = 8000
     min_interval = hop_size * interval_factor
     slicer = Slicer(sr, threshold, min_interval * length_factor, min_interval, hop_size, hop_size * kept_factor)
@@ -48,15 +51,32 @@ def test_stream_equals_in_memory(seed, seconds, channels, dtype, threshold, hop_
     if x.shape[-1] < 3 * sr and seed % 3 == 0:
         block_sizes = [1] + block_sizes
     expected = slicer.slice_ranges(np.asfortranarray(x)).tolist()
-    assert [list(r) for r in stream_ranges(slicer, x, block_sizes)] == expected
+    assert [list(r) for r in stream_ranges(slicer, x, block_sizes, known_length)] == expected
 
 
+@pytest.mark.parametrize("known_length", [True, False])
 @pytest.mark.parametrize("block", [1, 2, 333, 4096, 1 << 20])
-def test_block_sizes_down_to_one_frame(block):
+def test_block_sizes_down_to_one_frame(block, known_length):
     sr = 8000
     slicer = Slicer(sr, -35, 1500, 300, 10, 400)
     x = signals.with_digital_silence(signals.speech_like(9, 12, sr), 9, sr)
-    assert [list(r) for r in stream_ranges(slicer, x, [block])] == slicer.slice_ranges(np.asfortranarray(x)).tolist()
+    expected = slicer.slice_ranges(np.asfortranarray(x)).tolist()
+    assert [list(r) for r in stream_ranges(slicer, x, [block], known_length)] == expected
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+@pytest.mark.parametrize("max_length", [None, 1200])
+def test_unknown_length_around_the_too_short_rule(legacy, max_length):
+    # Lengths on both sides of "too short" (returned whole), fed in small blocks whose length is
+    # unknown to the stream until it ends: ranges are withheld until the input is long enough.
+    sr = 8000
+    slicer = Slicer(sr, -35, 1000, 300, 10, 400, legacy_short_check=legacy, max_length=max_length)
+    x = signals.with_digital_silence(signals.speech_like(4, 3, sr), 4, sr)
+    bound = slicer.min_length_frames * (1 if legacy else slicer.hop_samples)
+    for n in sorted({0, 1, bound - 1, bound, bound + 1, bound + 97, 2 * bound, x.shape[-1]}):
+        part = x[:, :n]
+        expected = slicer.slice_ranges(np.asfortranarray(part)).tolist()
+        assert [list(r) for r in stream_ranges(slicer, part, [37], known_length=False)] == expected, n
 
 
 def test_buffers_do_not_grow_with_the_length_of_the_recording():

@@ -14,12 +14,10 @@ read within one run):
   is meant to use: ``soundfile.SoundFile`` read in 65536-frame float32 blocks to
   the end (WAV, FLAC, Ogg), ``av.open`` and ``frame.to_ndarray()`` for every
   frame of ``container.decode(audio=0)`` (MP3, M4A); MP3 is also decoded the
-  libsndfile way (``mp3-sndfile``), since that is what fastslice's ``auto``
-  decoder picks for it;
+  libsndfile way (``mp3-sndfile``), the decoder the guide's ``librosa.load`` uses;
 * ``test_cli`` - ``python -m fastslice slice FILE -o OUT -q --overwrite`` as a
   subprocess, timed as a whole process (interpreter start and imports included;
-  the numba cache is warmed by an untimed run on the minute first); MP3 both
-  with the default ``--decoder auto`` and with ``--decoder av``;
+  the numba cache is warmed by an untimed run on the minute first);
 * ``test_slice_file`` - the same through ``fastslice.files.slice_file`` in-process;
 * ``test_guide`` - ``librosa.load(sr=None, mono=False)``, upstream
   ``Slicer.slice``, ``soundfile.write`` per chunk (16-bit WAV).  librosa reads
@@ -36,8 +34,9 @@ A fast wrong answer must not look good, so after the timings:
   sample (16-bit, as the guide writes them; fastslice writes Ogg's clips as
   float WAV, which is first written the guide's way), and for Ogg also the
   guide's float32 chunks bit for bit, at the same [start, end) samples;
-* MP3 (either decoder): the clips' [start, end) (from ``--manifest``) are the
-  guide's and their samples are within 1e-5 of the guide's float32 chunks;
+* MP3 (fastslice decodes it with FFmpeg, the guide with libsndfile): the clips'
+  [start, end) (from ``--manifest``) are the guide's and their samples are within
+  1e-5 of the guide's float32 chunks;
 * M4A: ``slice_file``'s clips equal, at the same [start, end) and bit for bit, the
   upstream ``Slicer``'s chunks of the whole file decoded in memory through
   ``fastslice.readers.open_source``.
@@ -79,7 +78,7 @@ MP3_ATOL = 1e-5  # MP3 clips vs the guide's chunks (FFmpeg and libsndfile's mpg1
 
 # (format, decoder): what decode-alone runs, and (format, --decoder) for the CLI and slice_file.
 DECODE_CASES = [("wav", "sndfile"), ("flac", "sndfile"), ("ogg", "sndfile"), ("mp3", "av"), ("mp3", "sndfile"), ("m4a", "av")]
-RUN_CASES = [("wav", "auto"), ("flac", "auto"), ("ogg", "auto"), ("mp3", "auto"), ("mp3", "av"), ("m4a", "auto")]
+RUN_CASES = [("wav", "auto"), ("flac", "auto"), ("ogg", "auto"), ("mp3", "auto"), ("m4a", "auto")]
 FORMATS = list(ENCODINGS)
 LENGTHS = {"1min": 60, "1h": 3600, "10h": 36000}
 
@@ -256,19 +255,17 @@ def test_guide(benchmark, fmt, sources, upstream, tmp_path):
     audio, sr = load_as_the_guide(path)
     chunks, ranges = upstream_chunks(audio, sr, upstream)
     assert len(chunks) == n
-    for decoder in (["auto"] if fmt == "ogg" else ["auto", "av"]):
-        fast_dir = tmp_path / f"fastslice-{decoder}"
-        run_cli(path, fast_dir, decoder, "--manifest", str(fast_dir / "manifest.csv"))
-        with open(fast_dir / "manifest.csv", newline="") as f:
-            clips = [(row["clip"], int(row["start_sample"]), int(row["end_sample"])) for row in csv.DictReader(f)]
-        if fmt == "ogg":  # the same decoder (libsndfile): bit for bit, and 16-bit files equal once written the guide's way
-            assert_clips_match(clips, chunks, ranges, atol=0.0, what="the guide's chunks")
-            assert_same_clip_files([c[0] for c in clips], guide_dir)
-        else:
-            used = fastslice_decoder(path, decoder)
-            worst = assert_clips_match(clips, chunks, ranges, atol=MP3_ATOL,
-                                       what=f"the guide's chunks (fastslice --decoder {decoder}, which used {used})")
-            benchmark.extra_info[f"max_abs_diff_decoder_{decoder}"] = worst
+    fast_dir = tmp_path / "fastslice"
+    run_cli(path, fast_dir, "auto", "--manifest", str(fast_dir / "manifest.csv"))
+    with open(fast_dir / "manifest.csv", newline="") as f:
+        clips = [(row["clip"], int(row["start_sample"]), int(row["end_sample"])) for row in csv.DictReader(f)]
+    if fmt == "ogg":  # the same decoder (libsndfile): bit for bit, and 16-bit files equal once written the guide's way
+        assert_clips_match(clips, chunks, ranges, atol=0.0, what="the guide's chunks")
+        assert_same_clip_files([c[0] for c in clips], guide_dir)
+    else:
+        used = fastslice_decoder(path)
+        benchmark.extra_info["max_abs_diff"] = assert_clips_match(
+            clips, chunks, ranges, atol=MP3_ATOL, what=f"the guide's chunks (fastslice decoding with {used})")
 
 
 # -- peak memory --------------------------------------------------------------------------

@@ -178,7 +178,7 @@ def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=Non
             protected.add(os.path.realpath(source))
         convert = out_rate != reader.samplerate or out_channels != reader.channels
         if is_path and reader.uncompressed:
-            hold = Reread(lambda: readers.open_source(source, decoder="sndfile"))
+            hold = Reread(lambda: readers.open_source(source, decoder="sndfile"), first)
         else:
             hold = SampleHold(reader.channels, reader.dtype, out_dir, hold_bytes, block_frames)
         interrupted = False
@@ -222,8 +222,8 @@ def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=Non
 def _check_some_audio(name, decoding):
     if decoding.position <= decoding.first:
         if decoding.first:
-            raise FastsliceError(f"{name}: start={decoding.first / decoding.source.samplerate:g} s is past its end "
-                                 f"({decoding.position / decoding.source.samplerate:.3f} s)")
+            raise FastsliceError(f"{name}: start={decoding.first / decoding.source.samplerate:g} s selects no audio "
+                                 f"(it is {decoding.position / decoding.source.samplerate:.3f} s long)")
         raise FastsliceError(f"{name}: holds no audio frames")
 
 
@@ -248,7 +248,7 @@ def _segment(name, reader, start_seconds, end_seconds):
     if frames is not None:
         first = min(first, frames)
         stop = None if stop is None else min(stop, frames)
-    if stop is not None and stop <= first:
+    if (stop if stop is not None else frames) is not None and (stop if stop is not None else frames) <= first:
         length = "" if frames is None else f" (it is {frames / sr:.3f} s long)"
         raise FastsliceError(f"{name}: start={start_seconds!r} s and end={end_seconds!r} s select no audio{length}")
     return first, stop

@@ -127,12 +127,14 @@ class SampleHold:
 
 
 class Reread:
-    """``SampleHold``'s interface over a second reader of an uncompressed PCM file: holds nothing."""
+    """``SampleHold``'s interface over a second reader of an uncompressed PCM file: holds nothing.
+    Frame 0 of the stream is frame ``first`` of the file (``--start``)."""
 
     spilled_frames = 0
 
-    def __init__(self, open_again):
+    def __init__(self, open_again, first=0):
         self._source = open_again()
+        self._first = first
 
     def append(self, block):
         pass
@@ -141,7 +143,7 @@ class Reread:
         pass
 
     def blocks(self, start, end, block_frames=1 << 16):
-        self._source.seek(start)
+        self._source.seek(self._first + start)
         position = start
         while position < end:
             block = self._source.read(min(block_frames, end - position))

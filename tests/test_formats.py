@@ -108,6 +108,22 @@ def test_ffmpeg_formats_give_the_clips_of_a_whole_decode(tmp_path, av_files, kin
     assert marker["decoder"] == "av" and marker["subtype"] == "FLOAT"
 
 
+@pytest.mark.parametrize("kind", ["m4a", "wav", "flac"])
+def test_start_and_end_on_every_kind_of_reader(tmp_path, av_files, kind):
+    # FFmpeg inputs are decoded up to --start and dropped; PCM is sought (and read again for clips).
+    if kind == "m4a":
+        path, whole = av_files["m4a"], avfiles.naive_decode(av_files["m4a"])
+    else:
+        path = tmp_path / f"talk.{kind}"
+        soundfile.write(path, recording(12, 50).T, SR, subtype="FLOAT" if kind == "wav" else "PCM_24")
+        whole = soundfile.read(path, dtype="float32", always_2d=True)[0].T
+    result = slice_file(path, tmp_path / "out", PARAMS, start_seconds=7, end_seconds=41.5)
+    part = whole[:, 7 * SR : int(41.5 * SR)]
+    assert_clips_are_slices_of(tmp_path / "out", path.stem, part, ext="flac" if kind == "flac" else "wav")
+    expected = Slicer(SR, **PARAMS).slice_ranges(np.asfortranarray(part)).tolist()
+    assert [[c.start_sample - 7 * SR, c.end_sample - 7 * SR] for c in result.clips] == expected
+
+
 def test_a_video_files_audio_streams(tmp_path, av_files):
     film = av_files["mkv"]
     second = fastslice("slice", film, "-o", tmp_path / "second", "--stream", "1", *OPTIONS)

@@ -248,7 +248,8 @@ def _segment(name, reader, start_seconds, end_seconds):
     if frames is not None:
         first = min(first, frames)
         stop = None if stop is None else min(stop, frames)
-    if (stop if stop is not None else frames) is not None and (stop if stop is not None else frames) <= first:
+    end = stop if stop is not None else frames
+    if end is not None and end <= first:
         length = "" if frames is None else f" (it is {frames / sr:.3f} s long)"
         raise FastsliceError(f"{name}: start={start_seconds!r} s and end={end_seconds!r} s select no audio{length}")
     return first, stop

@@ -19,11 +19,13 @@ import tempfile
 
 import numpy as np
 
+from .readers import ClosedOnExit
+
 #: Memory a hold uses at most before it spills to disk (per input).
 HOLD_BYTES = 16 << 20
 
 
-class SampleHold:
+class SampleHold(ClosedOnExit):
     """Frames ``[first_held, stop)`` of a stream of ``(frames, channels)`` blocks of one dtype."""
 
     def __init__(self, channels, dtype, spill_dir, limit_bytes=HOLD_BYTES, min_frames=1 << 16):
@@ -99,12 +101,6 @@ class SampleHold:
             self._file.close()
             self._file = None
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
     # -- internals ------------------------------------------------------------------
 
     def _make_room(self, n):
@@ -126,7 +122,7 @@ class SampleHold:
         self.spilled_frames += frames.shape[0]
 
 
-class Reread:
+class Reread(ClosedOnExit):
     """``SampleHold``'s interface over a second reader of an uncompressed PCM file: holds nothing.
     Frame 0 of the stream is frame ``first`` of the file (``--start``)."""
 
@@ -154,9 +150,3 @@ class Reread:
 
     def close(self):
         self._source.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()

@@ -150,6 +150,16 @@ def _seekable(f):
         return False
 
 
+class ClosedOnExit:
+    """``with`` support for the sources (and holds): ``close()`` on leaving the block."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 class _ReadError(FastsliceError):
     """A backend could not open a file; ``reason`` is its words without the file's name."""
 
@@ -164,7 +174,7 @@ class _ReadError(FastsliceError):
 # -- libsndfile ---------------------------------------------------------------------
 
 
-class _SndfileSource:
+class _SndfileSource(ClosedOnExit):
     decoder = "sndfile"
 
     def __init__(self, source, name):
@@ -204,12 +214,6 @@ class _SndfileSource:
     def close(self):
         self._file.close()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
 
 def _declared_wav_frames(path):
     """The frames a RIFF WAV's data chunk claims, or None (no such chunk, or not RIFF)."""
@@ -241,7 +245,7 @@ def _declared_wav_frames(path):
 # -- FFmpeg (PyAV) --------------------------------------------------------------------
 
 
-class _AVSource:
+class _AVSource(ClosedOnExit):
     decoder = "av"
     exact_seek = uncompressed = False
     declared_frames = None
@@ -282,7 +286,7 @@ class _AVSource:
         self.dtype = np.dtype(np.float32)
         self.float_data = True
         self._frames = self._container.decode(self._stream)
-        self._left = np.empty((0, self.channels), np.float32)  # decoded, not yet read
+        self._pending = None  # (frame's samples per channel as arrays, frames, first not yet read)
         self._buffer = np.empty((0, self.channels), np.float32)
         self._position = 0
 
@@ -292,20 +296,21 @@ class _AVSource:
         out = self._buffer
         filled = 0
         while filled < frames:
-            if self._left.shape[0] == 0:
-                self._left = self._next_frame()
-                if self._left is None:
-                    self._left = np.empty((0, self.channels), np.float32)
+            if self._pending is None:
+                self._pending = self._next_frame()
+                if self._pending is None:
                     break
-            take = min(frames - filled, self._left.shape[0])
-            out[filled : filled + take] = self._left[:take]
-            self._left = self._left[take:]
+            planes, length, offset = self._pending
+            take = min(frames - filled, length - offset)
+            for channel, samples in enumerate(planes):  # one strided copy per channel into the block
+                _store_float32(samples[offset : offset + take], out[filled : filled + take, channel])
             filled += take
+            self._pending = None if offset + take == length else (planes, length, offset + take)
         self._position += filled
         return out[:filled]
 
     def _next_frame(self):
-        """The next decoded frame as float32 (frames, channels), or None at the end."""
+        """The next decoded frame as (one array per channel, frames, 0), or None at the end."""
         av = self._av
         try:
             frame = next(self._frames, None)
@@ -321,33 +326,39 @@ class _AVSource:
                 f"{frame.sample_rate} Hz, {channels} channels at {self._position / self.samplerate:.3f} s; "
                 "fastslice slices one format per input: split it there first"
             )
-        return _frame_as_float32(frame.to_ndarray(), frame.format.name, channels)
+        name = frame.format.name
+        planar = name.endswith("p")
+        dtype = _AV_DTYPES[name[:-1] if planar else name]
+        n = frame.samples
+        if planar:
+            planes = [np.frombuffer(plane, dtype, n) for plane in frame.planes[:channels]]
+        else:
+            packed = np.frombuffer(frame.planes[0], dtype, n * channels).reshape(n, channels)
+            planes = [packed[:, c] for c in range(channels)]
+        return planes, n, 0
 
     def close(self):
         self._container.close()
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        self.close()
-
-
-_AV_SCALE = {"u8": None, "s16": np.float32(2.0 ** -15), "s32": np.float32(2.0 ** -31), "s64": np.float32(2.0 ** -63)}
+# FFmpeg's sample formats (without the planar "p"): the numpy type of their samples.
+_AV_DTYPES = {"u8": np.dtype(np.uint8), "s16": np.dtype(np.int16), "s32": np.dtype(np.int32),
+              "s64": np.dtype(np.int64), "flt": np.dtype(np.float32), "dbl": np.dtype(np.float64)}
+_AV_SCALE = {np.dtype(np.int16): np.float32(2.0 ** -15), np.dtype(np.int32): np.float32(2.0 ** -31),
+             np.dtype(np.int64): np.float32(2.0 ** -63)}
 
 
-def _frame_as_float32(array, sample_format, channels):
-    """A PyAV frame's samples (planar (channels, n) or packed (1, n * channels)) as float32 (n, channels)."""
-    planar = sample_format.endswith("p")
-    base = sample_format[:-1] if planar else sample_format
-    samples = array if planar else array.reshape(-1, channels).T
-    if base == "u8":
-        samples = (samples.astype(np.float32) - np.float32(128)) * np.float32(1 / 128)
-    elif base in _AV_SCALE:
-        samples = np.multiply(samples, _AV_SCALE[base], dtype=np.float32)
-    elif base != "flt":
-        samples = samples.astype(np.float32)
-    return samples.T
+def _store_float32(samples, out):
+    """One channel of FFmpeg samples into ``out`` as float32: floats as they are, integers scaled
+    to [-1, 1) as libsndfile scales them (unsigned 8-bit centred on 128)."""
+    if samples.dtype == np.float32:
+        out[...] = samples
+    elif samples.dtype == np.uint8:
+        np.multiply(samples.astype(np.float32) - np.float32(128), np.float32(1 / 128), out=out)
+    elif samples.dtype in _AV_SCALE:
+        np.multiply(samples, _AV_SCALE[samples.dtype], out=out, dtype=np.float32)
+    else:
+        out[...] = samples
 
 
 def _ffmpeg_words(exc):
@@ -410,7 +421,7 @@ _UNKNOWN_SIZES = (0, 0xFFFFFFFF)
 _WAVE_FORMAT_PCM, _WAVE_FORMAT_FLOAT, _WAVE_FORMAT_EXTENSIBLE = 1, 3, 0xFFFE
 
 
-class _WavStreamSource:
+class _WavStreamSource(ClosedOnExit):
     """A RIFF/RF64 WAV read front to back, as it comes through a pipe: PCM 8/16/24/32-bit or float."""
 
     decoder = "wav-stream"
@@ -502,12 +513,6 @@ class _WavStreamSource:
 
     def close(self):
         pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def _decode_pcm(raw, subtype, out):

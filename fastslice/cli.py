@@ -432,6 +432,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("\nfastslice: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. "fastslice analyze ... | head": the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

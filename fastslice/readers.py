@@ -95,6 +95,10 @@ def _open_path(path, decoder, stream):
         raise FastsliceError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     if decoder == "av" or stream is not None:
         return _AVSource(path, path, stream or 0)
+    if decoder == "auto":
+        with open(path, "rb") as f:
+            if _looks_like_mpeg_audio(f.read(4)):
+                return _AVSource(path, path, 0)
     try:
         source = _SndfileSource(path, path)
     except FastsliceError as sndfile_error:
@@ -117,6 +121,12 @@ def _open_file_object(f, name, decoder, stream):
         return _AVSource(f if seekable else _ReadOnly(f), name, stream or 0)
     if seekable:
         start = f.tell()
+        head = f.read(4)
+        f.seek(start)
+        if not head:
+            raise FastsliceError(f"{name}: the stream is empty")
+        if decoder == "auto" and _looks_like_mpeg_audio(head):
+            return _AVSource(f, name, 0)
         try:
             source = _SndfileSource(f, name)
         except FastsliceError as sndfile_error:
@@ -141,6 +151,12 @@ def _open_file_object(f, name, decoder, stream):
     if not head:
         raise FastsliceError(f"{name}: the stream is empty")
     return _AVSource(peeked, name, 0)
+
+
+def _looks_like_mpeg_audio(head):
+    """MP3 (an ID3 tag, or an MPEG audio frame's sync word) or ADTS AAC: FFmpeg's, not libsndfile's.
+    (libsndfile would also print mpg123's warnings while it looks.)"""
+    return head[:3] == b"ID3" or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)
 
 
 def _seekable(f):

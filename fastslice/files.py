@@ -312,6 +312,7 @@ class _GuardedFile:
 
     def __init__(self, raw):
         self.raw, self.error = raw, None
+        self._end = 0  # the size of the file so far (the buffered writer flushes on every seek)
 
     def _guard(self, call, *args, fallback):
         if self.error is None:
@@ -322,10 +323,18 @@ class _GuardedFile:
         return fallback
 
     def write(self, data):
-        return self._guard(self.raw.write, data, fallback=0)
+        written = self._guard(self.raw.write, data, fallback=0)
+        self._end = max(self._end, self.raw.tell())
+        return written
 
     def seek(self, offset, whence=0):
-        return self._guard(self.raw.seek, offset, whence, fallback=self.raw.tell())
+        # libsndfile seeks to where it already is about half the time; a buffered writer would
+        # flush its buffer for each of those, so they are answered without moving.
+        here = self.raw.tell()
+        target = offset if whence == os.SEEK_SET else here + offset if whence == os.SEEK_CUR else self._end + offset
+        if target == here:
+            return here
+        return self._guard(self.raw.seek, offset, whence, fallback=here)
 
     def tell(self):
         return self.raw.tell()

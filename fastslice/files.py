@@ -15,6 +15,8 @@ clip when it is interrupted.
 import dataclasses
 import json
 import os
+import queue
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -162,8 +164,8 @@ def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=Non
         decoding = Decoding(reader, block_frames, first, stop)
         check = SampleCheck(reader)
         ranges = RangeStream(slicer, None, reader.channels, np.float32)
-        clips = []
         if dry_run:
+            clips = []
             for _, block in decoding:
                 check.see(block, decoding.position - block.shape[0])
                 clips += [clip_at(len(clips), *r) for r in ranges.feed(block)]
@@ -182,17 +184,19 @@ def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=Non
         else:
             hold = SampleHold(reader.channels, reader.dtype, out_dir, hold_bytes, block_frames)
         interrupted = False
+        queued = []  # clips handed to the writer, in order; writer.done are those complete on disk
 
         def write(start, end):
-            clip = clip_at(len(clips), start, end)
+            clip = clip_at(len(queued), start, end)
             if os.path.realpath(clip.clip) in protected:
                 raise FastsliceError(f"{name}: clip {clip.clip} would overwrite an input file; choose another -o folder")
             blocks = hold.blocks(start, end, block_frames)
             if convert:
                 blocks = _converted((readers.as_float32(b) for b in blocks), reader.samplerate, out_rate, mono)
-            _write_clip(blocks, Path(clip.clip), out_rate, out_channels, fmt, sub, name)
-            clips.append(clip)
+            queued.append(clip)
+            writer.write(clip, blocks, (Path(clip.clip), out_rate, out_channels, fmt, sub, name))
 
+        writer = _ClipWriter()
         try:
             with hold:
                 try:
@@ -210,10 +214,13 @@ def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=Non
                     _check_some_audio(name, decoding)
                     for start, end in ranges.finish():
                         write(start, end)
+                writer.finish()
+            clips = writer.done
             _write_atomically(marker, json.dumps({**identity, "clips": [c.row() for c in clips]}, indent=1))
         except BaseException:
+            writer.stop()
             if is_path:  # a file that fails (or is interrupted) leaves none of its clips
-                for clip in clips:
+                for clip in writer.done:
                     Path(clip.clip).unlink(missing_ok=True)
             raise
         return _result(name, decoding, check, clips, reader.samplerate, hold, interrupted)
@@ -277,6 +284,88 @@ def _resampler(in_rate, out_rate, channels):
     except ImportError:
         raise FastsliceError("resampling (--sr) needs soxr: pip install 'fastslice[resample]'") from None
     return soxr.ResampleStream(in_rate, out_rate, channels, dtype="float32", quality="HQ")
+
+
+class _ClipWriter:
+    """Writes clips on a thread of its own, in order, while the input goes on being decoded
+    (libsndfile releases the GIL while it encodes, so a FLAC or float clip costs little time).
+
+    ``write(clip, blocks, args)`` copies the clip's blocks into a queue of at most
+    ``_QUEUED_BLOCKS`` blocks (memory stays bounded) for ``_write_clip(blocks, *args)``;
+    ``finish()`` waits for every clip and raises the first error; ``stop()`` abandons the clip
+    being written (its temporary file is removed) and what is queued.  ``done`` lists the
+    clips complete on disk, in order.
+    """
+
+    _QUEUED_BLOCKS = 16
+    _END, _STOP = object(), object()
+
+    def __init__(self):
+        self.done = []
+        self._error = None
+        self._open = False  # a clip's blocks are being queued
+        self._queue = queue.Queue(self._QUEUED_BLOCKS)
+        self._thread = threading.Thread(target=self._run, name="fastslice-clip-writer", daemon=True)
+        self._thread.start()
+
+    def write(self, clip, blocks, args):
+        self._put((clip, args))
+        self._open = True
+        for block in blocks:
+            self._put(np.array(block))  # a copy: the hold reuses its memory
+        self._put(self._END)
+        self._open = False
+
+    def finish(self):
+        """Wait for the clips queued; one whose queuing was interrupted is abandoned."""
+        if self._open:
+            self.stop()
+        else:
+            self._put(None)
+            self._thread.join()
+        self._raise_error()
+
+    def stop(self):
+        if self._thread.is_alive():
+            self._queue.put(self._STOP)
+            self._thread.join()
+
+    def _put(self, item):
+        self._raise_error()
+        self._queue.put(item)
+
+    def _raise_error(self):
+        if self._error is not None:
+            raise self._error
+
+    def _run(self):
+        while True:
+            item = self._queue.get()
+            if item is None or item is self._STOP:
+                return
+            if self._error is not None or item is self._END:
+                continue  # after an error: drain until told to stop
+            clip, args = item
+            try:
+                _write_clip(self._blocks(), *args)
+                self.done.append(clip)
+            except _Stopped:
+                return
+            except BaseException as exc:  # handed to the decoding thread
+                self._error = exc
+
+    def _blocks(self):
+        while True:
+            item = self._queue.get()
+            if item is self._END:
+                return
+            if item is self._STOP:
+                raise _Stopped
+            yield item
+
+
+class _Stopped(Exception):
+    """The clip writer was told to stop in the middle of a clip."""
 
 
 def _write_clip(blocks, final, sample_rate, channels, fmt, subtype, source):

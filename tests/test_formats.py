@@ -522,3 +522,55 @@ def test_an_mp3_cut_short_goes_straight_to_ffmpeg_without_libsndfiles_noise(tmp_
     empty = subprocess.run([sys.executable, "-m", "fastslice", "slice", "-", "-o", str(tmp_path / "none"), *OPTIONS],
                            stdin=subprocess.DEVNULL, capture_output=True, text=True)
     assert empty.returncode == 1 and "fastslice: error: <stdin>: the stream is empty" in empty.stderr
+
+
+class _CtrlCAfter:
+    """A pipe-like reader (no seek) whose reads raise KeyboardInterrupt after ``limit`` bytes."""
+
+    def __init__(self, data, limit):
+        self._data, self._limit, self._position = data, limit, 0
+
+    def readinto(self, buffer):
+        if self._position >= self._limit:
+            raise KeyboardInterrupt
+        n = min(len(buffer), len(self._data) - self._position, 50_000)
+        memoryview(buffer).cast("B")[:n] = self._data[self._position : self._position + n]
+        self._position += n
+        return n
+
+    def read(self, size=-1):
+        buffer = bytearray(size)
+        return bytes(buffer[: self.readinto(buffer)])
+
+
+def test_ctrl_c_keeps_a_streams_finished_clips_and_none_of_a_files(tmp_path, monkeypatch):
+    path = tmp_path / "talk.wav"
+    soundfile.write(path, recording(13, 60).T, SR, subtype="PCM_16")
+    data = path.read_bytes()
+    whole = slice_file(path, tmp_path / "whole", PARAMS)
+    result = slice_file(_CtrlCAfter(data, len(data) // 2), tmp_path / "stream", PARAMS, stem="talk")
+    assert result.interrupted and 2 <= len(result.clips) < len(whole.clips)
+    assert everything_in(tmp_path / "stream") == sorted([".talk.fastslice.json", *(Path(c.clip).name for c in result.clips)])
+    for clip in result.clips:
+        assert Path(clip.clip).read_bytes() == (tmp_path / "whole" / Path(clip.clip).name).read_bytes()
+    # A file interrupted after 20 of its 60 seconds (clips were written by then) keeps none of them.
+    original, reads = readers.open_source, []
+
+    def interrupted_after_20_reads(*args, **kwargs):
+        source = original(*args, **kwargs)
+        read = source.read
+
+        def read_then_stop(frames):
+            reads.append(frames)
+            if len(reads) > 20:
+                raise KeyboardInterrupt
+            return read(frames)
+
+        source.read = read_then_stop
+        return source
+
+    assert whole.clips[1].end_sample < 15 * SR  # so clips were complete before the interrupt
+    monkeypatch.setattr(readers, "open_source", interrupted_after_20_reads)
+    with pytest.raises(KeyboardInterrupt):
+        slice_file(path, tmp_path / "file", PARAMS, block_frames=SR)
+    assert everything_in(tmp_path / "file") == []

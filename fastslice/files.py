@@ -297,7 +297,7 @@ class _ClipWriter:
     clips complete on disk, in order.
     """
 
-    _QUEUED_BLOCKS = 16
+    _QUEUED_BLOCKS = 4
     _END, _STOP = object(), object()
 
     def __init__(self):

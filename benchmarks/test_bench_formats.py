@@ -50,7 +50,7 @@ Ogg encoded from them (FLAC and Ogg take minutes, once); MP3 and M4A are the
 hour's packets remuxed ten times with shifted timestamps, without re-encoding.
 They are built only when ``FASTSLICE_BENCH_SECONDS`` is at least 3600 (else skipped).
 
-Run (``--benchmark-json`` keeps the ``extra_info``, which the table does not show)::
+Run (add ``--benchmark-json=PATH`` to keep the ``extra_info``, which the table does not show)::
 
     pytest benchmarks/test_bench_formats.py -p no:cacheprovider --benchmark-columns=min,median,mean,rounds --benchmark-group-by=group
 
@@ -58,10 +58,13 @@ Smoke test: ``FASTSLICE_BENCH_SECONDS=30 pytest benchmarks/test_bench_formats.py
 """
 import csv
 import io
+import json
 import subprocess
 import sys
+import tempfile
 import types
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -113,13 +116,25 @@ def sources(speech_wav):
     return get
 
 
+@pytest.fixture
+def tmp_path():
+    """A fresh folder for clips, removed after the test (ten hours of clips are up to 13 GB).
+
+    Not pytest's: a session of this module takes 20 minutes, and every pytest session started
+    meanwhile by the same user keeps only the three newest of pytest's base folders.
+    """
+    with tempfile.TemporaryDirectory(prefix="fastslice-bench-formats-") as folder:
+        yield Path(folder)
+
+
 @pytest.fixture(scope="session")
-def warm(sources, tmp_path_factory):
+def warm(sources):
     """``warm(fmt, decoder)``: one untimed CLI run on the minute, once a session (numba cache, page cache)."""
 
     def run(fmt, decoder="auto"):
         if (fmt, decoder) not in _warm:
-            run_cli(sources(fmt, "1min"), tmp_path_factory.mktemp("warm"), decoder)
+            with tempfile.TemporaryDirectory(prefix="fastslice-bench-formats-warm-") as folder:
+                run_cli(sources(fmt, "1min"), folder, decoder)
             _warm.add((fmt, decoder))
 
     return run
@@ -135,8 +150,9 @@ def run_cli(path, out, decoder="auto", *more):
 
 def peak_rss_mb(path, out, decoder="auto"):
     """Run the CLI on ``path`` from the small launcher of test_bench_files.py; its peak RSS in MiB."""
-    done = subprocess.run([sys.executable, "-c", _PEAK_RSS, *cli_args(path, out, decoder)],
-                          check=True, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", _PEAK_RSS, *cli_args(path, out, decoder)], capture_output=True, text=True)
+    if done.returncode:
+        pytest.fail(f"fastslice slice {path} exited with {done.returncode}: {done.stderr.strip()[-2000:]}")
     return int(done.stdout.split()[-1]) / 1024
 
 
@@ -163,9 +179,10 @@ def decode_av(path):
     return frames
 
 
-def fastslice_decoder(path, decoder="auto"):
-    with open_source(path, decoder=decoder) as source:
-        return source.decoder
+def used_decoder(out, path):
+    """The decoder a finished run on ``path`` into ``out`` used, as its marker (``.<stem>.fastslice.json``) records it."""
+    marker = Path(out) / f".{Path(path).stem}.fastslice.json"
+    return json.loads(marker.read_text())["decoder"] if marker.exists() else None
 
 
 def ratio(benchmark, key, over, name):
@@ -201,7 +218,7 @@ def test_cli(benchmark, case, sources, warm, tmp_path):
     path = sources(fmt)
     warm(fmt, decoder)
     benchmark.pedantic(run_cli, args=(path, tmp_path, decoder), rounds=FAST_ROUNDS, iterations=1)
-    used = fastslice_decoder(path, decoder)
+    used = used_decoder(tmp_path, path)
     record(benchmark, types.SimpleNamespace(seconds=sources.seconds()), decoder=used,
            n_clips=len(list(tmp_path.glob(f"{path.stem}_*.*"))))
     ratio(benchmark, ("cli", fmt, decoder), ("decode", fmt, used), "x_decode_alone")
@@ -215,7 +232,7 @@ def test_slice_file(benchmark, case, sources, upstream, tmp_path):
     slice_file(sources(fmt, "1min"), tmp_path / "warm", PARAMS, overwrite=True, decoder=decoder)  # kernels, imports
     result = benchmark.pedantic(slice_file, args=(path, tmp_path / "clips", PARAMS),
                                 kwargs={"overwrite": True, "decoder": decoder}, rounds=FAST_ROUNDS, iterations=1)
-    used = fastslice_decoder(path, decoder)
+    used = used_decoder(tmp_path / "clips", path)
     record(benchmark, types.SimpleNamespace(seconds=sources.seconds()), decoder=used, n_clips=len(result.clips))
     ratio(benchmark, ("slice_file", fmt, decoder), ("decode", fmt, used), "x_decode_alone")
 
@@ -263,9 +280,9 @@ def test_guide(benchmark, fmt, sources, upstream, tmp_path):
         assert_clips_match(clips, chunks, ranges, atol=0.0, what="the guide's chunks")
         assert_same_clip_files([c[0] for c in clips], guide_dir)
     else:
-        used = fastslice_decoder(path)
-        benchmark.extra_info["max_abs_diff"] = assert_clips_match(
-            clips, chunks, ranges, atol=MP3_ATOL, what=f"the guide's chunks (fastslice decoding with {used})")
+        used = used_decoder(fast_dir, path)
+        benchmark.extra_info.update(fastslice_decoder=used, max_abs_diff=assert_clips_match(
+            clips, chunks, ranges, atol=MP3_ATOL, what=f"the guide's chunks (fastslice decoding with {used})"))
 
 
 # -- peak memory --------------------------------------------------------------------------
@@ -281,7 +298,7 @@ def test_peak_rss(benchmark, case, length, sources, warm, tmp_path):
     peak = benchmark.pedantic(peak_rss_mb, args=(path, tmp_path, decoder), rounds=1, iterations=1)
     _peaks[(case, length)] = peak
     benchmark.extra_info.update(audio_seconds=sources.seconds(length), peak_rss_mb=round(peak, 1),
-                                decoder=fastslice_decoder(path, decoder), file_mb=round(path.stat().st_size / 1e6, 1),
+                                decoder=used_decoder(tmp_path, path), file_mb=round(path.stat().st_size / 1e6, 1),
                                 n_clips=len(list(tmp_path.glob(f"{path.stem}_*.*"))))
     if length != "1min":
         minute = _peaks.get((case, "1min")) or peak_rss_mb(sources(fmt, "1min"), tmp_path / "minute", decoder)

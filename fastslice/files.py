@@ -216,7 +216,7 @@ def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=Non
                         write(start, end)
                 writer.finish()
             clips = writer.done
-            _write_atomically(marker, json.dumps({**identity, "clips": [c.row() for c in clips]}, indent=1))
+            _write_marker(marker, identity, clips)
         except BaseException:
             writer.stop()
             if is_path:  # a file that fails (or is interrupted) leaves none of its clips
@@ -290,11 +290,11 @@ class _ClipWriter:
     """Writes clips on a thread of its own, in order, while the input goes on being decoded
     (libsndfile releases the GIL while it encodes, so a FLAC or float clip costs little time).
 
-    ``write(clip, blocks, args)`` copies the clip's blocks into a queue of at most
-    ``_QUEUED_BLOCKS`` blocks (memory stays bounded) for ``_write_clip(blocks, *args)``;
-    ``finish()`` waits for every clip and raises the first error; ``stop()`` abandons the clip
-    being written (its temporary file is removed) and what is queued.  ``done`` lists the
-    clips complete on disk, in order.
+    ``write(clip, blocks, args)`` copies the clip's blocks into a few buffers that go round
+    between the two threads (memory stays bounded, and nothing is allocated per block) for
+    ``_write_clip(blocks, *args)``; ``finish()`` waits for every clip and raises the first
+    error; ``stop()`` abandons the clip being written (its temporary file is removed) and what
+    is queued.  ``done`` lists the clips complete on disk, in order.
     """
 
     _QUEUED_BLOCKS = 4
@@ -305,6 +305,8 @@ class _ClipWriter:
         self._error = None
         self._open = False  # a clip's blocks are being queued
         self._queue = queue.Queue(self._QUEUED_BLOCKS)
+        self._free = queue.Queue()  # buffers the writer has finished with
+        self._buffers = 0
         self._thread = threading.Thread(target=self._run, name="fastslice-clip-writer", daemon=True)
         self._thread.start()
 
@@ -312,7 +314,7 @@ class _ClipWriter:
         self._put((clip, args))
         self._open = True
         for block in blocks:
-            self._put(np.array(block))  # a copy: the hold reuses its memory
+            self._put(self._copy(block))  # the hold reuses its memory
         self._put(self._END)
         self._open = False
 
@@ -330,6 +332,18 @@ class _ClipWriter:
             self._queue.put(self._STOP)
             self._thread.join()
 
+    def _copy(self, block):
+        """(buffer, frames) holding a copy of ``block``: a buffer of the round, or a new array."""
+        if self._buffers < self._QUEUED_BLOCKS + 2 and self._free.empty():
+            self._buffers += 1
+            self._free.put(np.empty((max(block.shape[0], 1 << 16),) + block.shape[1:], block.dtype))
+        buffer = self._free.get()
+        if buffer.dtype != block.dtype or buffer.shape[1:] != block.shape[1:] or buffer.shape[0] < block.shape[0]:
+            self._free.put(buffer)  # an odd block (resampled output): a copy of its own
+            return np.array(block), None
+        buffer[: block.shape[0]] = block
+        return buffer, block.shape[0]
+
     def _put(self, item):
         self._raise_error()
         self._queue.put(item)
@@ -338,12 +352,17 @@ class _ClipWriter:
         if self._error is not None:
             raise self._error
 
+    def _release(self, item):
+        if isinstance(item, tuple) and len(item) == 2 and item[1] is not None and isinstance(item[0], np.ndarray):
+            self._free.put(item[0])
+
     def _run(self):
         while True:
             item = self._queue.get()
             if item is None or item is self._STOP:
                 return
             if self._error is not None or item is self._END:
+                self._release(item)
                 continue  # after an error: drain until told to stop
             clip, args = item
             try:
@@ -361,7 +380,9 @@ class _ClipWriter:
                 return
             if item is self._STOP:
                 raise _Stopped
-            yield item
+            buffer, frames = item
+            yield buffer if frames is None else buffer[:frames]
+            self._release(item)
 
 
 class _Stopped(Exception):
@@ -454,10 +475,16 @@ def _without_peak_chunk(out):
         pass
 
 
-def _write_atomically(path, text):
+def _write_marker(path, identity, clips):
+    """The marker: ``identity`` and a row per clip, written row by row (a stream may have
+    made thousands of clips) to a temporary name, then renamed."""
     temporary = path.with_name(f"{path.name}.{os.getpid()}.part")
     try:
-        temporary.write_text(text, encoding="utf-8")
+        with open(temporary, "w", encoding="utf-8") as f:
+            f.write(json.dumps(identity)[:-1] + ', "clips": [')
+            for k, clip in enumerate(clips):
+                f.write(("\n" if k == 0 else ",\n") + json.dumps(clip.row()))
+            f.write("\n]}\n")
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)

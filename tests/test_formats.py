@@ -574,3 +574,18 @@ def test_ctrl_c_keeps_a_streams_finished_clips_and_none_of_a_files(tmp_path, mon
     with pytest.raises(KeyboardInterrupt):
         slice_file(path, tmp_path / "file", PARAMS, block_frames=SR)
     assert everything_in(tmp_path / "file") == []
+
+
+@pytest.mark.parametrize("subtype", ["VORBIS", "OPUS"])
+def test_long_ogg_files_stream_as_libsndfile_decodes_them_whole(tmp_path, subtype):
+    # libsndfile decodes Ogg Vorbis and Ogg Opus identically in blocks and whole: fastslice keeps them.
+    sr = 16000
+    path = tmp_path / f"talk_{subtype}.ogg"
+    with soundfile.SoundFile(path, "w", sr, 1, format="OGG", subtype=subtype) as f:
+        for seed in range(10):
+            f.write(recording(seed, 61, channels=1, sr=sr)[0])
+    whole, _ = soundfile.read(path, dtype="float32", always_2d=True)
+    assert whole.shape[0] >= 10 * 60 * sr
+    result = slice_file(path, tmp_path / "out", PARAMS, block_frames=4093)
+    assert result.decoded_frames == whole.shape[0]
+    assert_clips_are_slices_of(tmp_path / "out", path.stem, whole.T, sr=sr)

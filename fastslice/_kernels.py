@@ -237,10 +237,17 @@ def mix_channels(x, first_sample, n_channels, channel_plan, stack, out):
         for k in range(m):
             out[k] = (left[k] + right[k]) * half
         return
-    out[:] = x[0, first_sample : first_sample + m]
+    # Plain loops: array expressions (out[:] = ..., out += ...) would compile NumPy's broadcasting
+    # and its error messages, seconds of a cold start, for no speed.
+    first = x[0, first_sample : first_sample + m]
+    for k in range(m):
+        out[k] = first[k]
     for c in range(1, channels):
-        out += x[c, first_sample : first_sample + m]
-    out /= n_channels
+        row = x[c, first_sample : first_sample + m]
+        for k in range(m):
+            out[k] += row[k]
+    for k in range(m):
+        out[k] /= n_channels
 
 
 @jit

@@ -384,7 +384,7 @@ def run_demo(args):
     sr = 44100
     recording = out / "demo.wav"
     soundfile.write(recording, demo_recording(sr), sr, subtype="PCM_16")
-    print("fastslice demo: slicing (the very first run also compiles fastslice's kernels, 10-15 s) ...", file=sys.stderr)
+    print("fastslice demo: slicing (the very first run also compiles fastslice's kernels, a few seconds) ...", file=sys.stderr)
     result = slice_file(recording, out / "clips", _slicer_params(args), overwrite=True)
     print(f"fastslice demo: sliced {recording} ({result.audio_seconds:.1f} s, synthetic) into {len(result.clips)} clips:")
     _print_clip_table(result.clips)

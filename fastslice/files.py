@@ -28,7 +28,6 @@ from .hold import HOLD_BYTES, Reread, SampleHold
 from .stream import BLOCK_FRAMES, Decoding, RangeStream, SampleCheck, slicer_for
 
 # How to read each subtype so that writing it back loses nothing.
-_LOSSLESS = readers.SNDFILE_NATIVE
 _WRITE_BUFFER_BYTES = 1 << 22
 _EXTENSION = {"WAVEX": "wav", "AIFF": "aiff", "OGG": "ogg", "MPEG": "mp3", "MAT4": "mat", "MAT5": "mat"}
 
@@ -86,7 +85,7 @@ def output_format(info_format, info_subtype, format=None, subtype=None):
     become 32-bit float WAV, which holds their decoded samples exactly.
     """
     if format is None:
-        lossless = info_subtype in _LOSSLESS and soundfile.check_format(info_format, info_subtype)
+        lossless = info_subtype in readers.SNDFILE_NATIVE and soundfile.check_format(info_format, info_subtype)
         format, default_subtype = (info_format, info_subtype) if lossless else ("WAV", "FLOAT")
         subtype = subtype or default_subtype
     format = format.upper()
@@ -161,17 +160,16 @@ def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=Non
             return Clip(name, str(out_dir / f"{stem}_{i}.{ext}"), first + start, first + end,
                         out_rate, out_channels, reader.samplerate)
 
-        decoding = Decoding(reader, block_frames, first, stop)
         check = SampleCheck(reader)
+        decoding = Decoding(reader, block_frames, first, stop, check)
         ranges = RangeStream(slicer, None, reader.channels, np.float32)
         if dry_run:
             clips = []
             for _, block in decoding:
-                check.see(block, decoding.position - block.shape[0])
                 clips += [clip_at(len(clips), *r) for r in ranges.feed(block)]
             _check_some_audio(name, decoding)
             clips += [clip_at(len(clips), *r) for r in ranges.finish()]
-            return _result(name, decoding, check, clips, reader.samplerate, None)
+            return _result(name, decoding, check, clips, None)
 
         out_dir.mkdir(parents=True, exist_ok=True)
         _remove_earlier_output(marker, out_dir, stem)
@@ -201,7 +199,6 @@ def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=Non
             with hold:
                 try:
                     for samples, block in decoding:
-                        check.see(block, decoding.position - block.shape[0])
                         hold.append(samples)
                         for start, end in ranges.feed(block):
                             write(start, end)
@@ -223,7 +220,7 @@ def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=Non
                 for clip in writer.done:
                     Path(clip.clip).unlink(missing_ok=True)
             raise
-        return _result(name, decoding, check, clips, reader.samplerate, hold, interrupted)
+        return _result(name, decoding, check, clips, hold, interrupted)
 
 
 def _check_some_audio(name, decoding):
@@ -234,7 +231,8 @@ def _check_some_audio(name, decoding):
         raise FastsliceError(f"{name}: holds no audio frames")
 
 
-def _result(name, decoding, check, clips, rate, hold, interrupted=False):
+def _result(name, decoding, check, clips, hold, interrupted=False):
+    rate = decoding.source.samplerate
     notes = check.warnings()
     missing = 0 if interrupted else decoding.missing_frames
     if missing:

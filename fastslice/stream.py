@@ -278,11 +278,8 @@ def iter_clip_ranges(source, *, decoder="auto", stream=None, block_frames=BLOCK_
         raise ParameterError(f"block_frames={block_frames!r} must be >= 1")
     with readers.open_source(source, decoder=decoder, stream=stream) as f:
         slicer = slicer_for(f.samplerate, params)
-        decoding = Decoding(f, block_frames)
         ranges = RangeStream(slicer, None, f.channels, np.float32)
-        check = SampleCheck(f)
-        for _, block in decoding:
-            check.see(block, decoding.position - block.shape[0])
+        for _, block in Decoding(f, block_frames, check=SampleCheck(f)):
             yield from ranges.feed(block)
         yield from ranges.finish()
 
@@ -316,12 +313,13 @@ class Decoding:
     the same as libsndfile's float32 decode (for slicing).  Both are views of buffers
     reused by the next block.  Frames before ``first`` are sought past where the
     source seeks exactly, else decoded and dropped.  ``stop=None`` reads to the end.
+    ``check``, a ``SampleCheck``, sees every float32 block before it is given out.
     Afterwards ``position`` is the frame after the last one read, ``decoded`` the frames
     the decoder produced, and ``missing_frames`` what a header promised beyond the data.
     """
 
-    def __init__(self, source, block_frames=BLOCK_FRAMES, first=0, stop=None):
-        self.source, self.block_frames = source, block_frames
+    def __init__(self, source, block_frames=BLOCK_FRAMES, first=0, stop=None, check=None):
+        self.source, self.block_frames, self.check = source, block_frames, check
         self.first, self.stop = first, stop
         self.position = 0
         self.decoded = 0
@@ -347,7 +345,10 @@ class Decoding:
                 break
             self.decoded += block.shape[0]
             self.position += block.shape[0]
-            yield block, readers.as_float32(block, self._float)
+            as_float = readers.as_float32(block, self._float)
+            if self.check is not None:
+                self.check.see(as_float, self.position - block.shape[0])
+            yield block, as_float
 
     @property
     def missing_frames(self):

@@ -1,10 +1,17 @@
 """The one place that sets numba's options for every fastslice kernel.
 
 Kernels are compiled lazily on first call with ``cache=True``, so a second run
-loads them from disk.  Where numba has nowhere to write its cache (a read-only
-install with no writable home, librosa #1156) we fall back to compiling in
-memory and say so once, instead of failing at import.
+loads them from disk.  Numba writes its cache next to the package, or in the
+user's cache folder (``~/.cache/numba``) when the package's folder is read-only,
+or in ``NUMBA_CACHE_DIR`` when that is set.  Where none of these can be written
+(a read-only install with no writable home, librosa #1156), fastslice uses a
+private folder in the temporary directory instead of compiling in every process;
+only a function with no source file at all is compiled without a cache.
 """
+import contextlib
+import os
+import stat
+import tempfile
 import warnings
 
 import numba
@@ -15,20 +22,76 @@ import numba
 #: parallelises across files, not inside a kernel.
 OPTIONS = {"nogil": True, "fastmath": False, "error_model": "numpy", "boundscheck": False}
 
-_state = {"cache": True}
+# "numba": numba's own locations serve; else the folder used instead (see fallback_cache_dir).
+_state = {"cache": "numba"}
 
 
 def jit(func):
     """Compile ``func`` with fastslice's options (``numba.njit``, cached where possible)."""
-    if _state["cache"]:
+    if _state["cache"] == "numba":
         try:
             return numba.njit(cache=True, **OPTIONS)(func)
         except RuntimeError as exc:  # numba: "cannot cache function ...: no locator available"
-            _state["cache"] = False
-            warnings.warn(
-                f"fastslice: numba cannot cache compiled kernels here ({exc}); they will be "
-                "compiled again in every process. Set NUMBA_CACHE_DIR to a writable folder to fix this.",
-                RuntimeWarning,
-                stacklevel=2,
-            )
+            problem = exc
+        folder = fallback_cache_dir()
+    else:
+        folder = _state["cache"]
+    if folder is not None:
+        try:
+            with _numba_cache_dir(folder):
+                compiled = numba.njit(cache=True, **OPTIONS)(func)
+            _state["cache"] = folder  # the next kernels go there at once
+            return compiled
+        except RuntimeError as exc:  # no source file to key a cache on (e.g. defined by exec)
+            problem = exc
+    else:
+        problem = "no writable folder for numba's cache, not even in the temporary directory"
+    warnings.warn(
+        f"fastslice: numba cannot cache {func.__qualname__} ({problem}); it will be compiled again "
+        "in every process. Set NUMBA_CACHE_DIR to a writable folder to fix this.",
+        RuntimeWarning,
+        stacklevel=2,
+    )
     return numba.njit(cache=False, **OPTIONS)(func)
+
+
+def fallback_cache_dir():
+    """A cache folder only this user can write: ``<tmp>/fastslice-numba-cache-<uid>``.
+
+    Reused across processes when it is a real folder owned by this user that no
+    one else may write to (numba's cache holds code that gets run); otherwise a
+    new private folder for this process; None if not even that can be made.
+    """
+    user = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
+    folder = os.path.join(tempfile.gettempdir(), f"fastslice-numba-cache-{user}")
+    try:
+        try:
+            os.mkdir(folder, 0o700)
+        except FileExistsError:
+            pass
+        info = os.lstat(folder)
+        private = stat.S_ISDIR(info.st_mode) and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+        if private and (not hasattr(os, "getuid") or info.st_uid == os.getuid()):
+            return folder
+        return tempfile.mkdtemp(prefix="fastslice-numba-cache-")
+    except OSError:
+        try:
+            return tempfile.mkdtemp(prefix="fastslice-numba-cache-")
+        except OSError:
+            return None
+
+
+@contextlib.contextmanager
+def _numba_cache_dir(folder):
+    """Numba's NUMBA_CACHE_DIR set to ``folder`` while functions are decorated (it is read then)."""
+    before = numba.config.CACHE_DIR
+    numba.config.CACHE_DIR = folder
+    try:
+        yield
+    finally:
+        numba.config.CACHE_DIR = before
+
+
+def cache_dir(kernel):
+    """Where numba caches ``kernel`` (a folder), or None where it is compiled in memory only."""
+    return kernel.stats.cache_path

@@ -15,7 +15,7 @@ it with a small stack instead of recursing.
 Frames.  Frame ``j`` is the window of ``win`` samples starting at sample
 ``j * hop - win // 2``; samples outside ``[0, n_samples)`` are zeros (the
 reference pads with ``np.pad(mode="constant")``).  Its RMS is
-``sqrt(pairwise_sum(window ** 2) / win)``.
+``sqrt(pairwise_sum_of_squares(window) / win)``.
 
 Silence tags.  ``tag_silences`` is the reference's loop over frames with its
 state made explicit (``state`` in, ``state`` out), so that frames can arrive in
@@ -158,43 +158,8 @@ def _block_sum_of_squares(x, start, n):
 
 
 @jit
-def _block_sum(x, start, n):
-    """NumPy's pairwise sum of ``x[start:start + n]`` for 1 <= n <= 128 (one block).
-
-    Leaves out NumPy's leading ``0 +``, which only turns -0.0 into +0.0.
-    """
-    if n < 8:
-        res = x[start]
-        for i in range(start + 1, start + n):
-            res += x[i]
-        return res
-    r0 = x[start]
-    r1 = x[start + 1]
-    r2 = x[start + 2]
-    r3 = x[start + 3]
-    r4 = x[start + 4]
-    r5 = x[start + 5]
-    r6 = x[start + 6]
-    r7 = x[start + 7]
-    stop8 = start + n - n % 8
-    for i in range(start + 8, stop8, 8):
-        r0 += x[i]
-        r1 += x[i + 1]
-        r2 += x[i + 2]
-        r3 += x[i + 3]
-        r4 += x[i + 4]
-        r5 += x[i + 5]
-        r6 += x[i + 6]
-        r7 += x[i + 7]
-    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    for i in range(stop8, start + n):
-        res += x[i]
-    return res
-
-
-@jit
-def pairwise_sum(x, start, plan, stack, squares):
-    """NumPy's pairwise sum of ``x[start:start + n]`` (of its squares if ``squares``), following ``plan``.
+def pairwise_sum_of_squares(x, start, plan, stack):
+    """NumPy's pairwise sum of ``x[start:start + n] ** 2``, following ``plan``.
 
     ``plan`` comes from ``fastslice.slicer.pairwise_plan(n)``; ``stack`` is
     scratch of the samples' dtype with ``plan.shape[0]`` elements.
@@ -203,10 +168,7 @@ def pairwise_sum(x, start, plan, stack, squares):
     for k in range(plan.shape[0]):
         length = plan[k, 1]
         if length > 0:
-            if squares:
-                stack[top] = _block_sum_of_squares(x, start + plan[k, 0], length)
-            else:
-                stack[top] = _block_sum(x, start + plan[k, 0], length)
+            stack[top] = _block_sum_of_squares(x, start + plan[k, 0], length)
             top += 1
         else:
             top -= 1
@@ -214,22 +176,23 @@ def pairwise_sum(x, start, plan, stack, squares):
     return stack[0]
 
 
-@jit
-def mix_channels(x, first_sample, n_channels, channel_plan, stack, out):
-    """``out[k] = mean(x[:, first_sample + k])`` as ``x.mean(axis=0)`` rounds it.
+# The channel mix.  NumPy's ``x.mean(axis=0)`` adds the channels one after another when the
+# channel axis is its outer loop (C order) and pairwise when it is the inner one (F order);
+# the two differ from 8 channels on.  These kernels add them one after another; the wrappers
+# leave the rare pairwise case (8 or more interleaved channels) to NumPy itself, so that its
+# code is never compiled for the common one.  Plain loops throughout: array expressions
+# (``out[:] = ...``, ``out += ...``) would compile NumPy's broadcasting and the text of its
+# errors, seconds of a cold start, for no speed.
 
-    ``n_channels`` is ``x.shape[0]`` in x's dtype.  NumPy adds the channels one
-    after another when the channel axis is its outer loop (C order) and
-    pairwise when it is the inner one (F order); the two differ from 8
-    channels on.  An empty ``channel_plan`` means "one after another";
-    otherwise it is the pairwise plan for ``x.shape[0]`` values.
+
+@jit
+def mix_channels(x, first_sample, n_channels, out):
+    """``out[k] = mean(x[:, first_sample + k])``, adding x's rows one after another.
+
+    ``x`` is (channels, samples); ``n_channels`` is ``x.shape[0]`` in x's dtype.
     """
     channels = x.shape[0]
     m = out.shape[0]
-    if channel_plan.shape[0] > 0:
-        for k in range(m):
-            out[k] = pairwise_sum(x[:, first_sample + k], 0, channel_plan, stack, False) / n_channels
-        return
     if channels == 2:  # stereo, the common case, in one pass; x / 2 == x * 0.5 exactly
         left = x[0, first_sample : first_sample + m]
         right = x[1, first_sample : first_sample + m]
@@ -237,8 +200,6 @@ def mix_channels(x, first_sample, n_channels, channel_plan, stack, out):
         for k in range(m):
             out[k] = (left[k] + right[k]) * half
         return
-    # Plain loops: array expressions (out[:] = ..., out += ...) would compile NumPy's broadcasting
-    # and its error messages, seconds of a cold start, for no speed.
     first = x[0, first_sample : first_sample + m]
     for k in range(m):
         out[k] = first[k]
@@ -251,17 +212,13 @@ def mix_channels(x, first_sample, n_channels, channel_plan, stack, out):
 
 
 @jit
-def mix_interleaved(flat, channels, first_sample, n_channels, channel_plan, stack, out):
+def mix_interleaved(flat, channels, first_sample, n_channels, out):
     """``mix_channels`` for interleaved samples: ``flat[n * channels + c]`` is channel c of sample n.
 
     That is the memory of a channels-first array in F order (``librosa.load``'s
     transposed view) and of the blocks soundfile reads.
     """
     m = out.shape[0]
-    if channel_plan.shape[0] > 0:
-        for k in range(m):
-            out[k] = pairwise_sum(flat, (first_sample + k) * channels, channel_plan, stack, False) / n_channels
-        return
     if channels == 2:  # x / 2 == x * 0.5 exactly
         pairs = flat[2 * first_sample : 2 * (first_sample + m)]
         half = 1 / n_channels
@@ -278,7 +235,7 @@ def mix_interleaved(flat, channels, first_sample, n_channels, channel_plan, stac
 
 @jit
 def _four_frames_sum_of_squares(x, s0, s1, s2, s3, plan, stacks):
-    """``pairwise_sum(..., squares=True)`` of four windows at once; ``stacks`` is (4, len(plan)) scratch."""
+    """``pairwise_sum_of_squares`` of four windows at once; ``stacks`` is (4, len(plan)) scratch."""
     top = 0
     for k in range(plan.shape[0]):
         offset = plan[k, 0]
@@ -325,7 +282,7 @@ def frame_rms(mono, mono_offset, n_samples, hop, first_frame, win_length, plan, 
             k += 4
             continue
         if begin >= 0 and begin + win <= n_samples:
-            total = pairwise_sum(mono, begin - mono_offset, plan, stack, True)
+            total = pairwise_sum_of_squares(mono, begin - mono_offset, plan, stack)
         else:
             for t in range(win):
                 p = begin + t
@@ -333,36 +290,52 @@ def frame_rms(mono, mono_offset, n_samples, hop, first_frame, win_length, plan, 
                     scratch[t] = mono[p - mono_offset]
                 else:
                     scratch[t] = 0
-            total = pairwise_sum(scratch, 0, plan, stack, True)
+            # np.int64(0), not 0: a literal 0 would compile a second specialization of the callee.
+            total = pairwise_sum_of_squares(scratch, np.int64(0), plan, stack)
         out[k] = np.sqrt(total / win_length)
         k += 1
 
 
 @jit
-def mixed_frame_rms(x, flat, channel_plan, n_channels, hop, win_length, plan, stacks, block, scratch, out):
-    """RMS of every frame of the channel mix of ``x`` into ``out``.
+def _mixed_span(j0, j1, n_samples, hop, win):
+    """Samples ``[lo, hi)`` that frames ``j0..j1-1`` read, clipped to the signal."""
+    lo = min(n_samples, max(0, j0 * hop - win // 2))
+    hi = max(lo, min(n_samples, (j1 - 1) * hop - win // 2 + win))
+    return lo, hi
 
-    ``x`` is (channels, samples).  Where its memory is interleaved (F order),
-    ``flat`` is the same memory as a 1-D array and the mix reads it from
-    there; otherwise ``flat`` is empty.  The mix is made one block of frames at a time in
+
+@jit
+def channels_frame_rms(x, n_channels, hop, win_length, plan, stacks, block, scratch, out):
+    """RMS of every frame of the channel mix of ``x``, (channels, samples), into ``out``.
+
+    The mix (``mix_channels``) is made one block of frames at a time in
     ``block`` (at least ``win + hop`` samples), so no buffer of the audio's
-    size is needed.  Arguments as in ``mix_channels`` and ``frame_rms``.
+    size is needed.  Other arguments as in ``frame_rms``.
     """
     n_samples = x.shape[1]
-    channels = x.shape[0]
     win = scratch.shape[0]
-    half = win // 2
     frames_per_block = max(1, (block.shape[0] - win) // hop + 1)
     n_frames = out.shape[0]
     for j0 in range(0, n_frames, frames_per_block):
         j1 = min(n_frames, j0 + frames_per_block)
-        lo = min(n_samples, max(0, j0 * hop - half))
-        hi = max(lo, min(n_samples, (j1 - 1) * hop - half + win))
+        lo, hi = _mixed_span(j0, j1, n_samples, hop, win)
         mixed = block[: hi - lo]
-        if flat.shape[0] > 0:
-            mix_interleaved(flat, channels, lo, n_channels, channel_plan, stacks[0], mixed)
-        else:
-            mix_channels(x, lo, n_channels, channel_plan, stacks[0], mixed)
+        mix_channels(x, lo, n_channels, mixed)
+        frame_rms(mixed, lo, n_samples, hop, j0, win_length, plan, stacks, scratch, out[j0:j1])
+
+
+@jit
+def interleaved_frame_rms(flat, channels, n_channels, hop, win_length, plan, stacks, block, scratch, out):
+    """``channels_frame_rms`` of interleaved samples (``flat`` as in ``mix_interleaved``)."""
+    n_samples = flat.shape[0] // channels
+    win = scratch.shape[0]
+    frames_per_block = max(1, (block.shape[0] - win) // hop + 1)
+    n_frames = out.shape[0]
+    for j0 in range(0, n_frames, frames_per_block):
+        j1 = min(n_frames, j0 + frames_per_block)
+        lo, hi = _mixed_span(j0, j1, n_samples, hop, win)
+        mixed = block[: hi - lo]
+        mix_interleaved(flat, channels, lo, n_channels, mixed)
         frame_rms(mixed, lo, n_samples, hop, j0, win_length, plan, stacks, scratch, out[j0:j1])
 
 

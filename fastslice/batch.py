@@ -73,6 +73,12 @@ def slice_files(inputs, out_dir, params=None, *, executor=None, jobs=1, progress
             record(index, run_one(job, params, options))
         return batch
     own = executor is None
+    if own:
+        # Compile (or load) the kernels here, once, before the workers start: forked workers
+        # inherit them, others load them from numba's cache, instead of each compiling them at once.
+        from .warmup import warm_command_line
+
+        warm_command_line()
     pool = concurrent.futures.ProcessPoolExecutor(max_workers=jobs) if own else executor
     try:
         futures = {pool.submit(run_one, job, params, options): i for i, job in enumerate(job_list)}

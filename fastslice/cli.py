@@ -64,6 +64,12 @@ def build_parser():
                        help="the wanted clip length range in seconds (default 4 8, as so-vits-svc asks)")
     stats.add_argument("--outliers", type=int, default=20, metavar="N", help="list at most N clips outside the target (default 20)")
 
+    commands.add_parser(
+        "warmup", help="compile fastslice's kernels into numba's cache now (for Docker images, CI, new venvs)",
+        description="Compile every kernel the command line and fastslice.Slicer use, for float32 and float64, "
+        "into numba's cache, and say where that is. Set NUMBA_CACHE_DIR to choose the folder.",
+    )
+
     demo = commands.add_parser("demo", help="make a short synthetic recording, slice it, print the clips")
     demo.add_argument("-o", "--out", default="fastslice-demo", metavar="DIR", help="folder for the demo (default ./fastslice-demo)")
     _add_slicer_options(demo)
@@ -369,6 +375,24 @@ def run_stats(args):
     return 0
 
 
+# -- warmup -----------------------------------------------------------------------
+
+
+def run_warmup(args):
+    _import_numba_without_blas_probe()
+    from .warmup import warm_up
+
+    seconds, compiled, loaded, folder = warm_up()
+    print(f"fastslice warmup: kernels for float32 and float64 ready in {seconds:.1f} s "
+          f"({compiled} compiled, {loaded} loaded from the cache)")
+    if folder is None:
+        print("fastslice: numba cannot cache the kernels here, so every process compiles them again; "
+              "set NUMBA_CACHE_DIR to a writable folder", file=sys.stderr)
+        return 1
+    print(f"numba cache: {folder}")
+    return 0
+
+
 # -- demo -----------------------------------------------------------------------
 
 
@@ -425,6 +449,8 @@ def main(argv=None):
             return run_analyze(args)
         if args.command == "stats":
             return run_stats(args)
+        if args.command == "warmup":
+            return run_warmup(args)
         return run_demo(args)
     except FastsliceError as exc:
         print(f"fastslice: {exc}", file=sys.stderr)

@@ -194,23 +194,26 @@ class Slicer:
         scratch = np.empty(self.win_samples, dtype=dtype)
         win_length = dtype.type(self.win_samples)
         plan = self._window_plan
+        stacks = np.empty((4, len(plan)), dtype=dtype)
         if waveform.ndim == 2:
-            pairwise = _numpy_mixes_pairwise(waveform)
-            if pairwise is not None:
-                channel_plan = pairwise_plan(waveform.shape[0]) if pairwise else _NO_PLAN
-                stacks = np.empty((4, max(len(plan), len(channel_plan))), dtype=dtype)
+            if _numpy_mixes_pairwise(waveform) is False:  # the channels one after another, in blocks
                 block = np.empty(max(_MIX_BLOCK_SAMPLES, self.win_samples + hop), dtype=dtype)
                 n_channels = dtype.type(waveform.shape[0])
-                interleaved = waveform.T.flags.c_contiguous and not waveform.flags.c_contiguous
-                flat = waveform.T.reshape(-1) if interleaved else np.empty(0, dtype=dtype)
-                _kernels.mixed_frame_rms(
-                    waveform, flat, channel_plan, n_channels, hop, win_length, plan, stacks, block, scratch, out,
-                )
+                if waveform.T.flags.c_contiguous and not waveform.flags.c_contiguous:  # interleaved
+                    _kernels.interleaved_frame_rms(
+                        waveform.T.reshape(-1), waveform.shape[0], n_channels,
+                        hop, win_length, plan, stacks, block, scratch, out,
+                    )
+                else:
+                    _kernels.channels_frame_rms(
+                        waveform, n_channels, hop, win_length, plan, stacks, block, scratch, out
+                    )
                 return out
-            mono = np.ascontiguousarray(waveform.mean(axis=0))  # negative or zero strides: NumPy's own order
+            # 8+ channels that NumPy adds pairwise, or negative or zero strides: NumPy's own mean
+            # (a rare case: one buffer of the mono mix is worth not compiling its order for it).
+            mono = np.ascontiguousarray(waveform.mean(axis=0))
         else:
             mono = np.ascontiguousarray(waveform)
-        stacks = np.empty((4, len(plan)), dtype=dtype)
         _kernels.frame_rms(mono, 0, n_samples, hop, 0, win_length, plan, stacks, scratch, out)
         return out
 
@@ -258,9 +261,6 @@ class Slicer:
         if count == 0:
             return None
         return tags_to_ranges(tags[:count], n_frames, n_samples, self.hop_samples)
-
-
-_NO_PLAN = np.empty((0, 2), dtype=np.int64)
 
 
 def pairwise_plan(n):

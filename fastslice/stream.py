@@ -18,7 +18,7 @@ import numpy as np
 
 from . import _kernels, lengths, readers
 from .errors import FastsliceError, ParameterError
-from .slicer import _NO_PLAN, Slicer, pairwise_plan
+from .slicer import Slicer
 
 # RMS frames computed and tagged per step (bounds the ring).
 _FRAMES_PER_STEP = 4096
@@ -62,9 +62,10 @@ class RangeStream:
         self._n_frames = None if self.n_samples is None else slicer.n_frames(self.n_samples)
         self._next_frame = 0
         self._plan = slicer._window_plan
-        # NumPy mixes an interleaved (F-ordered) array's channels pairwise from 8 channels on.
-        self._channel_plan = pairwise_plan(channels) if channels >= 8 else _NO_PLAN
-        self._stacks = np.empty((4, max(len(self._plan), len(self._channel_plan))), dtype)
+        # NumPy mixes an interleaved (F-ordered) array's channels pairwise from 8 channels on:
+        # that rare mix is left to NumPy itself.
+        self._numpy_mix = channels >= 8
+        self._stacks = np.empty((4, len(self._plan)), dtype)
         self._scratch = np.empty(win, dtype)
         self._win_length = dtype.type(win)
         self._n_channels = dtype.type(channels)
@@ -107,12 +108,13 @@ class RangeStream:
             self._drop_used_samples()
             room = self._mono.shape[0] - (self._mono_stop - self._mono_start)
             take = min(room, block.shape[0] - position)
-            part = block[position : position + take].reshape(-1)
+            part = block[position : position + take]
             filled = self._mono_stop - self._mono_start
-            _kernels.mix_interleaved(
-                part, self.channels, 0, self._n_channels, self._channel_plan, self._stacks[0],
-                self._mono[filled : filled + take],
-            )
+            mono = self._mono[filled : filled + take]
+            if self._numpy_mix:
+                np.mean(part, axis=1, out=mono)
+            else:
+                _kernels.mix_interleaved(part.reshape(-1), self.channels, 0, self._n_channels, mono)
             self._mono_stop += take
             position += take
             ranges += self._run_frames()

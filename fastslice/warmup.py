@@ -1,0 +1,67 @@
+"""Compile fastslice's kernels before the first real run: ``fastslice warmup``.
+
+Numba compiles a kernel the first time it is called with a given dtype and
+array layout, and caches the result on disk (see ``fastslice._jit``).  These
+functions make those first calls on a few seconds of generated audio, so
+that a Docker image, a CI job or a new venv pays the compilation once, ahead of time.
+"""
+import time
+
+import numpy as np
+
+from . import _jit, _kernels
+from .slicer import Slicer
+from .stream import RangeStream
+
+_SR = 8000
+# Lengths small enough for a 3 s signal with a 1 s pause to be cut, so that every kernel runs.
+_PARAMS = {"threshold": -40.0, "min_length": 1000, "min_interval": 300, "hop_size": 10, "max_sil_kept": 500}
+
+
+def _stereo(dtype):
+    """3 s of seeded noise with a quiet second in the middle, (2, samples)."""
+    x = np.random.default_rng(0).standard_normal((2, 3 * _SR)) * 0.1
+    x[:, _SR : 2 * _SR] *= 1e-3
+    return x.astype(dtype)
+
+
+def warm_command_line(dtype=np.float32):
+    """The kernels of the command line's streaming path (files are analysed in float32)."""
+    x = _stereo(dtype)
+    stream = RangeStream(Slicer(_SR, **_PARAMS), None, 2, dtype)
+    ranges = stream.feed(x.T) + stream.finish()
+    assert len(ranges) > 1, "warm-up signal not cut"
+
+
+def warm_in_memory(dtype):
+    """The kernels of ``Slicer.slice`` for mono, channels-first (C order) and interleaved (F order) input."""
+    x = _stereo(dtype)
+    slicer = Slicer(_SR, **_PARAMS)
+    for waveform in (np.ascontiguousarray(x[0]), x, np.asfortranarray(x)):
+        assert len(slicer.slice_ranges(waveform)) > 1, "warm-up signal not cut"
+
+
+def warm_up(dtypes=("float32", "float64")):
+    """Compile (or load from numba's cache) every kernel the command line and ``Slicer`` use.
+
+    Returns ``(seconds, compiled, loaded, cache_folder)``: how long it took, how many
+    kernel specializations were compiled and how many loaded from the cache, and where
+    numba caches them (None if it cannot).
+    """
+    kernels = [k for k in vars(_kernels).values() if hasattr(k, "stats")]
+    before = [_counts(k) for k in kernels]
+    started = time.perf_counter()
+    for dtype in dtypes:
+        warm_command_line(np.dtype(dtype))
+        warm_in_memory(np.dtype(dtype))
+    seconds = time.perf_counter() - started
+    after = [_counts(k) for k in kernels]
+    compiled = sum(a[0] - b[0] for a, b in zip(after, before))
+    loaded = sum(a[1] - b[1] for a, b in zip(after, before))
+    return seconds, compiled, loaded, _jit.cache_dir(_kernels.frame_rms)
+
+
+def _counts(kernel):
+    """(specializations compiled, specializations loaded from the cache) of a kernel so far."""
+    stats = kernel.stats
+    return sum(stats.cache_misses.values()), sum(stats.cache_hits.values())

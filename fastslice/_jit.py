@@ -7,14 +7,24 @@ or in ``NUMBA_CACHE_DIR`` when that is set.  Where none of these can be written
 (a read-only install with no writable home, librosa #1156), fastslice uses a
 private folder in the temporary directory instead of compiling in every process;
 only a function with no source file at all is compiled without a cache.
+
+A cache stays valid while the kernels' source file has the same content, so a cache
+folder kept by a CI job or built into a Docker image survives a reinstall of the same
+release.  Numba keys caches on the file's content from 0.68 on; before, on its
+modification time, which every ``pip install`` changes, so for those versions
+fastslice sets a content key itself.
 """
 import contextlib
+import functools
+import hashlib
+import inspect
 import os
 import stat
 import tempfile
 import warnings
 
 import numba
+from numba.core import caching as _numba_caching
 
 #: Options shared by every kernel.  No ``fastmath``: fastslice must round
 #: exactly as NumPy does.  ``error_model="numpy"`` drops Python's
@@ -30,7 +40,7 @@ def jit(func):
     """Compile ``func`` with fastslice's options (``numba.njit``, cached where possible)."""
     if _state["cache"] == "numba":
         try:
-            return numba.njit(cache=True, **OPTIONS)(func)
+            return _keyed_on_content(numba.njit(cache=True, **OPTIONS)(func), func)
         except RuntimeError as exc:  # numba: "cannot cache function ...: no locator available"
             problem = exc
         folder = fallback_cache_dir()
@@ -39,7 +49,7 @@ def jit(func):
     if folder is not None:
         try:
             with _numba_cache_dir(folder):
-                compiled = numba.njit(cache=True, **OPTIONS)(func)
+                compiled = _keyed_on_content(numba.njit(cache=True, **OPTIONS)(func), func)
             _state["cache"] = folder  # the next kernels go there at once
             return compiled
         except RuntimeError as exc:  # no source file to key a cache on (e.g. defined by exec)
@@ -53,6 +63,26 @@ def jit(func):
         stacklevel=2,
     )
     return numba.njit(cache=False, **OPTIONS)(func)
+
+
+def _keyed_on_content(kernel, func):
+    """``kernel`` with its cache keyed on a hash of its source file, as numba >= 0.68 does itself.
+
+    Older numba keeps its key (the "source stamp": mtime and size) on the cache's
+    index file object, where it is replaced.
+    """
+    if hasattr(_numba_caching, "_hash_source_file"):  # numba >= 0.68 hashes the content
+        return kernel
+    index = getattr(getattr(kernel, "_cache", None), "_cache_file", None)
+    if index is not None and hasattr(index, "_source_stamp"):
+        index._source_stamp = _content_stamp(inspect.getfile(func))
+    return kernel
+
+
+@functools.lru_cache(maxsize=None)
+def _content_stamp(path):
+    with open(path, "rb") as f:
+        return "sha256", hashlib.sha256(f.read()).hexdigest()
 
 
 def fallback_cache_dir():

@@ -196,20 +196,16 @@ class Slicer:
         plan = self._window_plan
         stacks = np.empty((4, len(plan)), dtype=dtype)
         if waveform.ndim == 2:
-            if _numpy_mixes_pairwise(waveform) is False:  # the channels one after another, in blocks
+            strided = _strided_samples(waveform) if _numpy_mixes_pairwise(waveform) is False else None
+            if strided is not None:  # the channels one after another, mixed in blocks
+                flat, channel_stride, sample_stride = strided
                 block = np.empty(max(_MIX_BLOCK_SAMPLES, self.win_samples + hop), dtype=dtype)
-                n_channels = dtype.type(waveform.shape[0])
-                if waveform.T.flags.c_contiguous and not waveform.flags.c_contiguous:  # interleaved
-                    _kernels.interleaved_frame_rms(
-                        waveform.T.reshape(-1), waveform.shape[0], n_channels,
-                        hop, win_length, plan, stacks, block, scratch, out,
-                    )
-                else:
-                    _kernels.channels_frame_rms(
-                        waveform, n_channels, hop, win_length, plan, stacks, block, scratch, out
-                    )
+                _kernels.mixed_frame_rms(
+                    flat, waveform.shape[0], channel_stride, sample_stride, n_samples, dtype.type(waveform.shape[0]),
+                    hop, win_length, plan, stacks, block, scratch, out,
+                )
                 return out
-            # 8+ channels that NumPy adds pairwise, or negative or zero strides: NumPy's own mean
+            # 8+ channels that NumPy adds pairwise, negative or zero strides: NumPy's own mean
             # (a rare case: one buffer of the mono mix is worth not compiling its order for it).
             mono = np.ascontiguousarray(waveform.mean(axis=0))
         else:
@@ -322,6 +318,28 @@ def _check_waveform(waveform):
     if waveform.ndim == 2 and waveform.shape[0] == 0:
         raise ParameterError(f"waveform has shape {waveform.shape}: no channels")
     return waveform
+
+
+def _strided_samples(waveform):
+    """``(flat, channel_stride, sample_stride)``: waveform's memory as a 1-D array, strides in samples.
+
+    Channel c of sample n is ``flat[c * channel_stride + n * sample_stride]``.  None
+    where the strides are not positive multiples of the sample size (NumPy mixes those).
+    """
+    channels, n = waveform.shape
+    item = waveform.itemsize
+    channel_stride, sample_stride = waveform.strides
+    if channels == 1:
+        channel_stride = item  # never used
+    if n <= 1:
+        sample_stride = item
+    if channel_stride <= 0 or sample_stride <= 0 or channel_stride % item or sample_stride % item:
+        return None
+    channel_stride //= item
+    sample_stride //= item
+    span = (channels - 1) * channel_stride + (n - 1) * sample_stride + 1 if n else 0
+    flat = np.lib.stride_tricks.as_strided(waveform, shape=(span,), strides=(item,))
+    return flat, channel_stride, sample_stride
 
 
 def _numpy_mixes_pairwise(waveform):

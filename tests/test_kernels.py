@@ -51,18 +51,23 @@ def test_frame_rms_matches_naive_and_upstream(upstream, dtype, win, hop):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("channels", [1, 2, 3, 6, 8, 9, 17])
 def test_channel_mixes_match_naive_and_numpy(dtype, channels):
-    # The kernels add channels in turn, as NumPy does for C order (and for F order below 8
+    # The kernel adds channels in turn, as NumPy does for C order (and for F order below 8
     # channels); F order from 8 channels on is left to NumPy (tests/test_parity.py).
     rng = np.random.default_rng(channels)
     x = rng.standard_normal((channels, 301)).astype(dtype)
     expected = naive.mix(x, pairwise=False)[7:297]
     out = np.empty(290, dtype)
-    _kernels.mix_channels(x, 7, dtype(channels), out)
-    assert np.array_equal(out, expected)
+    layouts = {  # (flat memory, channel stride, sample stride)
+        "rows": (x.reshape(-1), 301, 1),
+        "interleaved": (np.ascontiguousarray(x.T).reshape(-1), 1, channels),
+        "strided": (np.repeat(x.T, 3, axis=0).reshape(-1), 1, 3 * channels),  # every third sample
+        "padded rows": (np.pad(x, ((0, 0), (0, 5))).reshape(-1), 306, 1),
+    }
+    for name, (flat, channel_stride, sample_stride) in layouts.items():
+        out[:] = np.nan
+        _kernels.mix_channels(flat, channels, channel_stride, sample_stride, 7, dtype(channels), out)
+        assert np.array_equal(out, expected), name
     assert np.array_equal(out, x.mean(axis=0)[7:297])
-    out[:] = np.nan
-    _kernels.mix_interleaved(np.ascontiguousarray(x.T).reshape(-1), channels, 7, dtype(channels), out)
-    assert np.array_equal(out, expected)
     if channels < 8:
         assert np.array_equal(out, np.asfortranarray(x).mean(axis=0)[7:297])
     else:

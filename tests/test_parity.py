@@ -35,6 +35,15 @@ def test_speech_like_stereo_matches_reference(upstream, name, sr):
     assert_same_chunks(reference, got)
 
 
+def _record_field(x):
+    """x as a field of 9-byte records: (channels, samples) with strides (9, 9 * channels)."""
+    records = np.zeros(x.shape[::-1], dtype=np.dtype({"names": ["sample"], "formats": ["<f4"], "itemsize": 9}))
+    records["sample"] = x.T
+    field = records["sample"].T
+    assert field.strides == (9, 9 * x.shape[0])
+    return field
+
+
 @pytest.mark.parametrize("name", sorted(PARAMETER_SETS))
 def test_layouts_and_dtypes_match_reference(upstream, name):
     sr = 44100
@@ -48,6 +57,9 @@ def test_layouts_and_dtypes_match_reference(upstream, name):
         "transposed (N, C) buffer": np.ascontiguousarray(x.T).T,
         "strided": np.repeat(x, 2, axis=1)[:, ::2],
         "reversed channels": x[::-1],
+        "rows of a wider buffer": np.pad(x, ((0, 0), (700, 300)))[:, 700:-300],
+        "interleaved among other channels": np.ascontiguousarray(np.vstack([x, x[:1] * 0.5]).T).T[:2],
+        "record field (strides not a multiple of 4 bytes)": _record_field(x),
         "read-only": readonly,
         "mono": x[0],
         "mono strided": np.repeat(x[0], 3)[::3],

@@ -1,4 +1,5 @@
 """The README's Python example, run as written on a real WAV file read through libsndfile."""
+import os
 import re
 from pathlib import Path
 
@@ -65,3 +66,19 @@ def test_so_vits_svc_walkthrough_runs(tmp_path):
     assert clips and all(soundfile.info(c).duration <= 8.0 for c in clips)
     assert (tmp_path / "dataset.zip").is_file() and (tmp_path / "dataset.csv").is_file()
     assert "in target 4-8 s" in outputs[3]
+
+
+def test_warmup_prints_what_the_readme_shows(tmp_path):
+    import subprocess
+    import sys
+
+    shown = re.search(r"\*\*`fastslice warmup`\*\*.*?```\n\$ fastslice warmup\n(.*?)```", README.read_text(), re.S).group(1)
+    done = subprocess.run([sys.executable, "-m", "fastslice", "warmup"], capture_output=True, text=True,
+                          env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")})
+    assert done.returncode == 0, done.stderr
+
+    def shape(text):  # numbers and the cache folder's path vary
+        return re.sub(r"numba cache: \S+", "numba cache: PATH", re.sub(r"\d+(\.\d+)?", "N", text)).splitlines()
+
+    assert shape(done.stdout) == shape(shown)
+    assert done.stdout.splitlines()[1] == f"numba cache: {next((tmp_path / 'cache').iterdir())}"

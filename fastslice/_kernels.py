@@ -178,7 +178,7 @@ def pairwise_sum_of_squares(x, start, plan, stack):
 
 # The channel mix.  NumPy's ``x.mean(axis=0)`` adds the channels one after another when the
 # channel axis is its outer loop (C order) and pairwise when it is the inner one (F order);
-# the two differ from 8 channels on.  This kernel adds them one after another; the wrappers
+# the two differ from 8 channels on.  These kernels add them one after another; the wrappers
 # leave the rare pairwise case (8 or more interleaved channels) to NumPy itself, so that its
 # code is never compiled for the common one.  Plain loops throughout: array expressions
 # (``out[:] = ...``, ``out += ...``) would compile NumPy's broadcasting and the text of its
@@ -186,33 +186,40 @@ def pairwise_sum_of_squares(x, start, plan, stack):
 
 
 @jit
-def mix_channels(flat, channels, channel_stride, sample_stride, first_sample, n_channels, out):
+def mix_rows(flat, channels, channel_stride, first_sample, n_channels, out):
     """``out[k]`` = the mean of the channels of sample ``first_sample + k``, added one after another.
 
-    Channel ``c`` of sample ``n`` is ``flat[c * channel_stride + n * sample_stride]``
-    (strides in samples, > 0): channels-first rows in C order have strides
-    (samples, 1), interleaved samples (F order, soundfile's blocks) (1, channels).
-    ``n_channels`` is ``channels`` in the samples' dtype.
+    Channel ``c`` is the contiguous row ``flat[c * channel_stride:]`` (a channels-first
+    array in C order, or rows of a wider buffer).  ``n_channels`` is ``channels`` in the
+    samples' dtype.
     """
     m = out.shape[0]
-    if sample_stride == 1:  # rows, each one contiguous
-        first = flat[first_sample : first_sample + m]
-        if channels == 2:  # stereo, the common case, in one pass; x / 2 == x * 0.5 exactly
-            second = flat[channel_stride + first_sample : channel_stride + first_sample + m]
-            half = 1 / n_channels
-            for k in range(m):
-                out[k] = (first[k] + second[k]) * half
-            return
+    first = flat[first_sample : first_sample + m]
+    if channels == 2:  # stereo, the common case, in one pass; x / 2 == x * 0.5 exactly
+        second = flat[channel_stride + first_sample : channel_stride + first_sample + m]
+        half = 1 / n_channels
         for k in range(m):
-            out[k] = first[k]
-        for c in range(1, channels):
-            row = flat[c * channel_stride + first_sample : c * channel_stride + first_sample + m]
-            for k in range(m):
-                out[k] += row[k]
-        for k in range(m):
-            out[k] /= n_channels
+            out[k] = (first[k] + second[k]) * half
         return
-    if channels == 2 and channel_stride == 1 and sample_stride == 2:  # interleaved stereo
+    for k in range(m):
+        out[k] = first[k]
+    for c in range(1, channels):
+        row = flat[c * channel_stride + first_sample : c * channel_stride + first_sample + m]
+        for k in range(m):
+            out[k] += row[k]
+    for k in range(m):
+        out[k] /= n_channels
+
+
+@jit
+def mix_interleaved(flat, channels, sample_stride, first_sample, n_channels, out):
+    """``mix_rows`` for interleaved samples: channel c of sample n is ``flat[n * sample_stride + c]``.
+
+    That is the memory of soundfile's blocks (``sample_stride == channels``) and of a
+    channels-first array in F order (librosa's transposed view).
+    """
+    m = out.shape[0]
+    if channels == 2 and sample_stride == 2:  # x / 2 == x * 0.5 exactly
         pairs = flat[2 * first_sample : 2 * (first_sample + m)]
         half = 1 / n_channels
         for k in range(m):
@@ -222,7 +229,7 @@ def mix_channels(flat, channels, channel_stride, sample_stride, first_sample, n_
         base = (first_sample + k) * sample_stride
         acc = flat[base]
         for c in range(1, channels):
-            acc += flat[base + c * channel_stride]
+            acc += flat[base + c]
         out[k] = acc / n_channels
 
 
@@ -290,25 +297,42 @@ def frame_rms(mono, mono_offset, n_samples, hop, first_frame, win_length, plan, 
 
 
 @jit
-def mixed_frame_rms(flat, channels, channel_stride, sample_stride, n_samples, n_channels,
-                    hop, win_length, plan, stacks, block, scratch, out):
-    """RMS of every frame of the channel mix of ``n_samples`` samples into ``out``.
+def _block_span(j0, j1, n_samples, hop, win):
+    """Samples ``[lo, hi)`` that frames ``j0..j1-1`` read, clipped to the signal."""
+    lo = min(n_samples, max(0, j0 * hop - win // 2))
+    return lo, max(lo, min(n_samples, (j1 - 1) * hop - win // 2 + win))
 
-    The samples are in ``flat`` as ``mix_channels`` reads them.  The mix is made
-    one block of frames at a time in ``block`` (at least ``win + hop`` samples),
-    so no buffer of the audio's size is needed.  Other arguments as in ``frame_rms``.
-    """
+
+# The frames of a channel mix, made one block of frames at a time in ``block`` (at least
+# ``win + hop`` samples) so that no buffer of the audio's size is needed.  One kernel per
+# memory layout, so that each compiles only the mix it uses.  Arguments as in ``mix_rows``
+# or ``mix_interleaved`` and ``frame_rms``.
+
+
+@jit
+def rows_frame_rms(flat, channels, channel_stride, n_samples, n_channels,
+                   hop, win_length, plan, stacks, block, scratch, out):
+    """RMS of every frame of the channel mix of rows (``mix_rows``) into ``out``."""
     win = scratch.shape[0]
-    half = win // 2
-    frames_per_block = max(1, (block.shape[0] - win) // hop + 1)
-    n_frames = out.shape[0]
-    for j0 in range(0, n_frames, frames_per_block):
-        j1 = min(n_frames, j0 + frames_per_block)
-        lo = min(n_samples, max(0, j0 * hop - half))
-        hi = max(lo, min(n_samples, (j1 - 1) * hop - half + win))
-        mixed = block[: hi - lo]
-        mix_channels(flat, channels, channel_stride, sample_stride, lo, n_channels, mixed)
-        frame_rms(mixed, lo, n_samples, hop, j0, win_length, plan, stacks, scratch, out[j0:j1])
+    step = max(1, (block.shape[0] - win) // hop + 1)  # frames whose samples fit in block
+    for j0 in range(0, out.shape[0], step):
+        j1 = min(out.shape[0], j0 + step)
+        lo, hi = _block_span(j0, j1, n_samples, hop, win)
+        mix_rows(flat, channels, channel_stride, lo, n_channels, block[: hi - lo])
+        frame_rms(block[: hi - lo], lo, n_samples, hop, j0, win_length, plan, stacks, scratch, out[j0:j1])
+
+
+@jit
+def interleaved_frame_rms(flat, channels, sample_stride, n_samples, n_channels,
+                          hop, win_length, plan, stacks, block, scratch, out):
+    """RMS of every frame of the channel mix of interleaved samples (``mix_interleaved``) into ``out``."""
+    win = scratch.shape[0]
+    step = max(1, (block.shape[0] - win) // hop + 1)  # frames whose samples fit in block
+    for j0 in range(0, out.shape[0], step):
+        j1 = min(out.shape[0], j0 + step)
+        lo, hi = _block_span(j0, j1, n_samples, hop, win)
+        mix_interleaved(flat, channels, sample_stride, lo, n_channels, block[: hi - lo])
+        frame_rms(block[: hi - lo], lo, n_samples, hop, j0, win_length, plan, stacks, scratch, out[j0:j1])
 
 
 @jit

@@ -199,14 +199,17 @@ class Slicer:
             strided = _strided_samples(waveform) if _numpy_mixes_pairwise(waveform) is False else None
             if strided is not None:  # the channels one after another, mixed in blocks
                 flat, channel_stride, sample_stride = strided
+                channels = waveform.shape[0]
                 block = np.empty(max(_MIX_BLOCK_SAMPLES, self.win_samples + hop), dtype=dtype)
-                _kernels.mixed_frame_rms(
-                    flat, waveform.shape[0], channel_stride, sample_stride, n_samples, dtype.type(waveform.shape[0]),
-                    hop, win_length, plan, stacks, block, scratch, out,
-                )
-                return out
-            # 8+ channels that NumPy adds pairwise, negative or zero strides: NumPy's own mean
-            # (a rare case: one buffer of the mono mix is worth not compiling its order for it).
+                common = (n_samples, dtype.type(channels), hop, win_length, plan, stacks, block, scratch, out)
+                if sample_stride == 1:
+                    _kernels.rows_frame_rms(flat, channels, channel_stride, *common)
+                    return out
+                if channel_stride == 1:
+                    _kernels.interleaved_frame_rms(flat, channels, sample_stride, *common)
+                    return out
+            # 8+ channels that NumPy adds pairwise, other strides (views that skip samples),
+            # negative or zero strides: NumPy's own mean (rare cases, not worth compiling for).
             mono = np.ascontiguousarray(waveform.mean(axis=0))
         else:
             mono = np.ascontiguousarray(waveform)
@@ -330,9 +333,9 @@ def _strided_samples(waveform):
     item = waveform.itemsize
     channel_stride, sample_stride = waveform.strides
     if channels == 1:
-        channel_stride = item  # never used
+        channel_stride = item  # never used: a single row
     if n <= 1:
-        sample_stride = item
+        sample_stride = item  # never used: a single sample
     if channel_stride <= 0 or sample_stride <= 0 or channel_stride % item or sample_stride % item:
         return None
     channel_stride //= item

@@ -114,7 +114,7 @@ class RangeStream:
             if self._numpy_mix:
                 np.mean(part, axis=1, out=mono)
             else:
-                _kernels.mix_channels(part.reshape(-1), self.channels, 1, self.channels, 0, self._n_channels, mono)
+                _kernels.mix_interleaved(part.reshape(-1), self.channels, self.channels, 0, self._n_channels, mono)
             self._mono_stop += take
             position += take
             ranges += self._run_frames()

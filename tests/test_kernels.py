@@ -57,15 +57,18 @@ def test_channel_mixes_match_naive_and_numpy(dtype, channels):
     x = rng.standard_normal((channels, 301)).astype(dtype)
     expected = naive.mix(x, pairwise=False)[7:297]
     out = np.empty(290, dtype)
-    layouts = {  # (flat memory, channel stride, sample stride)
-        "rows": (x.reshape(-1), 301, 1),
-        "interleaved": (np.ascontiguousarray(x.T).reshape(-1), 1, channels),
-        "strided": (np.repeat(x.T, 3, axis=0).reshape(-1), 1, 3 * channels),  # every third sample
-        "padded rows": (np.pad(x, ((0, 0), (0, 5))).reshape(-1), 306, 1),
-    }
-    for name, (flat, channel_stride, sample_stride) in layouts.items():
+    rows = {"C order": (x.reshape(-1), 301), "rows of a wider buffer": (np.pad(x, ((0, 0), (0, 5))).reshape(-1), 306)}
+    for name, (flat, channel_stride) in rows.items():
         out[:] = np.nan
-        _kernels.mix_channels(flat, channels, channel_stride, sample_stride, 7, dtype(channels), out)
+        _kernels.mix_rows(flat, channels, channel_stride, 7, dtype(channels), out)
+        assert np.array_equal(out, expected), name
+    interleaved = {
+        "F order": (np.ascontiguousarray(x.T).reshape(-1), channels),
+        "among other channels": (np.ascontiguousarray(np.vstack([x, x[:1]]).T).reshape(-1), channels + 1),
+    }
+    for name, (flat, sample_stride) in interleaved.items():
+        out[:] = np.nan
+        _kernels.mix_interleaved(flat, channels, sample_stride, 7, dtype(channels), out)
         assert np.array_equal(out, expected), name
     assert np.array_equal(out, x.mean(axis=0)[7:297])
     if channels < 8:

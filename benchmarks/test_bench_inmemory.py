@@ -7,8 +7,9 @@ plus 10 min stereo at 16 kHz and at 48 kHz.  All slicers use the class-default
 parameters (-40 dB, 5000/300/20/5000 ms).  One group per workload, e.g.
 ``in-memory 1h stereo 44.1kHz``, holds from the same run:
 
-* ``test_fastslice`` - ``fastslice.Slicer.slice`` (numba compiled for the layout
-  on a short copy first, outside the timing);
+* ``test_fastslice`` - ``fastslice.Slicer.slice`` with its default threads (one per CPU;
+  numba compiled for the layout on a short copy first, outside the timing);
+* ``test_fastslice_one_thread`` - the same with ``threads=1``;
 * ``test_reference`` - upstream ``Slicer.slice``; afterwards it asserts that
   fastslice returns exactly the same chunks (count, shapes, values);
 * ``test_librosa`` - ``librosa.effects.split(x, top_db=40)`` with the slicer's
@@ -21,7 +22,10 @@ parameters (-40 dB, 5000/300/20/5000 ms).  One group per workload, e.g.
   quietest frames are ~30 dB below their loudest, so it finds one interval;
 * ``test_memory_floor`` - one ``np.dot(mono, mono)`` over the mono buffer (the
   channel mix, made outside the timing), a lower bound for anything that reads
-  the audio once.
+  the audio once;
+* ``test_input_floor`` - one ``np.dot`` over the whole input as it lies in memory
+  (the interleaved buffer of the stereo workloads): one pass that reads every byte
+  fastslice must read.
 
 fastslice and the floor run 5 rounds; the reference and librosa 5, 3 and 2 rounds
 on 1 min, 10 min and 1 h.
@@ -95,6 +99,15 @@ def test_fastslice(benchmark, workload, audio):
 
 
 @workloads
+def test_fastslice_one_thread(benchmark, workload, audio):
+    start(benchmark, workload)
+    slicer = Slicer(workload[2], **PARAMS, threads=1)
+    slicer.slice(np.array(audio[..., : WARMUP_SECONDS * workload[2]]))
+    chunks = benchmark.pedantic(slicer.slice, args=(audio,), rounds=FAST_ROUNDS, iterations=1)
+    record(benchmark, workload, n_chunks=len(chunks), threads=1)
+
+
+@workloads
 def test_reference(benchmark, workload, audio, upstream):
     slicer = start(benchmark, workload)
     reference = upstream.Slicer(workload[2], **PARAMS)
@@ -129,3 +142,12 @@ def test_memory_floor(benchmark, workload, audio):
     mono = audio if audio.ndim == 1 else np.ascontiguousarray(audio).mean(axis=0)
     benchmark.pedantic(np.dot, args=(mono, mono), rounds=FAST_ROUNDS, iterations=1)
     record(benchmark, workload, bytes_read=mono.nbytes)
+
+
+@workloads
+def test_input_floor(benchmark, workload, audio):
+    start(benchmark, workload)
+    flat = audio.reshape(-1, order="A")  # the input's own memory, no copy (F order: interleaved)
+    assert np.shares_memory(flat, audio)
+    benchmark.pedantic(np.dot, args=(flat, flat), rounds=FAST_ROUNDS, iterations=1)
+    record(benchmark, workload, bytes_read=flat.nbytes)

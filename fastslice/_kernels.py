@@ -306,33 +306,34 @@ def _block_span(j0, j1, n_samples, hop, win):
 # The frames of a channel mix, made one block of frames at a time in ``block`` (at least
 # ``win + hop`` samples) so that no buffer of the audio's size is needed.  One kernel per
 # memory layout, so that each compiles only the mix it uses.  Arguments as in ``mix_rows``
-# or ``mix_interleaved`` and ``frame_rms``.
+# or ``mix_interleaved`` and ``frame_rms``; any range of frames can be computed on its own
+# (threads take disjoint ranges).
 
 
 @jit
 def rows_frame_rms(flat, channels, channel_stride, n_samples, n_channels,
-                   hop, win_length, plan, stacks, block, scratch, out):
-    """RMS of every frame of the channel mix of rows (``mix_rows``) into ``out``."""
+                   hop, win_length, plan, stacks, block, scratch, first_frame, out):
+    """RMS of frames ``first_frame, first_frame + 1, ...`` of the channel mix of rows (``mix_rows``) into ``out``."""
     win = scratch.shape[0]
     step = max(1, (block.shape[0] - win) // hop + 1)  # frames whose samples fit in block
-    for j0 in range(0, out.shape[0], step):
-        j1 = min(out.shape[0], j0 + step)
-        lo, hi = _block_span(j0, j1, n_samples, hop, win)
+    for k0 in range(0, out.shape[0], step):
+        k1 = min(out.shape[0], k0 + step)
+        lo, hi = _block_span(first_frame + k0, first_frame + k1, n_samples, hop, win)
         mix_rows(flat, channels, channel_stride, lo, n_channels, block[: hi - lo])
-        frame_rms(block[: hi - lo], lo, n_samples, hop, j0, win_length, plan, stacks, scratch, out[j0:j1])
+        frame_rms(block[: hi - lo], lo, n_samples, hop, first_frame + k0, win_length, plan, stacks, scratch, out[k0:k1])
 
 
 @jit
 def interleaved_frame_rms(flat, channels, sample_stride, n_samples, n_channels,
-                          hop, win_length, plan, stacks, block, scratch, out):
-    """RMS of every frame of the channel mix of interleaved samples (``mix_interleaved``) into ``out``."""
+                          hop, win_length, plan, stacks, block, scratch, first_frame, out):
+    """``rows_frame_rms`` of interleaved samples (``mix_interleaved``)."""
     win = scratch.shape[0]
-    step = max(1, (block.shape[0] - win) // hop + 1)  # frames whose samples fit in block
-    for j0 in range(0, out.shape[0], step):
-        j1 = min(out.shape[0], j0 + step)
-        lo, hi = _block_span(j0, j1, n_samples, hop, win)
+    step = max(1, (block.shape[0] - win) // hop + 1)
+    for k0 in range(0, out.shape[0], step):
+        k1 = min(out.shape[0], k0 + step)
+        lo, hi = _block_span(first_frame + k0, first_frame + k1, n_samples, hop, win)
         mix_interleaved(flat, channels, sample_stride, lo, n_channels, block[: hi - lo])
-        frame_rms(block[: hi - lo], lo, n_samples, hop, j0, win_length, plan, stacks, scratch, out[j0:j1])
+        frame_rms(block[: hi - lo], lo, n_samples, hop, first_frame + k0, win_length, plan, stacks, scratch, out[k0:k1])
 
 
 @jit

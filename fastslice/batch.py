@@ -81,7 +81,10 @@ def slice_files(inputs, out_dir, params=None, *, executor=None, jobs=1, progress
         warm_command_line()
     pool = concurrent.futures.ProcessPoolExecutor(max_workers=jobs) if own else executor
     try:
-        futures = {pool.submit(run_one, job, params, options): i for i, job in enumerate(job_list)}
+        # Longest first, so that a long file among short ones does not start last and leave the
+        # other workers idle at the end (file size stands for length; results keep input order).
+        order = sorted(range(len(job_list)), key=lambda i: -_size(job_list[i][0]))
+        futures = {pool.submit(run_one, job_list[i], params, options): i for i in order}
         for future in concurrent.futures.as_completed(futures):
             index = futures[future]
             try:
@@ -97,6 +100,14 @@ def slice_files(inputs, out_dir, params=None, *, executor=None, jobs=1, progress
         if own:
             pool.shutdown(wait=True, cancel_futures=True)
     return batch
+
+
+def _size(source):
+    """The input's size in bytes (0 if unknown)."""
+    try:
+        return os.path.getsize(source)
+    except (OSError, TypeError):
+        return 0
 
 
 def expand_inputs(inputs, out_dir, stdin_stem="stdin"):

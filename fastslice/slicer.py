@@ -8,6 +8,8 @@ array of ``[start, end)`` sample offsets.
 """
 import math
 import numbers
+import os
+import threading
 import warnings
 
 import numpy as np
@@ -17,6 +19,8 @@ from .errors import ParameterError
 
 # Samples mixed to mono per block in the multichannel path (fits in L2).
 _MIX_BLOCK_SAMPLES = 1 << 15
+# Fewest frames worth a thread of their own (about 10 ms of work at a 10 ms hop).
+_MIN_FRAMES_PER_THREAD = 1 << 14
 # Limits on absurd parameters, so that they fail with a message and not with MemoryError:
 # a window of 16 M samples is 44 s at 384 kHz; 16 M frames of look-back are 46 h at 10 ms.
 _MAX_WINDOW_SAMPLES = 1 << 24
@@ -47,6 +51,9 @@ class Slicer:
         >= ``min_length``.
     merge_short : with ``max_length``, pack consecutive clips together while the merged clip
         (pauses between them included) stays within ``max_length``.
+    threads : threads that compute the RMS frames of one input, each a range of frames
+        (``None``, the default: the CPUs this process may use).  The clips are the same,
+        bit for bit, whatever the number.
     legacy_short_check : ``False`` (default) follows audio-slicer 1.0.1, which returns the
         input whole when it has at most ``min_length`` frames.  ``True`` reproduces the
         older check of the copies in the so-vits-svc guide, RVC and GPT-SoVITS, which
@@ -69,6 +76,7 @@ class Slicer:
         legacy_short_check=False,
         max_length=None,
         merge_short=False,
+        threads=None,
     ):
         for name, value in (
             ("sr", sr),
@@ -96,6 +104,8 @@ class Slicer:
                     f"max_length={max_length!r} must be >= min_length={min_length!r} (ms): "
                     "clips shorter than min_length are kept whole, so a smaller maximum cannot hold"
                 )
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1):
+            raise ParameterError(f"threads={threads!r} must be a whole number >= 1, or None for one per CPU")
         if merge_short and max_length is None:
             raise ParameterError("merge_short=True merges clips up to max_length; give max_length (ms) too")
         hop_samples = round(sr * hop_size / 1000)
@@ -113,6 +123,7 @@ class Slicer:
         self.legacy_short_check = bool(legacy_short_check)
         self.max_length = max_length
         self.merge_short = bool(merge_short)
+        self.threads = threads
         #: maximum clip length in samples, or None
         self.max_length_samples = None if max_length is None else max(1, round(sr * max_length / 1000))
         # Derived exactly as the reference derives them (same operations, same rounding).
@@ -144,7 +155,7 @@ class Slicer:
             f"Slicer(sr={self.sr!r}, threshold={self.threshold!r}, min_length={self.min_length!r}, "
             f"min_interval={self.min_interval!r}, hop_size={self.hop_size!r}, "
             f"max_sil_kept={self.max_sil_kept!r}, legacy_short_check={self.legacy_short_check!r}, "
-            f"max_length={self.max_length!r}, merge_short={self.merge_short!r})"
+            f"max_length={self.max_length!r}, merge_short={self.merge_short!r}, threads={self.threads!r})"
         )
 
     # -- public API -------------------------------------------------------
@@ -191,30 +202,69 @@ class Slicer:
         hop = self.hop_samples
         n_samples = waveform.shape[-1]
         out = np.empty(self.n_frames(n_samples), dtype=dtype)
-        scratch = np.empty(self.win_samples, dtype=dtype)
         win_length = dtype.type(self.win_samples)
         plan = self._window_plan
-        stacks = np.empty((4, len(plan)), dtype=dtype)
+        compute = None
         if waveform.ndim == 2:
             strided = _strided_samples(waveform) if _numpy_mixes_pairwise(waveform) is False else None
             if strided is not None:  # the channels one after another, mixed in blocks
                 flat, channel_stride, sample_stride = strided
                 channels = waveform.shape[0]
-                block = np.empty(max(_MIX_BLOCK_SAMPLES, self.win_samples + hop), dtype=dtype)
-                common = (n_samples, dtype.type(channels), hop, win_length, plan, stacks, block, scratch, out)
+                n_channels = dtype.type(channels)
                 if sample_stride == 1:
-                    _kernels.rows_frame_rms(flat, channels, channel_stride, *common)
-                    return out
-                if channel_stride == 1:
-                    _kernels.interleaved_frame_rms(flat, channels, sample_stride, *common)
-                    return out
-            # 8+ channels that NumPy adds pairwise, other strides (views that skip samples),
-            # negative or zero strides: NumPy's own mean (rare cases, not worth compiling for).
-            mono = np.ascontiguousarray(waveform.mean(axis=0))
+                    kernel, layout = _kernels.rows_frame_rms, (flat, channels, channel_stride)
+                elif channel_stride == 1:
+                    kernel, layout = _kernels.interleaved_frame_rms, (flat, channels, sample_stride)
+                else:
+                    kernel = None
+                if kernel is not None:
+                    def compute(first, stop):
+                        stacks, scratch = self._scratch(dtype)
+                        block = np.empty(max(_MIX_BLOCK_SAMPLES, self.win_samples + hop), dtype=dtype)
+                        kernel(*layout, n_samples, n_channels, hop, win_length, plan, stacks, block, scratch,
+                               first, out[first:stop])
+            if compute is None:
+                # 8+ channels that NumPy adds pairwise, other strides (views that skip samples),
+                # negative or zero strides: NumPy's own mean (rare cases, not worth compiling for).
+                mono = np.ascontiguousarray(waveform.mean(axis=0))
         else:
             mono = np.ascontiguousarray(waveform)
-        _kernels.frame_rms(mono, 0, n_samples, hop, 0, win_length, plan, stacks, scratch, out)
+        if compute is None:
+            def compute(first, stop):
+                stacks, scratch = self._scratch(dtype)
+                _kernels.frame_rms(mono, 0, n_samples, hop, first, win_length, plan, stacks, scratch, out[first:stop])
+        self._in_ranges(compute, out.shape[0])
         return out
+
+    def _scratch(self, dtype):
+        """(stacks, scratch): a thread's own work buffers for the frame kernels."""
+        return np.empty((4, len(self._window_plan)), dtype=dtype), np.empty(self.win_samples, dtype=dtype)
+
+    def _in_ranges(self, compute, n_frames):
+        """Run ``compute(first, stop)`` over frames ``[0, n_frames)``: the calling thread takes the
+        first range, one more thread each of the others (the kernels release the GIL)."""
+        threads = max(1, min(self.threads or available_cpus(), n_frames // _MIN_FRAMES_PER_THREAD))
+        if threads == 1:
+            compute(0, n_frames)
+            return
+        bounds = [n_frames * k // threads for k in range(threads + 1)]
+        failures = []
+
+        def run(first, stop):
+            try:
+                compute(first, stop)
+            except BaseException as exc:  # handed to the calling thread
+                failures.append(exc)
+
+        helpers = [threading.Thread(target=run, args=(a, b), name=f"fastslice-frames-{k}", daemon=True)
+                   for k, (a, b) in enumerate(zip(bounds[1:], bounds[2:]), 1)]
+        for helper in helpers:
+            helper.start()
+        run(bounds[0], bounds[1])  # the first range on this thread
+        for helper in helpers:
+            helper.join()
+        if failures:
+            raise failures[0]
 
     def _comparable_threshold(self, rms_dtype):
         """The threshold in the type NumPy compares ``rms < threshold`` in.
@@ -260,6 +310,13 @@ class Slicer:
         if count == 0:
             return None
         return tags_to_ranges(tags[:count], n_frames, n_samples, self.hop_samples)
+
+
+def available_cpus():
+    """The CPUs this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def pairwise_plan(n):

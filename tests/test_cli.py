@@ -283,3 +283,32 @@ def test_progress_bar_on_a_terminal(library, tmp_path):
     text = output.decode()
     assert "\r[" in text and "3/3 files" in text and "h of audio" in text and "x realtime" in text
     assert "3 files (0 already done, 0 failed)" in text
+
+
+def test_j2_starts_the_longest_files_first(tmp_path):
+    # Five files of 4 to 40 s given shortest first; the workers note when each file starts.
+    folder = tmp_path / "in"
+    folder.mkdir()
+    lengths = {"a": 4, "b": 8, "c": 12, "d": 40, "e": 30}
+    for stem, seconds in lengths.items():
+        soundfile.write(folder / f"{stem}.wav", signals.speech_like(seed=seconds, seconds=seconds, sr=8000).T, 8000)
+    log = tmp_path / "started.txt"
+    code = (
+        "import os\n"
+        "from fastslice import batch\n"
+        "slice_one = batch.run_one\n"
+        "def run(job, params, options):\n"
+        f"    with open({str(log)!r}, 'a') as f:\n"
+        "        f.write(job[2] + '\\n')\n"
+        "    return slice_one(job, params, options)\n"
+        "batch.run_one = run\n"
+        f"done = batch.slice_files([{str(folder)!r}], {str(tmp_path / 'out')!r}, {{'min_length': 2000}}, jobs=2)\n"
+        "assert not done.errors, done.errors\n"
+        "print([r.source.rsplit('/', 1)[-1] for r in done.results])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ})
+    assert out.returncode == 0, out.stderr
+    started = log.read_text().split()
+    assert sorted(started[:2]) == ["d", "e"], started  # the two longest go to the two workers first
+    assert sorted(started) == sorted(lengths)
+    assert out.stdout.strip() == str([f"{s}.wav" for s in sorted(lengths)])  # results in input order

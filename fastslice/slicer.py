@@ -198,43 +198,37 @@ class Slicer:
         return (n_samples + self.hop_samples - 1) // self.hop_samples <= self.min_length_frames
 
     def _frame_rms(self, waveform):
+        out = np.empty(self.n_frames(waveform.shape[-1]), dtype=waveform.dtype)
+        self._in_ranges(self._frames_into(waveform, out), out.shape[0])
+        return out
+
+    def _frames_into(self, waveform, out):
+        """``compute(first, stop)``: the RMS of frames ``[first, stop)`` into ``out[first:stop]``.
+
+        Each call makes its own work buffers, so calls on disjoint ranges may run at once.
+        """
         dtype = waveform.dtype
-        hop = self.hop_samples
         n_samples = waveform.shape[-1]
-        out = np.empty(self.n_frames(n_samples), dtype=dtype)
-        win_length = dtype.type(self.win_samples)
-        plan = self._window_plan
-        compute = None
-        if waveform.ndim == 2:
-            strided = _strided_samples(waveform) if _numpy_mixes_pairwise(waveform) is False else None
-            if strided is not None:  # the channels one after another, mixed in blocks
-                flat, channel_stride, sample_stride = strided
-                channels = waveform.shape[0]
-                n_channels = dtype.type(channels)
-                if sample_stride == 1:
-                    kernel, layout = _kernels.rows_frame_rms, (flat, channels, channel_stride)
-                elif channel_stride == 1:
-                    kernel, layout = _kernels.interleaved_frame_rms, (flat, channels, sample_stride)
-                else:
-                    kernel = None
-                if kernel is not None:
-                    def compute(first, stop):
-                        stacks, scratch = self._scratch(dtype)
-                        block = np.empty(max(_MIX_BLOCK_SAMPLES, self.win_samples + hop), dtype=dtype)
-                        kernel(*layout, n_samples, n_channels, hop, win_length, plan, stacks, block, scratch,
-                               first, out[first:stop])
-            if compute is None:
-                # 8+ channels that NumPy adds pairwise, other strides (views that skip samples),
-                # negative or zero strides: NumPy's own mean (rare cases, not worth compiling for).
-                mono = np.ascontiguousarray(waveform.mean(axis=0))
-        else:
-            mono = np.ascontiguousarray(waveform)
-        if compute is None:
+        hop, win_length, plan = self.hop_samples, dtype.type(self.win_samples), self._window_plan
+        mixing = _mixing_kernel(waveform)
+        if mixing is not None:  # the channels one after another, mixed in blocks
+            kernel, layout = mixing
+            n_channels = dtype.type(waveform.shape[0])
+
             def compute(first, stop):
                 stacks, scratch = self._scratch(dtype)
-                _kernels.frame_rms(mono, 0, n_samples, hop, first, win_length, plan, stacks, scratch, out[first:stop])
-        self._in_ranges(compute, out.shape[0])
-        return out
+                block = np.empty(max(_MIX_BLOCK_SAMPLES, self.win_samples + hop), dtype=dtype)
+                kernel(*layout, n_samples, n_channels, hop, win_length, plan, stacks, block, scratch,
+                       first, out[first:stop])
+
+            return compute
+        mono = np.ascontiguousarray(waveform if waveform.ndim == 1 else waveform.mean(axis=0))
+
+        def compute(first, stop):
+            stacks, scratch = self._scratch(dtype)
+            _kernels.frame_rms(mono, 0, n_samples, hop, first, win_length, plan, stacks, scratch, out[first:stop])
+
+        return compute
 
     def _scratch(self, dtype):
         """(stacks, scratch): a thread's own work buffers for the frame kernels."""
@@ -378,6 +372,24 @@ def _check_waveform(waveform):
     if waveform.ndim == 2 and waveform.shape[0] == 0:
         raise ParameterError(f"waveform has shape {waveform.shape}: no channels")
     return waveform
+
+
+def _mixing_kernel(waveform):
+    """``(kernel, layout arguments)`` that mix ``waveform``'s channels block by block, or None
+    where NumPy's own mean makes the mono mix: 1-D input, 8+ channels that NumPy adds
+    pairwise, views that skip samples, negative or zero strides (rare cases, not worth
+    compiling for)."""
+    if waveform.ndim == 1 or _numpy_mixes_pairwise(waveform) is not False:
+        return None
+    strided = _strided_samples(waveform)
+    if strided is None:
+        return None
+    flat, channel_stride, sample_stride = strided
+    if sample_stride == 1:
+        return _kernels.rows_frame_rms, (flat, waveform.shape[0], channel_stride)
+    if channel_stride == 1:
+        return _kernels.interleaved_frame_rms, (flat, waveform.shape[0], sample_stride)
+    return None
 
 
 def _strided_samples(waveform):

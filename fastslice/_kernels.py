@@ -32,41 +32,47 @@ from numba.extending import intrinsic
 
 from ._jit import jit
 
+#: Interior frames summed at once by ``frame_rms``: its ``stacks`` need this many rows.
+FRAMES_AT_ONCE = 8
+
 @intrinsic
-def _eight_lane_sums_of_squares(typingctx, x, starts, length):
-    """NumPy's 8-accumulator sums of ``x[s:s + length] ** 2`` for the 4 starts ``s`` in ``starts``.
+def _eight_lane_sums_of_squares(typingctx, x, first, step, length):
+    """NumPy's 8-accumulator sums of ``x[s:s + length] ** 2`` for the 8 starts ``s = first + r * step``.
 
     ``length`` is a multiple of 8, at least 8.  Lane ``j`` adds
     ``x[s + j + 8m] ** 2`` for m = 0, 1, ... in turn, as NumPy's ``r[j]``
     does; the lanes are combined as ``((r0 + r1) + (r2 + r3)) + ((r4 + r5) +
     (r6 + r7))``.  Written with LLVM vectors because numba leaves LLVM's SLP
-    vectoriser off, and four runs at once so that four independent additions
+    vectoriser off, and eight runs at once so that eight independent additions
     hide each other's latency.  No fast-math flags: LLVM may neither
     reassociate nor fuse a multiply with an add.  ``x`` must be contiguous.
-    Returns a 4-tuple of sums.
+    Returns an 8-tuple of sums.
     """
     if not (isinstance(x, types.Array) and x.ndim == 1 and x.layout == "C"):
         return None
-    if not (isinstance(starts, types.UniTuple) and starts.count == 4):
-        return None
-    result = types.UniTuple(x.dtype, 4)
-    sig = result(x, starts, length)
+    runs = 8
+    result = types.UniTuple(x.dtype, runs)
+    sig = result(x, first, step, length)
 
     def codegen(context, builder, signature, args):
         array = context.make_array(signature.args[0])(context, builder, args[0])
         vector = ir.VectorType(context.get_value_type(signature.args[0].dtype), 8)
         index = ir.IntType(64)
-        bases = [builder.gep(array.data, [builder.extract_value(args[1], r)]) for r in range(4)]
+        first_, step_ = args[1], args[2]
+        bases = [
+            builder.gep(array.data, [builder.add(first_, builder.mul(step_, ir.Constant(index, r)))])
+            for r in range(runs)
+        ]
 
         def load8(base, offset):
             return builder.load(builder.bitcast(builder.gep(base, [offset]), vector.as_pointer()), align=1)
 
         lanes = []
         for base in bases:
-            first = load8(base, ir.Constant(index, 0))
-            lanes.append(cgutils.alloca_once_value(builder, builder.fmul(first, first)))
-        step = ir.Constant(index, 8)
-        with cgutils.for_range_slice(builder, step, args[2], step, intp=index) as (offset, _):
+            v = load8(base, ir.Constant(index, 0))
+            lanes.append(cgutils.alloca_once_value(builder, builder.fmul(v, v)))
+        eight = ir.Constant(index, 8)
+        with cgutils.for_range_slice(builder, eight, args[3], eight, intp=index) as (offset, _):
             for base, acc in zip(bases, lanes):
                 v = load8(base, offset)
                 builder.store(builder.fadd(builder.load(acc), builder.fmul(v, v)), acc)
@@ -80,30 +86,6 @@ def _eight_lane_sums_of_squares(typingctx, x, starts, length):
         return context.make_tuple(builder, signature.return_type, sums)
 
     return sig, codegen
-
-
-@jit
-def _block_sums_of_squares(x, s0, s1, s2, s3, n):
-    """``_block_sum_of_squares`` of the runs of n values starting at s0, s1, s2 and s3."""
-    if n < 8:
-        return (
-            _block_sum_of_squares(x, s0, n),
-            _block_sum_of_squares(x, s1, n),
-            _block_sum_of_squares(x, s2, n),
-            _block_sum_of_squares(x, s3, n),
-        )
-    n8 = n - n % 8
-    r0, r1, r2, r3 = _eight_lane_sums_of_squares(x, (s0, s1, s2, s3), n8)
-    for i in range(n8, n):
-        v = x[s0 + i]
-        r0 += v * v
-        v = x[s1 + i]
-        r1 += v * v
-        v = x[s2 + i]
-        r2 += v * v
-        v = x[s3 + i]
-        r3 += v * v
-    return r0, r1, r2, r3
 
 
 @jit
@@ -234,24 +216,33 @@ def mix_interleaved(flat, channels, sample_stride, first_sample, n_channels, out
 
 
 @jit
-def _four_frames_sum_of_squares(x, s0, s1, s2, s3, plan, stacks):
-    """``pairwise_sum_of_squares`` of four windows at once; ``stacks`` is (4, len(plan)) scratch."""
+def _eight_frames_sum_of_squares(x, s0, hop, plan, stacks):
+    """``pairwise_sum_of_squares`` of the eight windows starting at ``s0 + r * hop`` into ``stacks[r, 0]``.
+
+    ``stacks`` is (8, len(plan)) scratch.
+    """
     top = 0
     for k in range(plan.shape[0]):
-        offset = plan[k, 0]
         length = plan[k, 1]
-        if length > 0:
-            r0, r1, r2, r3 = _block_sums_of_squares(x, s0 + offset, s1 + offset, s2 + offset, s3 + offset, length)
-            stacks[0, top] = r0
-            stacks[1, top] = r1
-            stacks[2, top] = r2
-            stacks[3, top] = r3
-            top += 1
-        else:
+        if length == 0:
             top -= 1
-            for r in range(4):
+            for r in range(8):
                 stacks[r, top - 1] = stacks[r, top - 1] + stacks[r, top]
-    return stacks[0, 0], stacks[1, 0], stacks[2, 0], stacks[3, 0]
+            continue
+        start = s0 + plan[k, 0]
+        if length < 8:
+            for r in range(8):
+                stacks[r, top] = _block_sum_of_squares(x, start + r * hop, length)
+        else:
+            n8 = length - length % 8
+            sums = _eight_lane_sums_of_squares(x, start, hop, n8)
+            for r in range(8):
+                acc = sums[r]
+                for i in range(start + r * hop + n8, start + r * hop + length):
+                    v = x[i]
+                    acc += v * v
+                stacks[r, top] = acc
+        top += 1
 
 
 @jit
@@ -262,8 +253,8 @@ def frame_rms(mono, mono_offset, n_samples, hop, first_frame, win_length, plan, 
     samples, and must hold every in-range sample of the requested frames.  The
     window is ``win = scratch.shape[0]`` samples; ``win_length`` is ``win`` in
     the samples' dtype and ``plan`` its pairwise plan; ``stacks`` is scratch of
-    shape (4, len(plan)) or more columns.  ``scratch`` holds the zero-padded window of frames
-    that overhang either end of the signal.  Interior frames go four at a time.
+    shape (8, len(plan)) or more columns.  ``scratch`` holds the zero-padded window of frames
+    that overhang either end of the signal.  Interior frames go eight at a time.
     """
     win = scratch.shape[0]
     half = win // 2
@@ -272,14 +263,11 @@ def frame_rms(mono, mono_offset, n_samples, hop, first_frame, win_length, plan, 
     k = 0
     while k < n_out:
         begin = (first_frame + k) * hop - half
-        if k + 4 <= n_out and begin >= 0 and begin + 3 * hop + win <= n_samples:
-            s0 = begin - mono_offset
-            t0, t1, t2, t3 = _four_frames_sum_of_squares(mono, s0, s0 + hop, s0 + 2 * hop, s0 + 3 * hop, plan, stacks)
-            out[k] = np.sqrt(t0 / win_length)
-            out[k + 1] = np.sqrt(t1 / win_length)
-            out[k + 2] = np.sqrt(t2 / win_length)
-            out[k + 3] = np.sqrt(t3 / win_length)
-            k += 4
+        if k + 8 <= n_out and begin >= 0 and begin + 7 * hop + win <= n_samples:
+            _eight_frames_sum_of_squares(mono, begin - mono_offset, hop, plan, stacks)
+            for r in range(8):
+                out[k + r] = np.sqrt(stacks[r, 0] / win_length)
+            k += 8
             continue
         if begin >= 0 and begin + win <= n_samples:
             total = pairwise_sum_of_squares(mono, begin - mono_offset, plan, stack)

@@ -17,8 +17,8 @@ import numpy as np
 from . import _kernels, lengths
 from .errors import ParameterError
 
-# Samples mixed to mono per block in the multichannel path (fits in L2).
-_MIX_BLOCK_SAMPLES = 1 << 15
+# Samples mixed to mono at once in the multichannel path (512 KiB of float32: about L2).
+_MIX_BLOCK_SAMPLES = 1 << 17
 # Fewest frames worth a thread of their own (about 10 ms of work at a 10 ms hop).
 _MIN_FRAMES_PER_THREAD = 1 << 14
 # Limits on absurd parameters, so that they fail with a message and not with MemoryError:
@@ -217,7 +217,7 @@ class Slicer:
 
             def compute(first, stop):
                 stacks, scratch = self._scratch(dtype)
-                block = np.empty(max(_MIX_BLOCK_SAMPLES, self.win_samples + hop), dtype=dtype)
+                block = np.empty(_mix_block_length(self.win_samples, hop), dtype=dtype)
                 kernel(*layout, n_samples, n_channels, hop, win_length, plan, stacks, block, scratch,
                        first, out[first:stop])
 
@@ -232,7 +232,7 @@ class Slicer:
 
     def _scratch(self, dtype):
         """(stacks, scratch): a thread's own work buffers for the frame kernels."""
-        return np.empty((4, len(self._window_plan)), dtype=dtype), np.empty(self.win_samples, dtype=dtype)
+        return np.empty((_kernels.FRAMES_AT_ONCE, len(self._window_plan)), dtype=dtype), np.empty(self.win_samples, dtype=dtype)
 
     def _in_ranges(self, compute, n_frames):
         """Run ``compute(first, stop)`` over frames ``[0, n_frames)``: the calling thread takes the
@@ -372,6 +372,14 @@ def _check_waveform(waveform):
     if waveform.ndim == 2 and waveform.shape[0] == 0:
         raise ParameterError(f"waveform has shape {waveform.shape}: no channels")
     return waveform
+
+
+def _mix_block_length(win, hop):
+    """Samples mixed at once: about ``_MIX_BLOCK_SAMPLES``, for a whole number of groups of
+    frames that ``frame_rms`` sums together (a frame left over is summed on its own, slower)."""
+    group = _kernels.FRAMES_AT_ONCE
+    frames = group * max(1, round(_MIX_BLOCK_SAMPLES / hop / group))
+    return (frames - 1) * hop + win
 
 
 def _mixing_kernel(waveform):

@@ -65,7 +65,7 @@ class RangeStream:
         # NumPy mixes an interleaved (F-ordered) array's channels pairwise from 8 channels on:
         # that rare mix is left to NumPy itself.
         self._numpy_mix = channels >= 8
-        self._stacks = np.empty((4, len(self._plan)), dtype)
+        self._stacks = np.empty((_kernels.FRAMES_AT_ONCE, len(self._plan)), dtype)
         self._scratch = np.empty(win, dtype)
         self._win_length = dtype.type(win)
         self._n_channels = dtype.type(channels)

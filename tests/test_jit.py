@@ -48,12 +48,11 @@ assert len(fastslice.Slicer(44100, -40, 2000, 300, 10, 500).slice(x)) > 2
 
 # Exactly the kernels (and numba's own functions) that each path compiles, once each.
 MEMORY_KERNELS = {
-    "rows_frame_rms", "_block_span", "mix_rows", "frame_rms", "_four_frames_sum_of_squares",
-    "_block_sums_of_squares", "pairwise_sum_of_squares", "_block_sum_of_squares", "tag_silences",
-    "_ring_argmin", "trailing_tag",
+    "rows_frame_rms", "_block_span", "mix_rows", "frame_rms", "_eight_frames_sum_of_squares",
+    "pairwise_sum_of_squares", "_block_sum_of_squares", "tag_silences", "_ring_argmin", "trailing_tag",
 }
 COMMAND_LINE_KERNELS = {
-    "mix_interleaved", "frame_rms", "_four_frames_sum_of_squares", "_block_sums_of_squares",
+    "mix_interleaved", "frame_rms", "_eight_frames_sum_of_squares",
     "pairwise_sum_of_squares", "_block_sum_of_squares", "tag_silences", "_ring_argmin", "trailing_tag",
 }
 NUMBA_OWN = ["ol_max.<locals>.impl", "ol_min.<locals>.impl"]

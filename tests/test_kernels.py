@@ -43,7 +43,7 @@ def test_frame_rms_matches_naive_and_upstream(upstream, dtype, win, hop):
         mono = (rng.standard_normal(n) * 0.1).astype(dtype)
         out = np.empty((n + 2 * (win // 2) - win) // hop + 1, dtype)
         plan = pairwise_plan(win)
-        _kernels.frame_rms(mono, 0, n, hop, 0, dtype(win), plan, np.empty((4, len(plan)), dtype), np.empty(win, dtype), out)
+        _kernels.frame_rms(mono, 0, n, hop, 0, dtype(win), plan, np.empty((_kernels.FRAMES_AT_ONCE, len(plan)), dtype), np.empty(win, dtype), out)
         assert np.array_equal(out, naive.frame_rms(mono, win, hop))
         assert np.array_equal(out, upstream.get_rms(mono, frame_length=win, hop_length=hop).squeeze(0))
 

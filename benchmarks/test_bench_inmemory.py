@@ -27,6 +27,10 @@ parameters (-40 dB, 5000/300/20/5000 ms).  One group per workload, e.g.
   (the interleaved buffer of the stereo workloads): one pass that reads every byte
   fastslice must read.
 
+Group ``in-memory 1h stereo 44.1kHz guide``: fastslice (default threads and one thread)
+and the reference with the so-vits-svc guide's parameters (-30 dB, 4000/500/5/500 ms) on
+the 1 h stereo workload, the same chunks asserted.
+
 fastslice and the floor run 5 rounds; the reference and librosa 5, 3 and 2 rounds
 on 1 min, 10 min and 1 h.
 
@@ -151,3 +155,28 @@ def test_input_floor(benchmark, workload, audio):
     assert np.shares_memory(flat, audio)
     benchmark.pedantic(np.dot, args=(flat, flat), rounds=FAST_ROUNDS, iterations=1)
     record(benchmark, workload, bytes_read=flat.nbytes)
+
+
+GUIDE = dict(threshold=-30, min_length=4000, min_interval=500, hop_size=5, max_sil_kept=500)
+HOUR = (capped(3600), 2, 44100)
+
+
+@pytest.mark.parametrize("threads", [None, 1], ids=["default-threads", "one-thread"])
+def test_fastslice_guide(benchmark, speech, threads):
+    benchmark.group = f"in-memory {name(HOUR)} guide"
+    audio = speech(*HOUR)
+    slicer = Slicer(HOUR[2], **GUIDE, threads=threads)
+    slicer.slice(np.array(audio[..., : WARMUP_SECONDS * HOUR[2]]))
+    chunks = benchmark.pedantic(slicer.slice, args=(audio,), rounds=FAST_ROUNDS, iterations=1)
+    record(benchmark, HOUR, n_chunks=len(chunks), threads=threads)
+
+
+def test_reference_guide(benchmark, speech, upstream):
+    benchmark.group = f"in-memory {name(HOUR)} guide"
+    audio = speech(*HOUR)
+    expected = benchmark.pedantic(upstream.Slicer(HOUR[2], **GUIDE).slice, args=(audio,), rounds=slow_rounds(HOUR), iterations=1)
+    record(benchmark, HOUR, n_chunks=len(expected))
+    chunks = Slicer(HOUR[2], **GUIDE).slice(audio)
+    assert len(expected) > 1 and len(chunks) == len(expected)
+    for got, want in zip(chunks, expected):
+        assert np.array_equal(got, want)

@@ -19,8 +19,8 @@ from .errors import ParameterError
 
 # Samples mixed to mono at once in the multichannel path (512 KiB of float32: about L2).
 _MIX_BLOCK_SAMPLES = 1 << 17
-# Fewest frames worth a thread of their own (about 10 ms of work at a 10 ms hop).
-_MIN_FRAMES_PER_THREAD = 1 << 14
+# Least work worth a thread of its own, in samples summed (frames x window): about 2 ms.
+_MIN_WORK_PER_THREAD = 1 << 22
 # Limits on absurd parameters, so that they fail with a message and not with MemoryError:
 # a window of 16 M samples is 44 s at 384 kHz; 16 M frames of look-back are 46 h at 10 ms.
 _MAX_WINDOW_SAMPLES = 1 << 24
@@ -237,7 +237,7 @@ class Slicer:
     def _in_ranges(self, compute, n_frames):
         """Run ``compute(first, stop)`` over frames ``[0, n_frames)``: the calling thread takes the
         first range, one more thread each of the others (the kernels release the GIL)."""
-        threads = max(1, min(self.threads or available_cpus(), n_frames // _MIN_FRAMES_PER_THREAD))
+        threads = max(1, min(self.threads or available_cpus(), n_frames * self.win_samples // _MIN_WORK_PER_THREAD))
         if threads == 1:
             compute(0, n_frames)
             return

@@ -13,8 +13,8 @@ from fastslice import ParameterError, Slicer, slicer as slicer_module
 @pytest.fixture
 def split_everything(monkeypatch):
     """Let any input be split among threads, down to one frame per thread (the real minimum
-    keeps short inputs on one thread), so that short signals test every boundary."""
-    monkeypatch.setattr(slicer_module, "_MIN_FRAMES_PER_THREAD", 1)
+    of work keeps short inputs on one thread), so that short signals test every boundary."""
+    monkeypatch.setattr(slicer_module, "_MIN_WORK_PER_THREAD", 1)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -52,7 +52,7 @@ def test_any_number_of_threads_gives_the_frames_and_clips_of_one(
 
 
 def test_long_inputs_really_use_the_threads(monkeypatch):
-    # One hour at 8 kHz with a 10 ms hop: 360,000 frames, enough for 4 threads of the real minimum.
+    # One hour at 8 kHz with a 20 ms hop: 180,000 frames of 640 samples, work for 4 threads and more.
     names = set()
     original = slicer_module.Slicer._scratch
 

@@ -85,12 +85,23 @@ def reference_flow(wav, out, upstream):
 
 def assert_same_clips(fast_dir, stem, ref_dir):
     """fastslice's ``<stem>_<i>.wav`` equal the reference's ``seq_<i>.wav``: count, order, int16 samples."""
-    n_fast, n_ref = len(list(fast_dir.glob(f"{stem}_*.wav"))), len(list(ref_dir.glob("seq_*.wav")))
-    assert n_fast == n_ref, f"fastslice wrote {n_fast} clips, the reference {n_ref}"
+    n_fast = len(list(fast_dir.glob(f"{stem}_*.wav")))
+    assert_same_clip_files([fast_dir / f"{stem}_{i}.wav" for i in range(n_fast)], ref_dir)
+
+
+def _int16(path):
+    return soundfile.read(path, dtype="int16", always_2d=True)[0]
+
+
+def assert_same_clip_files(fast_paths, ref_dir, read=_int16):
+    """fastslice's clips (paths, in order, each read with ``read``) equal the reference's
+    ``seq_<i>.wav`` as 16-bit samples: count, order, samples (the first difference is named)."""
+    n_ref = len(list(ref_dir.glob("seq_*.wav")))
+    assert len(fast_paths) == n_ref, f"fastslice wrote {len(fast_paths)} clips, the reference {n_ref}"
     assert n_ref > 1
-    for i in range(n_ref):
-        fast = soundfile.read(fast_dir / f"{stem}_{i}.wav", dtype="int16", always_2d=True)[0]
-        ref = soundfile.read(ref_dir / f"seq_{i}.wav", dtype="int16", always_2d=True)[0]
+    for i, path in enumerate(fast_paths):
+        fast = read(path)
+        ref = _int16(ref_dir / f"seq_{i}.wav")
         assert fast.shape == ref.shape, f"clip {i}: fastslice {fast.shape}, reference {ref.shape} (frames, channels)"
         if not np.array_equal(fast, ref):
             frame, channel = np.argwhere(fast != ref)[0]

@@ -47,7 +47,9 @@ def slice_files(inputs, out_dir, params=None, *, executor=None, jobs=1, progress
     ``params`` are ``Slicer``'s keyword arguments; ``options`` are
     ``slice_file``'s (format, subtype, overwrite, dry_run, start_seconds, ...).
     ``executor`` runs one file per task: by default this process (``jobs=1``)
-    or a pool of ``jobs`` processes.  ``progress(result, error)`` is called as
+    or a pool of ``jobs`` processes.  ``options["threads"]`` (threads per file) defaults to
+    one per CPU in this process, and to 1 in a pool (its processes already use the cores).
+    ``progress(result, error)`` is called as
     each file finishes, and ``on_inputs(n_files, problems)`` once the inputs
     are expanded.  One file's failure is recorded, never raised.
     """
@@ -69,10 +71,12 @@ def slice_files(inputs, out_dir, params=None, *, executor=None, jobs=1, progress
             progress(result, error)
 
     if executor is None and (jobs == 1 or len(job_list) <= 1):
+        options.setdefault("threads", None)
         for index, job in enumerate(job_list):
             record(index, run_one(job, params, options))
         return batch
     own = executor is None
+    options["threads"] = options.get("threads") or 1
     if own:
         # Compile (or load) the kernels here, once, before the workers start: forked workers
         # inherit them, others load them from numba's cache, instead of each compiling them at once.

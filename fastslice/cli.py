@@ -42,6 +42,8 @@ def build_parser():
     cut.add_argument("--labels", action="store_true", help="also write an Audacity label file <stem>_labels.txt per input")
     cut.add_argument("--dry-run", action="store_true", help="print the clips that would be written; write nothing")
     cut.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="slice N files at a time, in N processes (default 1)")
+    cut.add_argument("--threads", type=int, metavar="N", help="threads per file: 1 reads, analyses and writes in turn; "
+                     "2 or more write clips while reading goes on (default: one per CPU, or 1 with -j N or --dask)")
     cut.add_argument("--dask", metavar="ADDRESS", help="send the files to a Dask scheduler (tcp://HOST:8786), or 'local' "
                      "for a LocalCluster of --jobs workers; workers must see the same paths (pip install 'fastslice[dask]')")
     cut.add_argument("--stem", metavar="NAME", help="name the clips of standard input (-) NAME_0, NAME_1, ... (default: stdin)")
@@ -167,6 +169,8 @@ def run_slice(args):
             output_format("WAV", "PCM_16", args.format, args.subtype)
         if args.jobs < 1:
             raise FastsliceError(f"--jobs={args.jobs} must be >= 1")
+        if args.threads is not None and args.threads < 1:
+            raise FastsliceError(f"--threads={args.threads} must be >= 1 (or left out: one per CPU)")
         if args.sr is not None and args.sr <= 0:
             raise FastsliceError(f"--sr={args.sr} must be a positive sample rate in Hz")
         for name in ("start", "end"):
@@ -201,6 +205,8 @@ def run_slice(args):
         "start_seconds": args.start, "end_seconds": args.end, "sample_rate": args.sr, "mono": args.mono,
         "decoder": args.decoder, "stream": args.stream, "stdin_stem": args.stem,
     }
+    if args.threads is not None:
+        options["threads"] = args.threads
     progress = Progress(0, sys.stderr, enabled=not args.quiet and not args.dry_run and sys.stderr.isatty())
 
     def report(result, error):

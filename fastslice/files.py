@@ -25,6 +25,7 @@ import soundfile
 from . import __version__, readers
 from .errors import FastsliceError, ParameterError
 from .hold import HOLD_BYTES, Reread, SampleHold
+from .slicer import available_cpus
 from .stream import BLOCK_FRAMES, Decoding, RangeStream, SampleCheck, slicer_for
 
 # How to read each subtype so that writing it back loses nothing.
@@ -106,7 +107,7 @@ def marker_path(out_dir, stem):
 
 def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=None, format=None, subtype=None,
                overwrite=False, dry_run=False, protected=(), block_frames=BLOCK_FRAMES, start_seconds=None,
-               end_seconds=None, sample_rate=None, mono=False, hold_bytes=HOLD_BYTES):
+               end_seconds=None, sample_rate=None, mono=False, hold_bytes=HOLD_BYTES, threads=None):
     """Slice an audio file or stream into ``out_dir/<stem>_<i>.<ext>``; returns a ``FileResult``.
 
     ``source`` is a path or a readable binary file object (``sys.stdin.buffer``, a pipe);
@@ -121,10 +122,15 @@ def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=Non
     ``out_dir`` is refused.  ``protected`` holds real paths that must never be written (the
     inputs).  The input is decoded once; the samples of the clip still open are held in
     memory up to ``hold_bytes``, beyond it in a temporary file in ``out_dir`` (uncompressed
-    PCM files are read again instead: cheaper).  Raises
-    ``FastsliceError`` naming the input.
+    PCM files are read again instead: cheaper).  ``threads`` is how many threads slice it:
+    ``1`` reads, analyses and writes in turn (for a process among several, ``-j``);
+    ``None`` (the default) or more writes the clips on a thread of its own while the input
+    goes on being read.  The clips are the same either way.  Raises ``FastsliceError``
+    naming the input.
     """
     is_path = isinstance(source, (str, os.PathLike))
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ParameterError(f"threads={threads!r} must be a whole number >= 1, or None for one per CPU")
     if not is_path and not stem:
         raise ParameterError("stem= is needed to name the clips of a file object (e.g. stem='talk')")
     out_dir = Path(out_dir)
@@ -177,7 +183,8 @@ def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=Non
         if is_path:
             protected.add(os.path.realpath(source))
         convert = out_rate != reader.samplerate or out_channels != reader.channels
-        if is_path and reader.uncompressed:
+        rereads = is_path and reader.uncompressed  # the writer reads each clip from the file itself
+        if rereads:
             hold = Reread(lambda: readers.open_source(source, decoder="sndfile"), first)
         else:
             hold = SampleHold(reader.channels, reader.dtype, out_dir, hold_bytes, block_frames)
@@ -192,26 +199,30 @@ def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=Non
             if convert:
                 blocks = _converted((readers.as_float32(b) for b in blocks), reader.samplerate, out_rate, mono)
             queued.append(clip)
-            writer.write(clip, blocks, (Path(clip.clip), out_rate, out_channels, fmt, sub, name))
+            writer.write(clip, blocks, (Path(clip.clip), out_rate, out_channels, fmt, sub, name), reads_alone=rereads)
 
-        writer = _ClipWriter()
+        writer = _ClipWriter(threaded=(threads or available_cpus()) > 1)
         try:
             with hold:
                 try:
-                    for samples, block in decoding:
-                        hold.append(samples)
-                        for start, end in ranges.feed(block):
+                    try:
+                        for samples, block in decoding:
+                            hold.append(samples)
+                            for start, end in ranges.feed(block):
+                                write(start, end)
+                            hold.release_before(ranges.first_open_sample())
+                    except KeyboardInterrupt:
+                        if is_path:
+                            raise
+                        interrupted = True  # a stream ends with Ctrl-C: keep what is finished
+                    if not interrupted:
+                        _check_some_audio(name, decoding)
+                        for start, end in ranges.finish():
                             write(start, end)
-                        hold.release_before(ranges.first_open_sample())
-                except KeyboardInterrupt:
-                    if is_path:
-                        raise
-                    interrupted = True  # a stream ends with Ctrl-C: keep what is finished
-                if not interrupted:
-                    _check_some_audio(name, decoding)
-                    for start, end in ranges.finish():
-                        write(start, end)
-                writer.finish()
+                    writer.finish()
+                except BaseException:
+                    writer.stop()  # before the hold closes: the writer may be reading from it
+                    raise
             clips = writer.done
             _write_marker(marker, identity, clips)
         except BaseException:
@@ -285,31 +296,48 @@ def _resampler(in_rate, out_rate, channels):
 
 
 class _ClipWriter:
-    """Writes clips on a thread of its own, in order, while the input goes on being decoded
-    (libsndfile releases the GIL while it encodes, so a FLAC or float clip costs little time).
+    """Writes clips in order on a thread of its own, while the input goes on being decoded
+    (libsndfile releases the GIL while it reads, encodes and writes).
 
-    ``write(clip, blocks, args)`` copies the clip's blocks into a few buffers that go round
-    between the two threads (memory stays bounded, and nothing is allocated per block) for
-    ``_write_clip(blocks, *args)``; ``finish()`` waits for every clip and raises the first
-    error; ``stop()`` abandons the clip being written (its temporary file is removed) and what
-    is queued.  ``done`` lists the clips complete on disk, in order.
+    ``write(clip, blocks, args, reads_alone=False)`` hands over a clip for
+    ``_write_clip(blocks, *args)``.  Blocks that come from memory the decoding thread reuses
+    are copied, in that thread, into a few buffers that go round between the two threads;
+    ``reads_alone`` blocks (read again from the file by a reader only the writer uses) are
+    read on the writer's thread, so the decoding thread does not wait for them.  The queues
+    are bounded: a slow writer holds the decoding back, memory stays constant.
+    ``finish()`` waits for every clip and raises the first error; ``stop()`` abandons the
+    clip being written (its temporary file is removed) and what is queued.  ``done`` lists
+    the clips complete on disk, in order.
+
+    With ``threaded=False`` every clip is written by the caller, at once (one thread per file).
     """
 
     _QUEUED_BLOCKS = 4
     _END, _STOP = object(), object()
 
-    def __init__(self):
+    def __init__(self, threaded=True):
         self.done = []
         self._error = None
         self._open = False  # a clip's blocks are being queued
+        self._threaded = threaded
+        if not threaded:
+            return
+        self._stopping = threading.Event()
         self._queue = queue.Queue(self._QUEUED_BLOCKS)
         self._free = queue.Queue()  # buffers the writer has finished with
         self._buffers = 0
         self._thread = threading.Thread(target=self._run, name="fastslice-clip-writer", daemon=True)
         self._thread.start()
 
-    def write(self, clip, blocks, args):
-        self._put((clip, args))
+    def write(self, clip, blocks, args, reads_alone=False):
+        if not self._threaded:
+            _write_clip(blocks, *args)
+            self.done.append(clip)
+            return
+        if reads_alone:
+            self._put((clip, args, blocks))
+            return
+        self._put((clip, args, None))
         self._open = True
         for block in blocks:
             self._put(self._copy(block))  # the hold reuses its memory
@@ -318,6 +346,8 @@ class _ClipWriter:
 
     def finish(self):
         """Wait for the clips queued; one whose queuing was interrupted is abandoned."""
+        if not self._threaded:
+            return
         if self._open:
             self.stop()
         else:
@@ -326,8 +356,9 @@ class _ClipWriter:
         self._raise_error()
 
     def stop(self):
-        if self._thread.is_alive():
-            self._queue.put(self._STOP)
+        if self._threaded and self._thread.is_alive():
+            self._stopping.set()
+            self._queue.put(self._STOP)  # the writer drains the queue until it sees this
             self._thread.join()
 
     def _copy(self, block):
@@ -359,25 +390,33 @@ class _ClipWriter:
             item = self._queue.get()
             if item is None or item is self._STOP:
                 return
-            if self._error is not None or item is self._END:
+            if self._error is not None or self._stopping.is_set() or item is self._END or len(item) != 3:
                 self._release(item)
-                continue  # after an error: drain until told to stop
-            clip, args = item
+                continue  # after an error or stop(): drain until told to stop
+            clip, args, blocks = item
             try:
-                _write_clip(self._blocks(), *args)
+                _write_clip(self._watched(blocks if blocks is not None else self._queued_blocks()), *args)
                 self.done.append(clip)
-            except _Stopped:
-                return
+            except _Stopped as stopped:
+                if stopped.args == (self._STOP,):
+                    return
+                continue  # drain until _STOP
             except BaseException as exc:  # handed to the decoding thread
                 self._error = exc
 
-    def _blocks(self):
+    def _watched(self, blocks):
+        for block in blocks:
+            if self._stopping.is_set():
+                raise _Stopped
+            yield block
+
+    def _queued_blocks(self):
         while True:
             item = self._queue.get()
             if item is self._END:
                 return
             if item is self._STOP:
-                raise _Stopped
+                raise _Stopped(self._STOP)
             buffer, frames = item
             yield buffer if frames is None else buffer[:frames]
             self._release(item)

@@ -216,6 +216,55 @@ def mix_interleaved(flat, channels, sample_stride, first_sample, n_channels, out
 
 
 @jit
+def decode_and_mix(flat, channels, scale, n_channels, full_scale, largest, out, integer_sums):
+    """A decoded block as the analysis needs it, in one pass: ``mix_interleaved`` of its float32 samples.
+
+    ``flat`` holds ``len(out)`` interleaved frames in the decoder's own dtype (int16, int32,
+    float32, float64); each sample becomes float32 as libsndfile reads it,
+    ``float32(sample) * scale`` (``scale`` is 1 for float data).  ``out[k]`` is the mean of
+    frame k's channels, exactly as ``mix_interleaved`` gives it.  Also counts, for the checks
+    of a file, the samples at or beyond ``full_scale`` and those that are not finite (beyond
+    ``largest``, or NaN); returns ``(at_full_scale, not_finite)``.  ``integer_sums``
+    (int64, one per channel, or empty) gains each channel's integer samples, exactly.
+    """
+    m = out.shape[0]
+    at_full_scale = 0
+    not_finite = 0
+    if channels == 2:  # x / 2 == x * 0.5 exactly
+        half = 1 / n_channels
+        for k in range(m):
+            left = np.float32(flat[2 * k]) * scale
+            right = np.float32(flat[2 * k + 1]) * scale
+            out[k] = (left + right) * half
+            a, b = abs(left), abs(right)
+            at_full_scale += (a >= full_scale) + (b >= full_scale)
+            not_finite += (not a <= largest) + (not b <= largest)
+        if integer_sums.shape[0] == 2:
+            left_sum = 0
+            right_sum = 0
+            for k in range(m):
+                left_sum += np.int64(flat[2 * k])
+                right_sum += np.int64(flat[2 * k + 1])
+            integer_sums[0] += left_sum
+            integer_sums[1] += right_sum
+        return at_full_scale, not_finite
+    for k in range(m):
+        acc = np.float32(0)
+        for c in range(channels):
+            v = np.float32(flat[k * channels + c]) * scale
+            a = abs(v)
+            at_full_scale += a >= full_scale
+            not_finite += not a <= largest
+            acc = v if c == 0 else acc + v
+        out[k] = acc / n_channels
+    if integer_sums.shape[0] == channels:
+        for k in range(m):
+            for c in range(channels):
+                integer_sums[c] += np.int64(flat[k * channels + c])
+    return at_full_scale, not_finite
+
+
+@jit
 def _eight_frames_sum_of_squares(x, s0, hop, plan, stacks):
     """``pairwise_sum_of_squares`` of the eight windows starting at ``s0 + r * hop`` into ``stacks[r, 0]``.
 

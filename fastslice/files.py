@@ -171,8 +171,8 @@ def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=Non
         ranges = RangeStream(slicer, None, reader.channels, np.float32)
         if dry_run:
             clips = []
-            for _, block in decoding:
-                clips += [clip_at(len(clips), *r) for r in ranges.feed(block)]
+            for _, mixed in decoding:
+                clips += [clip_at(len(clips), *r) for r in ranges.feed_mono(mixed)]
             _check_some_audio(name, decoding)
             clips += [clip_at(len(clips), *r) for r in ranges.finish()]
             return _result(name, decoding, check, clips, None)
@@ -206,9 +206,9 @@ def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=Non
             with hold:
                 try:
                     try:
-                        for samples, block in decoding:
+                        for samples, mixed in decoding:
                             hold.append(samples)
-                            for start, end in ranges.feed(block):
+                            for start, end in ranges.feed_mono(mixed):
                                 write(start, end)
                             hold.release_before(ranges.first_open_sample())
                     except KeyboardInterrupt:

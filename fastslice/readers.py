@@ -46,6 +46,11 @@ SNDFILE_NATIVE = {
 _INT_SCALE = {np.dtype(np.int16): np.float32(2.0 ** -15), np.dtype(np.int32): np.float32(2.0 ** -31)}
 
 
+def float32_scale(dtype):
+    """What libsndfile multiplies samples of ``dtype`` by, in float32, to read them as float32 (1 for floats)."""
+    return _INT_SCALE.get(np.dtype(dtype), np.float32(1.0))
+
+
 def as_float32(block, out=None):
     """``block`` (any of the sources' dtypes) as float32, as libsndfile reads it as float32."""
     scale = _INT_SCALE.get(block.dtype)

@@ -96,25 +96,41 @@ class RangeStream:
             block = block[:, None]
         if block.ndim != 2 or block.shape[1] != self.channels:
             raise ParameterError(f"block has shape {block.shape}; expected (frames, {self.channels})")
+        return self._take(np.ascontiguousarray(block, dtype=self.dtype), self._mix)
+
+    def feed_mono(self, mono):
+        """Take the next block already mixed: the mean of its channels as ``Slicer`` mixes them
+        (``fastslice.stream.SampleCheck.mix`` gives it); return the ranges completed so far."""
+        mono = np.asarray(mono)
+        if mono.ndim != 1:
+            raise ParameterError(f"mono has shape {mono.shape}; expected (frames,)")
+        return self._take(np.asarray(mono, dtype=self.dtype), self._copy)
+
+    def _mix(self, part, out):
+        if self._numpy_mix:
+            np.mean(part, axis=1, out=out)
+        else:
+            _kernels.mix_interleaved(part.reshape(-1), self.channels, self.channels, 0, self._n_channels, out)
+
+    @staticmethod
+    def _copy(part, out):
+        out[:] = part
+
+    def _take(self, block, mix):
+        """Mix ``block`` into the mono buffer as room allows (``mix(part, out)``), framing as it goes."""
         if self.n_samples is not None and self.fed + block.shape[0] > self.n_samples:
             raise ParameterError(f"fed {self.fed + block.shape[0]} samples, more than n_samples={self.n_samples}")
         self.fed += block.shape[0]
         if self._whole or block.shape[0] == 0:
             return []
-        block = np.ascontiguousarray(block, dtype=self.dtype)
         ranges = []
         position = 0
         while position < block.shape[0]:  # mix as much as the mono buffer can take, then frame it
             self._drop_used_samples()
             room = self._mono.shape[0] - (self._mono_stop - self._mono_start)
             take = min(room, block.shape[0] - position)
-            part = block[position : position + take]
             filled = self._mono_stop - self._mono_start
-            mono = self._mono[filled : filled + take]
-            if self._numpy_mix:
-                np.mean(part, axis=1, out=mono)
-            else:
-                _kernels.mix_interleaved(part.reshape(-1), self.channels, self.channels, 0, self._n_channels, mono)
+            mix(block[position : position + take], self._mono[filled : filled + take])
             self._mono_stop += take
             position += take
             ranges += self._run_frames()
@@ -281,8 +297,8 @@ def iter_clip_ranges(source, *, decoder="auto", stream=None, block_frames=BLOCK_
     with readers.open_source(source, decoder=decoder, stream=stream) as f:
         slicer = slicer_for(f.samplerate, params)
         ranges = RangeStream(slicer, None, f.channels, np.float32)
-        for _, block in Decoding(f, block_frames, check=SampleCheck(f)):
-            yield from ranges.feed(block)
+        for _, mono in Decoding(f, block_frames, check=SampleCheck(f)):
+            yield from ranges.feed_mono(mono)
         yield from ranges.finish()
 
 
@@ -299,8 +315,8 @@ def iter_frame_rms(source, *, decoder="auto", stream=None, block_frames=BLOCK_FR
         stream_.rms_sink = lambda first, rms: pending.append((first, rms.copy()))
         ranges = []
         decoding = Decoding(f, block_frames)
-        for _, block in decoding:
-            ranges += stream_.feed(block)
+        for _, mono in decoding:
+            ranges += stream_.feed_mono(mono)
             yield from pending
             pending.clear()
         ranges += stream_.finish()
@@ -309,23 +325,25 @@ def iter_frame_rms(source, *, decoder="auto", stream=None, block_frames=BLOCK_FR
 
 
 class Decoding:
-    """One pass over a ``readers`` source's frames ``[first, stop)``: ``(samples, float32)`` block pairs.
+    """One pass over a ``readers`` source's frames ``[first, stop)``: ``(samples, mono)`` block pairs.
 
-    ``samples`` are in the source's own dtype (exact, for writing clips), ``float32``
-    the same as libsndfile's float32 decode (for slicing).  Both are views of buffers
-    reused by the next block.  Frames before ``first`` are sought past where the
-    source seeks exactly, else decoded and dropped.  ``stop=None`` reads to the end.
-    ``check``, a ``SampleCheck``, sees every float32 block before it is given out.
+    ``samples`` are in the source's own dtype (exact, for writing clips); ``mono`` is the
+    mean of their channels as ``Slicer`` mixes libsndfile's float32 decode (for slicing:
+    ``RangeStream.feed_mono``).  Both are views of buffers reused by the next block.
+    Frames before ``first`` are sought past where the source seeks exactly, else decoded
+    and dropped.  ``stop=None`` reads to the end.  ``check``, a ``SampleCheck``, mixes and
+    checks each block (without one, a ``SampleCheck`` that raises nothing mixes them).
     Afterwards ``position`` is the frame after the last one read, ``decoded`` the frames
     the decoder produced, and ``missing_frames`` what a header promised beyond the data.
     """
 
     def __init__(self, source, block_frames=BLOCK_FRAMES, first=0, stop=None, check=None):
-        self.source, self.block_frames, self.check = source, block_frames, check
+        self.source, self.block_frames = source, block_frames
+        self.check = check if check is not None else SampleCheck(source, stop_at_corrupt=False)
         self.first, self.stop = first, stop
         self.position = 0
         self.decoded = 0
-        self._float = np.empty((block_frames, source.channels), np.float32)
+        self._mono = np.empty(block_frames, np.float32)
 
     def __iter__(self):
         f = self.source
@@ -347,10 +365,9 @@ class Decoding:
                 break
             self.decoded += block.shape[0]
             self.position += block.shape[0]
-            as_float = readers.as_float32(block, self._float)
-            if self.check is not None:
-                self.check.see(as_float, self.position - block.shape[0])
-            yield block, as_float
+            mono = self._mono[: block.shape[0]]
+            self.check.mix(block, self.position - block.shape[0], mono)
+            yield block, mono
 
     @property
     def missing_frames(self):
@@ -364,27 +381,55 @@ class Decoding:
 
 
 class SampleCheck:
-    """Watches the samples as they are read.
+    """Mixes the decoded blocks for the analysis and watches their samples, in one pass.
 
     NaN or infinite samples (possible only in float data) stop the file with a
     ``FastsliceError`` that says where: a dataset must not be cut from corrupt
-    audio.  Samples at full scale (a clipped recording) and a DC offset are
-    only counted, for ``warnings()``.
+    audio (unless ``stop_at_corrupt`` is false).  Samples at full scale (a clipped
+    recording) and a DC offset are only counted, for ``warnings()``.
     """
 
     DC_OFFSET = 0.01  # -40 dBFS
 
-    def __init__(self, f):
-        self.name, self.rate = f.name, f.samplerate
+    def __init__(self, f, stop_at_corrupt=True):
+        self.name, self.rate, self.channels = f.name, f.samplerate, f.channels
         self.float_data = f.float_data
+        self.stop_at_corrupt = stop_at_corrupt
         self.full_scale = 1.0 if self.float_data else 32767 / 32768
         self.clipped = 0
         self.frames = 0
-        self.sums = np.zeros(f.channels)
+        self._scale = readers.float32_scale(f.dtype)
+        self._n_channels = np.float32(f.channels)
+        self._full_scale = np.float32(self.full_scale)
+        self._largest = np.finfo(np.float32).max
+        # Integer samples are summed exactly by the mixing kernel; float ones here, by BLAS.
+        self._integer_sums = np.zeros(0 if self.float_data else f.channels, np.int64)
+        self._float_sums = np.zeros(f.channels)
         self._ones = np.ones(0, np.float32)
+        self._float = None  # float32 copies of blocks, for what the kernel leaves to NumPy
+
+    def mix(self, block, first_frame, mono):
+        """Mix ``block`` (frames, channels) in the source's dtype into ``mono`` (float32), and check it."""
+        if self.channels >= 8:  # NumPy adds 8 or more interleaved channels pairwise: left to it
+            as_float = self._as_float32(block)
+            self.see(as_float, first_frame)
+            np.mean(as_float, axis=1, out=mono)
+            return
+        block = np.ascontiguousarray(block)
+        at_full_scale, not_finite = _kernels.decode_and_mix(
+            block.reshape(-1), self.channels, self._scale, self._n_channels, self._full_scale, self._largest,
+            mono, self._integer_sums,
+        )
+        if not_finite and self.stop_at_corrupt:
+            self.see(self._as_float32(block), first_frame)  # raises, naming the first one
+        self.clipped += at_full_scale
+        if self.float_data:
+            self._add_float_sums(self._as_float32(block))
+        self.frames += block.shape[0]
 
     def see(self, block, first_frame):
-        if self.float_data and not np.isfinite(block).all():
+        """Check a float32 block (frames, channels) of libsndfile's decode."""
+        if self.float_data and self.stop_at_corrupt and not np.isfinite(block).all():
             frame = first_frame + int(np.argwhere(~np.isfinite(block))[0][0])
             raise FastsliceError(
                 f"{self.name}: the sample at {frame / self.rate:.3f} s (frame {frame}) is NaN or infinite; "
@@ -392,10 +437,13 @@ class SampleCheck:
             )
         if max(block.max(initial=0), -block.min(initial=0)) >= self.full_scale:
             self.clipped += int(np.count_nonzero(np.abs(block) >= self.full_scale))
-        if self._ones.shape[0] < block.shape[0]:
-            self._ones = np.ones(block.shape[0], block.dtype)
-        self.sums += self._ones[: block.shape[0]] @ block  # per-channel sums; 40x faster than sum(axis=0)
+        self._add_float_sums(block)
         self.frames += block.shape[0]
+
+    @property
+    def sums(self):
+        """Each channel's sum of samples (as float32 decodes them) so far."""
+        return self._float_sums + self._integer_sums * float(self._scale) if self._integer_sums.shape[0] else self._float_sums
 
     def warnings(self):
         notes = []
@@ -407,3 +455,13 @@ class SampleCheck:
                     notes.append(f"{self.name}: channel {channel} has a DC offset of {mean:+.3f} "
                                  "(it raises the RMS of silences; remove it, e.g. with a high-pass filter)")
         return notes
+
+    def _add_float_sums(self, block):
+        if self._ones.shape[0] < block.shape[0]:
+            self._ones = np.ones(block.shape[0], np.float32)
+        self._float_sums += self._ones[: block.shape[0]] @ block  # per-channel sums; 40x faster than sum(axis=0)
+
+    def _as_float32(self, block):
+        if self._float is None or self._float.shape[0] < block.shape[0]:
+            self._float = np.empty((block.shape[0], self.channels), np.float32)
+        return readers.as_float32(block, self._float)

@@ -6,12 +6,16 @@ functions make those first calls on a few seconds of generated audio, so
 that a Docker image, a CI job or a new venv pays the compilation once, ahead of time.
 """
 import time
+import types
 
 import numpy as np
 
 from . import _jit, _kernels
 from .slicer import Slicer
-from .stream import RangeStream
+from .stream import RangeStream, SampleCheck
+
+#: The dtypes fastslice's decoders give samples in (``fastslice.readers``).
+SOURCE_DTYPES = ("int16", "int32", "float32", "float64")
 
 _SR = 8000
 # Lengths small enough for a 3 s signal with a 1 s pause to be cut, so that every kernel runs.
@@ -25,12 +29,24 @@ def _stereo(dtype):
     return x.astype(dtype)
 
 
-def warm_command_line(dtype=np.float32):
-    """The kernels of the command line's streaming path (files are analysed in float32)."""
-    x = _stereo(dtype)
+def warm_command_line(sources=("int16", "float32")):
+    """The kernels of the command line's path (``slice_file``), for inputs decoded as ``sources``
+    (int16: 16-bit PCM; int32: 24/32-bit PCM; float32: MP3, M4A, Ogg, float WAV; float64: double WAV)."""
+    x = _stereo(np.float32).T
+    for source in map(np.dtype, sources):
+        samples = (x * 2 ** (8 * source.itemsize - 1)).astype(source) if source.kind == "i" else x.astype(source)
+        decoded = types.SimpleNamespace(name="warm-up", samplerate=_SR, channels=2, float_data=source.kind == "f",
+                                        dtype=source)
+        mono = np.empty(samples.shape[0], np.float32)
+        SampleCheck(decoded).mix(samples, 0, mono)
+        stream = RangeStream(Slicer(_SR, **_PARAMS), None, 2, np.float32)
+        assert len(stream.feed_mono(mono) + stream.finish()) > 1, "warm-up signal not cut"
+
+
+def warm_streaming(dtype):
+    """The kernels of ``RangeStream.feed`` (blocks of interleaved float samples)."""
     stream = RangeStream(Slicer(_SR, **_PARAMS), None, 2, dtype)
-    ranges = stream.feed(x.T) + stream.finish()
-    assert len(ranges) > 1, "warm-up signal not cut"
+    assert len(stream.feed(_stereo(dtype).T) + stream.finish()) > 1, "warm-up signal not cut"
 
 
 def warm_in_memory(dtype):
@@ -42,7 +58,8 @@ def warm_in_memory(dtype):
 
 
 def warm_up(dtypes=("float32", "float64")):
-    """Compile (or load from numba's cache) every kernel the command line and ``Slicer`` use.
+    """Compile (or load from numba's cache) every kernel the command line, ``RangeStream`` and
+    ``Slicer`` use, for every dtype a decoder gives and for analysis in each of ``dtypes``.
 
     Returns ``(seconds, compiled, loaded, cache_folder)``: how long it took, how many
     kernel specializations were compiled and how many loaded from the cache, and where
@@ -51,8 +68,9 @@ def warm_up(dtypes=("float32", "float64")):
     kernels = [k for k in vars(_kernels).values() if hasattr(k, "stats")]
     before = [_counts(k) for k in kernels]
     started = time.perf_counter()
+    warm_command_line(SOURCE_DTYPES)
     for dtype in dtypes:
-        warm_command_line(np.dtype(dtype))
+        warm_streaming(np.dtype(dtype))
         warm_in_memory(np.dtype(dtype))
     seconds = time.perf_counter() - started
     after = [_counts(k) for k in kernels]

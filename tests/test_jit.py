@@ -52,7 +52,7 @@ MEMORY_KERNELS = {
     "pairwise_sum_of_squares", "_block_sum_of_squares", "tag_silences", "_ring_argmin", "trailing_tag",
 }
 COMMAND_LINE_KERNELS = {
-    "mix_interleaved", "frame_rms", "_eight_frames_sum_of_squares",
+    "decode_and_mix", "frame_rms", "_eight_frames_sum_of_squares",
     "pairwise_sum_of_squares", "_block_sum_of_squares", "tag_silences", "_ring_argmin", "trailing_tag",
 }
 NUMBA_OWN = ["ol_max.<locals>.impl", "ol_min.<locals>.impl"]

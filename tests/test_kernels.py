@@ -77,6 +77,40 @@ def test_channel_mixes_match_naive_and_numpy(dtype, channels):
         assert np.array_equal(np.asfortranarray(x).mean(axis=0), naive.mix(x, pairwise=True))
 
 
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"])
+@pytest.mark.parametrize("channels", [1, 2, 3, 7])
+def test_decode_and_mix_is_libsndfiles_float32_decode_mixed(tmp_path, subtype, channels):
+    import soundfile
+    from fastslice import readers
+
+    rng = np.random.default_rng(channels)
+    x = rng.uniform(-1.2, 1.2, (3001, channels))  # beyond full scale: clipped by the PCM writer
+    x[5] = 1.0
+    path = tmp_path / "x.wav"
+    soundfile.write(path, x, 8000, subtype=subtype)
+    with readers.open_source(path) as source:
+        native = source.read(4000).copy()
+        float_data = source.float_data
+    as_float32 = soundfile.read(path, dtype="float32", always_2d=True)[0]  # libsndfile's own float32 decode
+    full_scale = np.float32(1.0 if float_data else 32767 / 32768)
+    largest = np.finfo(np.float32).max
+    if float_data:
+        native[17, channels - 1] = np.nan
+        native[99, 0] = -np.inf
+        as_float32 = readers.as_float32(native).copy()
+    out = np.full(native.shape[0] - 3, np.nan, np.float32)
+    sums = np.zeros(0 if float_data else channels, np.int64)
+    at_full_scale, not_finite = _kernels.decode_and_mix(
+        native[3:].reshape(-1), channels, readers.float32_scale(native.dtype), np.float32(channels), full_scale,
+        largest, out, sums)
+    expected = naive.mix(np.ascontiguousarray(as_float32[3:].T), pairwise=False)
+    assert np.array_equal(out, expected, equal_nan=True)
+    assert at_full_scale == np.count_nonzero(np.abs(as_float32[3:]) >= full_scale) > 0
+    assert not_finite == (2 if float_data else 0)
+    if not float_data:
+        assert np.array_equal(sums, native[3:].astype(np.int64).sum(axis=0))
+
+
 def _tags_in_blocks(rms, ring_size, block, threshold, min_interval, min_length, max_sil_kept):
     """Feed frames through a ring of ring_size, block frames at a time, as a stream would."""
     ring = np.full(ring_size, np.nan, rms.dtype)

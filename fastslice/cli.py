@@ -5,6 +5,7 @@ are imported when a command runs.
 """
 import argparse
 import csv
+import gc
 import json
 import os
 import sys
@@ -200,6 +201,10 @@ def run_slice(args):
 
     from .batch import slice_files
 
+    # numba's import leaves some hundred thousand objects that every full collection of Python's
+    # garbage collector would walk again, while the blocks of a long file go by: set them aside
+    # (1 h of WAV: 1.2-1.3 s -> 1.04 s, whole process).
+    gc.freeze()
     options = {
         "format": args.format, "subtype": args.subtype, "overwrite": args.overwrite, "dry_run": args.dry_run,
         "start_seconds": args.start, "end_seconds": args.end, "sample_rate": args.sr, "mono": args.mono,

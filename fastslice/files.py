@@ -4,7 +4,9 @@
 ranges as it goes (``stream.py``) and writes each clip as soon as its end is
 known, from the decoded samples held since its start (``hold.py``), in the
 input's own sample format where that is exact, so 16-bit in gives the same
-16-bit out.  Every clip is written to a temporary name and renamed when
+16-bit out.  A 16/24/32-bit WAV's clips are not decoded at all: the kernel copies
+their bytes from the input behind the header libsndfile writes (``_WavCopy``).
+Clips are written on a thread of their own while decoding goes on (``_ClipWriter``).  Every clip is written to a temporary name and renamed when
 complete; a hidden marker ``.<stem>.fastslice.json``, written last, records the
 finished input so that a re-run can skip it.
 
@@ -13,9 +15,12 @@ run are removed.  A stream (a pipe, which may never end) keeps every finished
 clip when it is interrupted.
 """
 import dataclasses
+import errno
+import io
 import json
 import os
 import queue
+import struct
 import threading
 from pathlib import Path
 
@@ -184,6 +189,7 @@ def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=Non
             protected.add(os.path.realpath(source))
         convert = out_rate != reader.samplerate or out_channels != reader.channels
         rereads = is_path and reader.uncompressed  # the writer reads each clip from the file itself
+        copies = _WavCopy.plan(source, reader, fmt, sub, first) if rereads and not convert else None
         if rereads:
             hold = Reread(lambda: readers.open_source(source, decoder="sndfile"), first)
         else:
@@ -195,6 +201,10 @@ def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=Non
             clip = clip_at(len(queued), start, end)
             if os.path.realpath(clip.clip) in protected:
                 raise FastsliceError(f"{name}: clip {clip.clip} would overwrite an input file; choose another -o folder")
+            if copies is not None and copies.fits(end - start):
+                queued.append(clip)
+                writer.run(clip, copies.job(start, end, Path(clip.clip), name))
+                return
             blocks = hold.blocks(start, end, block_frames)
             if convert:
                 blocks = _converted((readers.as_float32(b) for b in blocks), reader.samplerate, out_rate, mono)
@@ -297,22 +307,26 @@ def _resampler(in_rate, out_rate, channels):
 
 class _ClipWriter:
     """Writes clips in order on a thread of its own, while the input goes on being decoded
-    (libsndfile releases the GIL while it reads, encodes and writes).
+    (libsndfile and the kernel's file copies release the GIL).
 
-    ``write(clip, blocks, args, reads_alone=False)`` hands over a clip for
-    ``_write_clip(blocks, *args)``.  Blocks that come from memory the decoding thread reuses
-    are copied, in that thread, into a few buffers that go round between the two threads;
-    ``reads_alone`` blocks (read again from the file by a reader only the writer uses) are
-    read on the writer's thread, so the decoding thread does not wait for them.  The queues
-    are bounded: a slow writer holds the decoding back, memory stays constant.
-    ``finish()`` waits for every clip and raises the first error; ``stop()`` abandons the
-    clip being written (its temporary file is removed) and what is queued.  ``done`` lists
-    the clips complete on disk, in order.
+    Three ways to hand over a clip, each ending in a complete file or none:
 
-    With ``threaded=False`` every clip is written by the caller, at once (one thread per file).
+    * ``write(clip, blocks, args)``: blocks from memory the decoding thread reuses are copied,
+      in that thread, into a few buffers that go round between the two threads, for
+      ``_write_clip(blocks, *args)``;
+    * ``write(clip, blocks, args, reads_alone=True)``: blocks read again from the file by a
+      reader only the writer uses, read on the writer's thread;
+    * ``run(clip, job)``: ``job(stopping)`` writes the clip itself (``_copy_clip``), checking
+      ``stopping()`` as it goes.
+
+    The queue is bounded (a few blocks or clips): a slow writer holds the decoding back, and
+    memory stays constant.  ``finish()`` waits for every clip and raises the first error;
+    ``stop()`` abandons the clip being written (its temporary file is removed) and what is
+    queued.  ``done`` lists the clips complete on disk, in order.  With ``threaded=False``
+    every clip is written by the caller, at once (one thread per file).
     """
 
-    _QUEUED_BLOCKS = 4
+    _QUEUED = 4
     _END, _STOP = object(), object()
 
     def __init__(self, threaded=True):
@@ -323,7 +337,7 @@ class _ClipWriter:
         if not threaded:
             return
         self._stopping = threading.Event()
-        self._queue = queue.Queue(self._QUEUED_BLOCKS)
+        self._queue = queue.Queue(self._QUEUED)
         self._free = queue.Queue()  # buffers the writer has finished with
         self._buffers = 0
         self._thread = threading.Thread(target=self._run, name="fastslice-clip-writer", daemon=True)
@@ -331,18 +345,23 @@ class _ClipWriter:
 
     def write(self, clip, blocks, args, reads_alone=False):
         if not self._threaded:
-            _write_clip(blocks, *args)
+            self.run(clip, lambda stopping: _write_clip(blocks, *args))
+        elif reads_alone:
+            self._put(("lazy", clip, args, blocks))
+        else:
+            self._put(("blocks", clip, args))
+            self._open = True
+            for block in blocks:
+                self._put(self._copy(block))  # the hold reuses its memory
+            self._put(self._END)
+            self._open = False
+
+    def run(self, clip, job):
+        if self._threaded:
+            self._put(("job", clip, job))
+        else:
+            job(_never)
             self.done.append(clip)
-            return
-        if reads_alone:
-            self._put((clip, args, blocks))
-            return
-        self._put((clip, args, None))
-        self._open = True
-        for block in blocks:
-            self._put(self._copy(block))  # the hold reuses its memory
-        self._put(self._END)
-        self._open = False
 
     def finish(self):
         """Wait for the clips queued; one whose queuing was interrupted is abandoned."""
@@ -362,16 +381,16 @@ class _ClipWriter:
             self._thread.join()
 
     def _copy(self, block):
-        """(buffer, frames) holding a copy of ``block``: a buffer of the round, or a new array."""
-        if self._buffers < self._QUEUED_BLOCKS + 2 and self._free.empty():
+        """("block", buffer, frames) holding a copy of ``block``: a buffer of the round, or a new array."""
+        if self._buffers < self._QUEUED + 2 and self._free.empty():
             self._buffers += 1
             self._free.put(np.empty((max(block.shape[0], 1 << 16),) + block.shape[1:], block.dtype))
         buffer = self._free.get()
         if buffer.dtype != block.dtype or buffer.shape[1:] != block.shape[1:] or buffer.shape[0] < block.shape[0]:
             self._free.put(buffer)  # an odd block (resampled output): a copy of its own
-            return np.array(block), None
+            return "block", np.array(block), None
         buffer[: block.shape[0]] = block
-        return buffer, block.shape[0]
+        return "block", buffer, block.shape[0]
 
     def _put(self, item):
         self._raise_error()
@@ -382,25 +401,28 @@ class _ClipWriter:
             raise self._error
 
     def _release(self, item):
-        if isinstance(item, tuple) and len(item) == 2 and item[1] is not None and isinstance(item[0], np.ndarray):
-            self._free.put(item[0])
+        if isinstance(item, tuple) and item[0] == "block" and item[2] is not None:
+            self._free.put(item[1])
 
     def _run(self):
         while True:
             item = self._queue.get()
             if item is None or item is self._STOP:
                 return
-            if self._error is not None or self._stopping.is_set() or item is self._END or len(item) != 3:
+            if self._error is not None or self._stopping.is_set() or item is self._END or item[0] == "block":
                 self._release(item)
                 continue  # after an error or stop(): drain until told to stop
-            clip, args, blocks = item
             try:
-                _write_clip(self._watched(blocks if blocks is not None else self._queued_blocks()), *args)
-                self.done.append(clip)
+                if item[0] == "job":
+                    item[2](self._stopping.is_set)
+                elif item[0] == "lazy":
+                    _write_clip(self._watched(item[3]), *item[2])
+                else:
+                    _write_clip(self._watched(self._queued_blocks()), *item[2])
+                self.done.append(item[1])
             except _Stopped as stopped:
                 if stopped.args == (self._STOP,):
                     return
-                continue  # drain until _STOP
             except BaseException as exc:  # handed to the decoding thread
                 self._error = exc
 
@@ -417,13 +439,113 @@ class _ClipWriter:
                 return
             if item is self._STOP:
                 raise _Stopped(self._STOP)
-            buffer, frames = item
+            _, buffer, frames = item
             yield buffer if frames is None else buffer[:frames]
             self._release(item)
 
 
+def _never():
+    return False
+
+
 class _Stopped(Exception):
     """The clip writer was told to stop in the middle of a clip."""
+
+
+class _WavCopy:
+    """Clips of a PCM WAV written in its own format without passing through Python: the header
+    libsndfile writes for the clip, then the clip's bytes copied from the input by the kernel
+    (``os.copy_file_range``: one copy in the page cache, no GIL).  The bytes are the ones
+    libsndfile writes back for those samples; ``plan`` says None where that is not so."""
+
+    # 16/24/32-bit PCM in RIFF WAV: libsndfile writes back the bytes it read, and its header
+    # differs between lengths only in the RIFF and data sizes (an odd size is padded: not copied).
+    SUBTYPES = ("PCM_16", "PCM_24", "PCM_32")
+    _STEP = 1 << 23  # bytes per copy call (a stop is noticed between them)
+
+    @classmethod
+    def plan(cls, path, reader, fmt, subtype, first):
+        if not (reader.format == fmt == "WAV" and reader.subtype == subtype and subtype in cls.SUBTYPES):
+            return None
+        chunk = readers.wav_data_chunk(path)
+        header = _empty_wav_header(fmt, subtype, reader.samplerate, reader.channels)
+        if chunk is None or header is None or chunk[2] != reader.channels * int(subtype[4:]) // 8:
+            return None
+        return cls(path, chunk[0] + first * chunk[2], chunk[2], *header)
+
+    def __init__(self, path, data_offset, frame_bytes, header, data_size_at):
+        self.path, self.data_offset, self.frame_bytes = path, data_offset, frame_bytes
+        self.header, self.data_size_at = header, data_size_at
+
+    def fits(self, frames):
+        size = frames * self.frame_bytes
+        return size % 2 == 0 and len(self.header) + size < 1 << 32
+
+    def job(self, start, end, final, source):
+        """A writer job (``job(stopping)``) that writes frames ``[start, end)`` to ``final``."""
+        return lambda stopping: self._copy(start, end, final, source, stopping)
+
+    def _copy(self, start, end, final, source, stopping):
+        size = (end - start) * self.frame_bytes
+        header = bytearray(self.header)
+        header[4:8] = struct.pack("<I", len(header) - 8 + size)
+        header[self.data_size_at : self.data_size_at + 4] = struct.pack("<I", size)
+        temporary = final.with_name(f".{final.name}.{os.getpid()}.part")
+        try:
+            with open(self.path, "rb", buffering=0) as src, open(temporary, "wb", buffering=0) as out:
+                _write_all(out, header)
+                offset = self.data_offset + start * self.frame_bytes
+                copied = 0
+                while copied < size:
+                    if stopping():
+                        raise _Stopped
+                    got = _copy_range(src, out, offset + copied, min(self._STEP, size - copied))
+                    if got == 0:
+                        raise OSError(f"the data ends before frame {end} on reading it again")
+                    copied += got
+            os.replace(temporary, final)
+        except OSError as exc:
+            temporary.unlink(missing_ok=True)
+            raise FastsliceError(f"{source}: cannot write clip {final} ({exc.strerror or exc})") from None
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+
+
+def _empty_wav_header(fmt, subtype, sample_rate, channels):
+    """(header, offset of the data size field) that libsndfile writes for a clip with no frames, or
+    None if its data chunk is not last."""
+    buffer = io.BytesIO()
+    with soundfile.SoundFile(buffer, "w", sample_rate, channels, subtype, format=fmt) as out:
+        _without_peak_chunk(out)
+    header = buffer.getvalue()
+    position = 12
+    while position + 8 <= len(header):
+        kind, size = header[position : position + 4], struct.unpack("<I", header[position + 4 : position + 8])[0]
+        if kind == b"data":
+            return (header, position + 4) if position + 8 == len(header) and size == 0 else None
+        position += 8 + size + size % 2
+    return None
+
+
+def _write_all(out, data):
+    view = memoryview(data)
+    while view:
+        view = view[out.write(view):]
+
+
+def _copy_range(src, out, offset, count):
+    """Copy ``count`` bytes from ``offset`` in ``src`` to the end of ``out``: in the kernel where it can, else
+    through a buffer.  Returns the bytes copied (0 at the end of ``src``)."""
+    if hasattr(os, "copy_file_range"):  # Linux
+        try:
+            return os.copy_file_range(src.fileno(), out.fileno(), count, offset)
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EPERM):
+                raise
+    data = os.pread(src.fileno(), count, offset)  # another system, file system, or an old kernel
+    _write_all(out, data)
+    return len(data)
 
 
 def _write_clip(blocks, final, sample_rate, channels, fmt, subtype, source):

@@ -129,7 +129,8 @@ class Reread(ClosedOnExit):
     spilled_frames = 0
 
     def __init__(self, open_again, first=0):
-        self._source = open_again()
+        self._open_again = open_again  # called when a clip is first read (never, if none is)
+        self._source = None
         self._first = first
 
     def append(self, block):
@@ -139,6 +140,8 @@ class Reread(ClosedOnExit):
         pass
 
     def blocks(self, start, end, block_frames=1 << 16):
+        if self._source is None:
+            self._source = self._open_again()
         self._source.seek(self._first + start)
         position = start
         while position < end:
@@ -149,4 +152,5 @@ class Reread(ClosedOnExit):
             yield block
 
     def close(self):
-        self._source.close()
+        if self._source is not None:
+            self._source.close()

@@ -238,6 +238,14 @@ class _SndfileSource(ClosedOnExit):
 
 def _declared_wav_frames(path):
     """The frames a RIFF WAV's data chunk claims, or None (no such chunk, or not RIFF)."""
+    chunk = wav_data_chunk(path)
+    return None if chunk is None else chunk[1] // chunk[2]
+
+
+def wav_data_chunk(path):
+    """``(offset, size, block_align)`` of a RIFF WAV's sample data as its header gives them
+    (bytes from the start of the file, bytes claimed, bytes per frame), or None (no such
+    chunk, or not RIFF)."""
     try:
         with open(path, "rb") as f:
             header = f.read(12)
@@ -256,7 +264,7 @@ def _declared_wav_frames(path):
                     block_align = struct.unpack("<H", fmt[12:14])[0]
                     f.seek(size % 2, 1)
                 elif kind == b"data":
-                    return size // block_align if block_align else None
+                    return (f.tell(), size, block_align) if block_align else None
                 else:
                     f.seek(size + size % 2, 1)
     except OSError:

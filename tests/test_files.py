@@ -4,7 +4,7 @@ import pytest
 import soundfile
 
 import signals
-from fastslice import FastsliceError, ParameterError
+from fastslice import FastsliceError, ParameterError, files
 from fastslice.files import output_format, slice_file
 
 SR = 16000
@@ -33,6 +33,33 @@ def test_clips_are_the_bytes_soundfile_writes(tmp_path, format, subtype, ext):
             assert np.array_equal(got, samples) and soundfile.info(clip.clip).subtype == "FLOAT"
         else:
             assert reference.read_bytes() == open(clip.clip, "rb").read(), clip.clip
+
+
+@pytest.mark.parametrize("subtype, channels, title", [
+    ("PCM_16", 2, None), ("PCM_16", 1, "a LIST chunk before the data"), ("PCM_24", 1, None), ("PCM_32", 3, None)])
+def test_wav_clips_are_copied_by_the_kernel_and_are_the_bytes_soundfile_writes(tmp_path, monkeypatch, subtype, channels, title):
+    x = signals.with_digital_silence(signals.speech_like(3, 30, SR, channels=channels), 3, SR)
+    x[:, -2 * SR :] = 0.3 * np.sin(np.arange(2 * SR) / 5.0)  # the last clip runs to the end,
+    x = x[:, :-1]  # and its length is odd: its 24-bit mono data is padded, so it is not copied
+    source = tmp_path / "in.wav"
+    with soundfile.SoundFile(source, "w", SR, channels, subtype) as f:
+        if title:
+            f.title = title
+        f.write(x.T)
+    copied = []
+    real = files._copy_range
+    monkeypatch.setattr(files, "_copy_range", lambda *a: copied.append(a[3]) or real(*a))
+    result = slice_file(source, tmp_path / "out", PARAMS, start_seconds=0.37)
+    assert len(result.clips) > 3
+    odd = [c for c in result.clips if (c.end_sample - c.start_sample) * channels * int(subtype[4:]) // 8 % 2]
+    assert bool(odd) == (subtype == "PCM_24")
+    assert sum(copied) == sum((c.end_sample - c.start_sample) * channels * int(subtype[4:]) // 8
+                              for c in result.clips if c not in odd) > 0
+    for clip in result.clips:
+        samples, _ = soundfile.read(source, dtype="float64", always_2d=True, start=clip.start_sample, stop=clip.end_sample)
+        reference = tmp_path / "reference.wav"
+        soundfile.write(reference, samples, SR, subtype=subtype)
+        assert reference.read_bytes() == open(clip.clip, "rb").read(), clip.clip
 
 
 def test_compressed_input_becomes_float_wav_of_its_straight_decode(tmp_path):

@@ -21,7 +21,7 @@ from fastslice.files import slice_file
 
 SR = 44100
 PARAMS = dict(threshold=-35, min_length=2000, min_interval=300, hop_size=10, max_sil_kept=500)
-KINDS = ["wav", "flac", "ogg", "mp3", "m4a"]
+KINDS = ["wav", "aiff", "flac", "ogg", "mp3", "m4a"]
 
 
 def recording(seed, seconds, channels=2):
@@ -34,7 +34,7 @@ def every_format(tmp_path_factory):
     folder = tmp_path_factory.mktemp("formats")
     x = recording(21, 40)
     made = {}
-    for kind, subtype in [("wav", "PCM_16"), ("flac", "PCM_16"), ("ogg", "VORBIS")]:
+    for kind, subtype in [("wav", "PCM_16"), ("aiff", "PCM_16"), ("flac", "PCM_16"), ("ogg", "VORBIS")]:
         made[kind] = folder / f"talk.{kind}"
         soundfile.write(made[kind], x.T, SR, subtype=subtype)
     made["mp3"] = avfiles.encode(folder / "talk.mp3", [("libmp3lame", x, SR)])
@@ -99,24 +99,42 @@ def test_slice_file_refuses_a_bad_number_of_threads(tmp_path, every_format, thre
 
 
 def clip_writes(monkeypatch, on_clip=None, on_block=None):
-    """Wrap the real ``_write_clip``: ``on_clip(k)`` before clip k, ``on_block(k)`` before each of its blocks."""
-    real, calls = files._write_clip, []
+    """Wrap the real clip writers: ``on_clip(k)`` before clip k, ``on_block(k)`` before each of its
+    blocks.  Clips of a 16-bit WAV are copied by the kernel (``_WavCopy``), here in steps of 1024
+    frames, each a block; others are written from blocks of samples (``_write_clip``)."""
+    calls, current = [], threading.local()
+    real_write, real_copy, real_range = files._write_clip, files._WavCopy._copy, files._copy_range
 
-    def wrapped(blocks, *args):
-        k = len(calls)
-        calls.append(args[0])
+    def started(final):
+        current.k = len(calls)
+        calls.append(final)
         if on_clip is not None:
-            on_clip(k)
+            on_clip(current.k)
+
+    def write_clip(blocks, *args):
+        started(args[0])
 
         def watched():
             for block in blocks:
                 if on_block is not None:
-                    on_block(k)
+                    on_block(current.k)
                 yield block
 
-        return real(watched(), *args)
+        return real_write(watched(), *args)
 
-    monkeypatch.setattr(files, "_write_clip", wrapped)
+    def copy_clip(self, start, end, final, source, stopping):
+        started(final)
+        return real_copy(self, start, end, final, source, stopping)
+
+    def copy_range(*args):
+        if on_block is not None:
+            on_block(current.k)
+        return real_range(*args)
+
+    monkeypatch.setattr(files, "_write_clip", write_clip)
+    monkeypatch.setattr(files._WavCopy, "_copy", copy_clip)
+    monkeypatch.setattr(files._WavCopy, "_STEP", 1024 * 4)
+    monkeypatch.setattr(files, "_copy_range", copy_range)
     return calls
 
 
@@ -143,7 +161,8 @@ def counted_reads(monkeypatch, before_read):
     return counts
 
 
-@pytest.mark.parametrize("kind", ["wav", "flac"])  # a WAV's writer reads its clips itself; a FLAC's are handed over
+# A WAV's clips are copied by the kernel; an AIFF's read again by the writer; a FLAC's handed over.
+@pytest.mark.parametrize("kind", ["wav", "aiff", "flac"])
 @pytest.mark.parametrize("threads", [1, 2])
 def test_a_failing_writer_stops_the_reading_and_leaves_nothing(tmp_path, every_format, monkeypatch, kind, threads):
     blocks = -(-soundfile.info(every_format[kind]).frames // 4096)
@@ -165,7 +184,7 @@ def test_a_failing_writer_stops_the_reading_and_leaves_nothing(tmp_path, every_f
     assert writer_threads() == []
 
 
-@pytest.mark.parametrize("kind", ["wav", "flac"])
+@pytest.mark.parametrize("kind", ["wav", "aiff", "flac"])
 @pytest.mark.parametrize("threads", [1, 2])
 def test_a_slow_writer_is_stopped_cleanly_when_the_reading_fails(tmp_path, every_format, monkeypatch, kind, threads):
     # A writer that takes 5 ms per block of 1024 frames (a clip takes a good part of a second), and a

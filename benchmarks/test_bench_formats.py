@@ -73,7 +73,7 @@ import soundfile
 from fastslice.files import slice_file
 from fastslice.readers import open_source
 from test_bench_files import (FAST_ROUNDS, PARAMS, REFERENCE_ROUNDS, _PEAK_RSS, assert_same_clip_files,
-                              assert_same_clips, cli, record, reference_flow)
+                              assert_same_clips, cli, fresh_folders, record, reference_flow)
 from workloads import ENCODINGS, SECONDS, encoded, repeated
 
 READ_BLOCK = 65536  # frames per read in the decode-alone loop
@@ -217,10 +217,11 @@ def test_cli(benchmark, case, sources, warm, tmp_path):
     benchmark.group = group(fmt)
     path = sources(fmt)
     warm(fmt, decoder)
-    benchmark.pedantic(run_cli, args=(path, tmp_path, decoder), rounds=FAST_ROUNDS, iterations=1)
-    used = used_decoder(tmp_path, path)
+    setup, rounds = fresh_folders(tmp_path, "out")
+    benchmark.pedantic(lambda out: run_cli(path, out, decoder), setup=setup, rounds=FAST_ROUNDS, iterations=1)
+    used = used_decoder(rounds[-1], path)
     record(benchmark, types.SimpleNamespace(seconds=sources.seconds()), decoder=used,
-           n_clips=len(list(tmp_path.glob(f"{path.stem}_*.*"))))
+           n_clips=len(list(rounds[-1].glob(f"{path.stem}_*.*"))))
     ratio(benchmark, ("cli", fmt, decoder), ("decode", fmt, used), "x_decode_alone")
 
 
@@ -230,9 +231,10 @@ def test_slice_file(benchmark, case, sources, upstream, tmp_path):
     benchmark.group = group(fmt)
     path = sources(fmt)
     slice_file(sources(fmt, "1min"), tmp_path / "warm", PARAMS, overwrite=True, decoder=decoder)  # kernels, imports
-    result = benchmark.pedantic(slice_file, args=(path, tmp_path / "clips", PARAMS),
-                                kwargs={"overwrite": True, "decoder": decoder}, rounds=FAST_ROUNDS, iterations=1)
-    used = used_decoder(tmp_path / "clips", path)
+    setup, rounds = fresh_folders(tmp_path, "clips")
+    result = benchmark.pedantic(lambda out: slice_file(path, out, PARAMS, decoder=decoder), setup=setup,
+                                rounds=FAST_ROUNDS, iterations=1)
+    used = used_decoder(rounds[-1], path)
     record(benchmark, types.SimpleNamespace(seconds=sources.seconds()), decoder=used, n_clips=len(result.clips))
     ratio(benchmark, ("slice_file", fmt, decoder), ("decode", fmt, used), "x_decode_alone")
 
@@ -248,13 +250,15 @@ def test_slice_file(benchmark, case, sources, upstream, tmp_path):
 def test_guide(benchmark, fmt, sources, upstream, tmp_path):
     benchmark.group = group(fmt)
     path = sources(fmt)
-    guide_dir, warm_dir = tmp_path / "guide", tmp_path / "warm"
-    guide_dir.mkdir()
+    warm_dir = tmp_path / "warm"
     warm_dir.mkdir()
     if fmt == "m4a":
         skip_unless_librosa_reads(sources(fmt, "1min"))
     reference_flow(sources(fmt, "1min"), warm_dir, upstream)  # librosa's lazy imports, outside the timing
-    n = benchmark.pedantic(reference_flow, args=(path, guide_dir, upstream), rounds=REFERENCE_ROUNDS, iterations=1)
+    setup, rounds = fresh_folders(tmp_path, "guide", make=True)
+    n = benchmark.pedantic(lambda out: reference_flow(path, out, upstream), setup=setup, rounds=REFERENCE_ROUNDS,
+                           iterations=1)
+    guide_dir = rounds[-1]
     record(benchmark, types.SimpleNamespace(seconds=sources.seconds()), n_clips=n)
     ratio(benchmark, ("guide", fmt), ("cli", fmt, "auto"), "x_cli")
 

@@ -207,3 +207,19 @@ def test_a_slow_writer_is_stopped_cleanly_when_the_reading_fails(tmp_path, every
     monkeypatch.undo()
     result = slice_file(every_format[kind], tmp_path / "out", PARAMS, threads=threads)  # a re-run is whole
     assert len(result.clips) > 3 and not result.skipped
+
+
+def test_one_thread_per_file_under_a_pool_and_one_per_cpu_alone(tmp_path, every_format, monkeypatch):
+    import concurrent.futures
+
+    from fastslice.batch import slice_files
+
+    seen = []
+    real = files.slice_file
+    monkeypatch.setattr(files, "slice_file", lambda *a, **k: seen.append(k["threads"]) or real(*a, **k))
+    inputs = [str(every_format["wav"]), str(every_format["flac"])]
+    assert not slice_files(inputs, tmp_path / "alone", PARAMS).errors
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:  # any executor: Dask's, a process pool
+        assert not slice_files(inputs, tmp_path / "pooled", PARAMS, executor=pool).errors
+        assert not slice_files(inputs, tmp_path / "asked", PARAMS, executor=pool, threads=3, overwrite=True).errors
+    assert seen == [None, None, 1, 1, 3, 3]

@@ -217,7 +217,9 @@ def test_one_thread_per_file_under_a_pool_and_one_per_cpu_alone(tmp_path, every_
     seen = []
     real = files.slice_file
     monkeypatch.setattr(files, "slice_file", lambda *a, **k: seen.append(k["threads"]) or real(*a, **k))
-    inputs = [str(every_format["wav"]), str(every_format["flac"])]
+    other = tmp_path / "other.flac"
+    other.write_bytes(every_format["flac"].read_bytes())
+    inputs = [str(every_format["wav"]), str(other)]
     assert not slice_files(inputs, tmp_path / "alone", PARAMS).errors
     with concurrent.futures.ThreadPoolExecutor(2) as pool:  # any executor: Dask's, a process pool
         assert not slice_files(inputs, tmp_path / "pooled", PARAMS, executor=pool).errors

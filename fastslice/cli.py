@@ -394,7 +394,7 @@ def run_warmup(args):
     from .warmup import warm_up
 
     seconds, compiled, loaded, folder = warm_up()
-    print(f"fastslice warmup: kernels for float32 and float64 ready in {seconds:.1f} s "
+    print(f"fastslice warmup: kernels for every decoder's samples and float32/float64 analysis ready in {seconds:.1f} s "
           f"({compiled} compiled, {loaded} loaded from the cache)")
     if folder is None:
         print("fastslice: numba cannot cache the kernels here, so every process compiles them again; "

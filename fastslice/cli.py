@@ -41,6 +41,7 @@ def build_parser():
     cut.add_argument("--subtype", help="sample format of the clips, e.g. PCM_16, PCM_24, FLOAT (default: the input's)")
     cut.add_argument("--manifest", metavar="PATH", help="write every clip to PATH: .csv, or .jsonl (JSON Lines)")
     cut.add_argument("--labels", action="store_true", help="also write an Audacity label file <stem>_labels.txt per input")
+    cut.add_argument("--review", action="store_true", help="write OUT_DIR/review.html at the end: look, listen, mark clips to drop")
     cut.add_argument("--dry-run", action="store_true", help="print the clips that would be written; write nothing")
     cut.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="slice N files at a time, in N processes (default 1)")
     cut.add_argument("--threads", type=int, metavar="N", help="threads per file: 1 reads, analyses and writes in turn; "
@@ -66,6 +67,19 @@ def build_parser():
     stats.add_argument("--target", type=float, nargs=2, default=(4.0, 8.0), metavar=("LO", "HI"),
                        help="the wanted clip length range in seconds (default 4 8, as so-vits-svc asks)")
     stats.add_argument("--outliers", type=int, default=20, metavar="N", help="list at most N clips outside the target (default 20)")
+
+    review = commands.add_parser("review", help="write one HTML page to look at and listen to a sliced set, and mark clips to drop")
+    review.add_argument("folder", metavar="OUT_DIR", help="the folder fastslice slice wrote")
+    review.add_argument("-o", "--out", metavar="HTML", help="the page to write (default OUT_DIR/review.html)")
+    review.add_argument("--target", type=float, nargs=2, default=(4.0, 8.0), metavar=("LO", "HI"),
+                        help="the wanted clip length range in seconds; clips outside it are flagged (default 4 8)")
+    review.add_argument("--manifest", metavar="PATH", help="take the clips from this manifest (.csv or .jsonl) instead of the markers")
+
+    prune = commands.add_parser("prune", help="move the clips a review page's list names into OUT_DIR/dropped/ (never deletes)")
+    prune.add_argument("folder", metavar="OUT_DIR", help="the folder fastslice slice wrote")
+    prune.add_argument("--list", required=True, metavar="FILE", help="the list the review page saved (dropped.txt)")
+    prune.add_argument("--restore", action="store_true", help="move the listed clips back from OUT_DIR/dropped/")
+    prune.add_argument("--manifest", metavar="PATH", help="also take the pruned clips out of this manifest (back with --restore)")
 
     commands.add_parser(
         "warmup", help="compile fastslice's kernels into numba's cache now (for Docker images, CI, new venvs)",
@@ -247,6 +261,12 @@ def run_slice(args):
             for (_, folder, stem), result in zip(batch.jobs, batch.results):
                 if result is not None:
                     write_audacity_labels(Path(folder) / f"{stem}_labels.txt", result.clips)
+        if args.review and clips:
+            from .review import review
+
+            page, _ = review(args.out)
+            if not args.quiet:
+                print(f"fastslice: review page: {page}", file=sys.stderr)
     if not args.quiet:
         elapsed = time.perf_counter() - started
         hours = sum(r.audio_seconds for r in done) / 3600
@@ -318,6 +338,11 @@ class _executor:
 
 def write_manifest(path, clips):
     """Write clip rows to path: CSV or JSON Lines, by its extension; atomically."""
+    write_manifest_rows(path, (c.row() for c in clips))
+
+
+def write_manifest_rows(path, rows):
+    """``write_manifest`` of rows (dicts of ``Clip.row()``'s fields)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
@@ -327,10 +352,10 @@ def write_manifest(path, clips):
         if path.suffix.lower() == ".csv":
             writer = csv.DictWriter(f, fieldnames=fields)
             writer.writeheader()
-            writer.writerows(c.row() for c in clips)
+            writer.writerows(rows)
         else:
-            for c in clips:
-                f.write(json.dumps(c.row(), ensure_ascii=False) + "\n")
+            for row in rows:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
     os.replace(temporary, path)
 
 
@@ -450,6 +475,24 @@ def demo_recording(sr, seconds=40.0, seed=2024):
     return x.astype(np.float32)
 
 
+def run_review(args):
+    from .review import review
+
+    page, count = review(args.folder, args.out, manifest=args.manifest, target=tuple(args.target))
+    print(f"fastslice review: {count} clips in {page}")
+    return 0
+
+
+def run_prune(args):
+    from .review import prune
+
+    moves = prune(args.folder, args.list, restore=args.restore, manifest=args.manifest)
+    for source, target in moves:
+        print(f"{source} -> {target}")
+    print(f"fastslice prune: {len(moves)} clips {'restored' if args.restore else 'moved into ' + str(Path(args.folder) / 'dropped')}")
+    return 0
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
 
@@ -462,6 +505,10 @@ def main(argv=None):
             return run_stats(args)
         if args.command == "warmup":
             return run_warmup(args)
+        if args.command == "review":
+            return run_review(args)
+        if args.command == "prune":
+            return run_prune(args)
         return run_demo(args)
     except FastsliceError as exc:
         print(f"fastslice: {exc}", file=sys.stderr)

@@ -149,6 +149,40 @@ def format_analysis(result):
     return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
 
 
+def envelope(path, params=None, max_points=2000, *, decoder="auto", stream=None):
+    """The RMS envelope of a recording in dB, read once in constant memory, as the minimum and maximum
+    of at most ``max_points`` buckets of frames.  Returns ``(info, slicer, ranges, bucket, low, high)``:
+    ``bucket`` frames per value, and the clip ranges ``params`` cut."""
+    if max_points < 1:
+        raise ParameterError(f"max_points={max_points!r} must be >= 1")
+    params = dict(params or {})
+    # min and max per bucket of frames; the bucket doubles whenever there are 2 * max_points of
+    # them, so the envelope needs no length up front (a stream may not say it).
+    state = {"bucket": 1, "low": np.empty(0), "high": np.empty(0)}
+
+    def sink(first, rms):
+        bucket = state["bucket"]
+        last = (first + rms.shape[0] - 1) // bucket
+        while last >= 2 * max_points:
+            for key, reduce in (("low", np.minimum), ("high", np.maximum)):
+                values = state[key]
+                if values.shape[0] % 2:
+                    values = np.append(values, np.inf if key == "low" else -np.inf)
+                state[key] = reduce(values[0::2], values[1::2])
+            bucket = state["bucket"] = bucket * 2
+            last = (first + rms.shape[0] - 1) // bucket
+        for key, fill in (("low", np.inf), ("high", -np.inf)):
+            if state[key].shape[0] <= last:
+                state[key] = np.concatenate([state[key], np.full(last + 1 - state[key].shape[0], fill)])
+        index = (first + np.arange(rms.shape[0])) // bucket
+        db = np.maximum(_db(rms), LOW_DB)
+        np.minimum.at(state["low"], index, db)
+        np.maximum.at(state["high"], index, db)
+
+    info, slicer, ranges = _stream(path, params, sink, decoder, stream)
+    return info, slicer, ranges, state["bucket"], state["low"], state["high"]
+
+
 def plot_envelope(path, params, png_path, *, max_points=2000, decoder="auto", stream=None):
     """Draw the recording's RMS envelope (dB over time), the threshold and the clip boundaries to ``png_path``.
 
@@ -162,35 +196,8 @@ def plot_envelope(path, params, png_path, *, max_points=2000, decoder="auto", st
         from matplotlib.figure import Figure
     except ImportError:
         raise FastsliceError("--plot needs matplotlib: pip install 'fastslice[plot]'") from None
-    if max_points < 1:
-        raise ParameterError(f"max_points={max_points!r} must be >= 1")
-    params = dict(params or {})
-    # min and max per bucket of frames; the bucket doubles whenever there are 2 * max_points of
-    # them, so the envelope needs no length up front (a stream may not say it).
-    envelope = {"bucket": 1, "low": np.empty(0), "high": np.empty(0)}
-
-    def sink(first, rms):
-        bucket = envelope["bucket"]
-        last = (first + rms.shape[0] - 1) // bucket
-        while last >= 2 * max_points:
-            for key, reduce in (("low", np.minimum), ("high", np.maximum)):
-                values = envelope[key]
-                if values.shape[0] % 2:
-                    values = np.append(values, np.inf if key == "low" else -np.inf)
-                envelope[key] = reduce(values[0::2], values[1::2])
-            bucket = envelope["bucket"] = bucket * 2
-            last = (first + rms.shape[0] - 1) // bucket
-        for key, fill in (("low", np.inf), ("high", -np.inf)):
-            if envelope[key].shape[0] <= last:
-                envelope[key] = np.concatenate([envelope[key], np.full(last + 1 - envelope[key].shape[0], fill)])
-        index = (first + np.arange(rms.shape[0])) // bucket
-        db = np.maximum(_db(rms), LOW_DB)
-        np.minimum.at(envelope["low"], index, db)
-        np.maximum.at(envelope["high"], index, db)
-
-    info, slicer, ranges = _stream(path, params, sink, decoder, stream)
+    info, slicer, ranges, bucket, low, high = envelope(path, params, max_points, decoder=decoder, stream=stream)
     sr, n_samples = info.samplerate, info.frames
-    bucket, low, high = envelope["bucket"], envelope["low"], envelope["high"]
     hop = slicer.hop_samples / sr
     times = (np.arange(low.shape[0]) * bucket + (bucket - 1) / 2) * hop
 

@@ -53,10 +53,13 @@ def test_so_vits_svc_walkthrough_runs(tmp_path):
     soundfile.write(tmp_path / "drama.wav", x.T, sr, subtype="PCM_16")
     block = re.search(r"## The so-vits-svc flow, with fastslice.*?```bash\n(.*?)```", README.read_text(), re.S).group(1)
     commands = [line for line in block.replace("\\\n", " ").splitlines() if line.startswith("fastslice ")]
-    assert len(commands) == 4
+    assert len(commands) == 7
     outputs = []
     for command in commands:
-        argv = [sys.executable, "-m", "fastslice", *shlex.split(command)[1:]]
+        if command.startswith("fastslice prune") and not (tmp_path / "dropped.txt").exists():
+            # what the page saves: two clips marked, as paths inside the set
+            (tmp_path / "dropped.txt").write_text("drama_1.wav\ndrama_2.wav\n")
+        argv = [sys.executable, "-m", "fastslice", *shlex.split(command, comments=True)[1:]]
         done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True)
         assert done.returncode == 0, (command, done.stderr)
         outputs.append(done.stdout)
@@ -66,6 +69,10 @@ def test_so_vits_svc_walkthrough_runs(tmp_path):
     assert clips and all(soundfile.info(c).duration <= 8.0 for c in clips)
     assert (tmp_path / "dataset.zip").is_file() and (tmp_path / "dataset.csv").is_file()
     assert "in target 4-8 s" in outputs[3]
+    assert "clips in dataset/review.html" in outputs[4] and (tmp_path / "dataset" / "review.html").is_file()
+    assert "2 clips moved into dataset/dropped" in outputs[5] and "2 clips restored" in outputs[6]
+    assert sorted((tmp_path / "dataset").glob("drama_*.wav")) == clips  # back where they were
+    assert not list((tmp_path / "dataset" / "dropped").glob("*.wav"))
 
 
 def test_warmup_prints_what_the_readme_shows(tmp_path):

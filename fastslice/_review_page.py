@@ -1,0 +1,267 @@
+"""The review page's template (``fastslice.review.write_page`` fills in ``__NONCE__`` and ``__DATA__``).
+
+Names and paths reach the page only as JSON data and are shown with ``textContent``, never as
+markup; the Content-Security-Policy runs only the page's own script (its nonce), so even an
+injected ``onerror=`` attribute could not run.  The table renders only the rows in view.
+"""
+
+PAGE = r"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy"
+      content="default-src 'none'; script-src 'nonce-__NONCE__'; style-src 'unsafe-inline'; media-src * file: blob: data:; img-src data:">
+<link rel="icon" href="data:,">
+<title>fastslice review</title>
+<style>
+  body { font: 14px system-ui, sans-serif; margin: 0; color: #222; }
+  header { position: sticky; top: 0; background: #f6f6f6; border-bottom: 1px solid #ccc; padding: 8px 12px; z-index: 2; }
+  header h1 { font-size: 16px; margin: 0 0 6px; }
+  header .bar { display: flex; gap: 12px; align-items: center; flex-wrap: wrap; }
+  #player { height: 32px; width: 360px; }
+  .keys { color: #666; }
+  section.source { padding: 6px 12px; border-bottom: 1px solid #eee; }
+  section.source h2 { font-size: 13px; margin: 4px 0; font-weight: 600; overflow-wrap: anywhere; }
+  canvas.envelope { width: 100%; height: 110px; display: block; background: #fff; border: 1px solid #ddd; cursor: pointer; }
+  .table { margin: 0 12px 12px; border: 1px solid #ccc; }
+  .head, .row { display: grid; grid-template-columns: 28px 28px minmax(160px, 3fr) minmax(120px, 2fr) 70px 70px 70px 70px minmax(120px, 2fr);
+                align-items: center; height: 26px; }
+  .head { background: #eee; font-weight: 600; border-bottom: 1px solid #ccc; }
+  .head div { cursor: pointer; user-select: none; padding: 0 4px; }
+  .row div { padding: 0 4px; overflow: hidden; white-space: nowrap; text-overflow: ellipsis; }
+  #viewport { height: 60vh; overflow-y: auto; position: relative; }
+  #spacer { position: relative; }
+  .row { position: absolute; left: 0; right: 0; border-bottom: 1px solid #f0f0f0; }
+  .row.current { background: #dbeafe; }
+  .row.marked { color: #a00; text-decoration: line-through; }
+  .flag { background: #fde68a; border-radius: 3px; padding: 0 3px; margin-right: 3px; font-size: 12px; }
+  button.play { border: none; background: none; cursor: pointer; font-size: 13px; }
+  textarea { width: 100%; height: 60px; }
+</style>
+</head>
+<body>
+<header>
+  <h1 id="title">fastslice review</h1>
+  <div class="bar">
+    <audio id="player" controls preload="none"></audio>
+    <button id="save">Save marked list</button>
+    <span id="count"></span>
+    <span class="keys">space: play/pause · j/k or ↓/↑: next/previous · x: mark to drop · click a column to sort</span>
+  </div>
+</header>
+<div id="sources"></div>
+<div class="table">
+  <div class="head" id="head"></div>
+  <div id="viewport"><div id="spacer"></div></div>
+</div>
+<div style="margin: 0 12px 12px">
+  <label for="list">Marked clips (saved as dropped.txt; then <code>fastslice prune OUT_DIR --list dropped.txt</code>):</label>
+  <textarea id="list" readonly></textarea>
+</div>
+<script id="data" type="application/json">__DATA__</script>
+<script nonce="__NONCE__">
+"use strict";
+const data = JSON.parse(document.getElementById("data").textContent);
+const clips = data.clips;
+clips.forEach((c, i) => { c.index = i; c.marked = false; });
+const ROW = 26;
+const columns = [
+  ["marked", "✕"], ["play", "▶"], ["clip", "clip"], ["source", "source"], ["start", "start s"],
+  ["seconds", "length s"], ["peak_db", "peak dBFS"], ["rms_db", "RMS dB"], ["flags", "flags"],
+];
+let order = clips.slice();
+let sortKey = "flags", sortDir = -1;
+let current = 0;  // position in order
+const player = document.getElementById("player");
+const viewport = document.getElementById("viewport");
+const spacer = document.getElementById("spacer");
+
+function text(tag, value, cls) {
+  const el = document.createElement(tag);
+  el.textContent = value;
+  if (cls) el.className = cls;
+  return el;
+}
+
+function compare(a, b) {
+  let x, y;
+  if (sortKey === "flags") { x = a.flags.length; y = b.flags.length; }
+  else if (sortKey === "marked") { x = a.marked ? 1 : 0; y = b.marked ? 1 : 0; }
+  else { x = a[sortKey]; y = b[sortKey]; }
+  if (x < y) return -sortDir;
+  if (x > y) return sortDir;
+  return a.clip < b.clip ? -1 : a.clip > b.clip ? 1 : 0;
+}
+
+function sortBy(key) {
+  const keep = order[current];
+  if (key === sortKey) sortDir = -sortDir; else { sortKey = key; sortDir = key === "flags" ? -1 : 1; }
+  order.sort(compare);
+  current = Math.max(0, order.indexOf(keep));
+  render();
+}
+
+function makeRow(c, position) {
+  const row = document.createElement("div");
+  row.className = "row" + (position === current ? " current" : "") + (c.marked ? " marked" : "");
+  row.style.top = (position * ROW) + "px";
+  row.dataset.index = c.index;
+  row.appendChild(text("div", c.marked ? "✕" : ""));
+  const cell = document.createElement("div");
+  const button = text("button", "▶", "play");
+  button.title = "play";
+  button.addEventListener("click", () => { select(position); play(); });
+  cell.appendChild(button);
+  row.appendChild(cell);
+  row.appendChild(text("div", c.clip));
+  row.appendChild(text("div", c.source));
+  row.appendChild(text("div", c.start.toFixed(2)));
+  row.appendChild(text("div", c.seconds.toFixed(2)));
+  row.appendChild(text("div", c.peak_db.toFixed(1)));
+  row.appendChild(text("div", c.rms_db.toFixed(1)));
+  const flags = document.createElement("div");
+  c.flags.forEach(f => flags.appendChild(text("span", f, "flag")));
+  row.appendChild(flags);
+  row.addEventListener("click", () => select(position));
+  return row;
+}
+
+function render() {
+  spacer.style.height = (order.length * ROW) + "px";
+  const first = Math.max(0, Math.floor(viewport.scrollTop / ROW) - 10);
+  const last = Math.min(order.length, first + Math.ceil(viewport.clientHeight / ROW) + 20);
+  const rows = [];
+  for (let p = first; p < last; p++) rows.push(makeRow(order[p], p));
+  spacer.replaceChildren(...rows);
+  const marked = clips.filter(c => c.marked).length;
+  document.getElementById("count").textContent = clips.length + " clips, " + marked + " marked";
+  sources.forEach(drawSource);
+}
+
+function select(position) {
+  current = Math.max(0, Math.min(order.length - 1, position));
+  const top = current * ROW;
+  if (top < viewport.scrollTop) viewport.scrollTop = top;
+  else if (top + ROW > viewport.scrollTop + viewport.clientHeight) viewport.scrollTop = top + ROW - viewport.clientHeight;
+  render();
+}
+
+function play() {
+  const c = order[current];
+  if (!c) return;
+  if (player.dataset.clip !== String(c.index)) {
+    player.src = c.href;
+    player.dataset.clip = String(c.index);
+  }
+  player.play().catch(e => console.warn("cannot play " + c.clip + ": " + e.message));
+}
+
+function toggle() {
+  const c = order[current];
+  if (c && player.dataset.clip === String(c.index) && !player.paused) player.pause(); else play();
+}
+
+function mark() {
+  const c = order[current];
+  if (!c) return;
+  c.marked = !c.marked;
+  render();
+}
+
+function save() {
+  const names = clips.filter(c => c.marked).map(c => c.clip);
+  const content = names.length ? names.join("\n") + "\n" : "";
+  document.getElementById("list").value = content;
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([content], {type: "text/plain"}));
+  link.download = "dropped.txt";
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+}
+
+document.addEventListener("keydown", event => {
+  if (event.target.tagName === "TEXTAREA" || event.target.tagName === "INPUT" || event.ctrlKey || event.metaKey || event.altKey) return;
+  const moves = {"j": 1, "ArrowDown": 1, "k": -1, "ArrowUp": -1};
+  if (event.key === " ") { toggle(); }
+  else if (event.key in moves) { select(current + moves[event.key]); }
+  else if (event.key === "x") { mark(); }
+  else return;
+  event.preventDefault();
+});
+viewport.addEventListener("scroll", () => window.requestAnimationFrame(render));
+document.getElementById("save").addEventListener("click", save);
+
+const head = document.getElementById("head");
+columns.forEach(([key, label]) => {
+  const cell = text("div", label);
+  if (key !== "play") cell.addEventListener("click", () => sortBy(key));
+  cell.dataset.key = key;
+  head.appendChild(cell);
+});
+
+// -- sources: the level envelope, the threshold and each clip's span --------------------------
+const sources = data.sources.map(s => {
+  const section = document.createElement("section");
+  section.className = "source";
+  const known = s.low !== undefined;
+  section.appendChild(text("h2", s.source + (known ? "" : " (source not found: its clips only)")));
+  const canvas = document.createElement("canvas");
+  canvas.className = "envelope";
+  section.appendChild(canvas);
+  document.getElementById("sources").appendChild(section);
+  const spans = s.clips.map(i => clips[i]);
+  const seconds = known ? s.seconds : Math.max(1, ...spans.map(c => c.start + c.seconds));
+  const source = {s, canvas, spans, seconds, known};
+  canvas.addEventListener("click", event => {
+    const box = canvas.getBoundingClientRect();
+    const t = (event.clientX - box.left) / box.width * seconds;
+    const hit = spans.find(c => c.start <= t && t <= c.start + c.seconds);
+    if (hit) { select(order.indexOf(hit)); play(); }
+  });
+  return source;
+});
+
+function drawSource(source) {
+  const {s, canvas, spans, seconds, known} = source;
+  const width = canvas.clientWidth, height = canvas.clientHeight;
+  if (canvas.width !== width || canvas.height !== height) { canvas.width = width; canvas.height = height; }
+  const g = canvas.getContext("2d");
+  g.clearRect(0, 0, width, height);
+  const x = t => t / seconds * width;
+  const y = db => height * (1 - (Math.max(-80, Math.min(0, db)) + 80) / 80);
+  const playing = order[current];
+  spans.forEach(c => {
+    g.fillStyle = c.marked ? "rgba(220, 38, 38, 0.25)" : c === playing ? "rgba(37, 99, 235, 0.35)" : "rgba(22, 163, 74, 0.18)";
+    g.fillRect(x(c.start), 0, Math.max(1, x(c.seconds)), height);
+  });
+  if (known) {
+    g.strokeStyle = "#1d4ed8";
+    g.beginPath();
+    s.low.forEach((low, i) => {
+      const px = x((i + 0.5) * s.bucket_seconds);
+      g.moveTo(px, y(low));
+      g.lineTo(px, y(s.high[i]) - 0.5);
+    });
+    g.stroke();
+    if (s.threshold !== null) {
+      g.strokeStyle = "#000";
+      g.setLineDash([4, 3]);
+      g.beginPath();
+      g.moveTo(0, y(s.threshold));
+      g.lineTo(width, y(s.threshold));
+      g.stroke();
+      g.setLineDash([]);
+    }
+  }
+}
+
+document.getElementById("title").textContent = "fastslice review: " + data.out_dir;
+order.sort(compare);
+render();
+window.addEventListener("resize", render);
+document.body.dataset.ready = "1";
+</script>
+</body>
+</html>
+"""

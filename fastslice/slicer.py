@@ -291,6 +291,13 @@ class Slicer:
 
     def _reference_ranges(self, rms, n_samples):
         """The reference's chunk ranges from the RMS of every frame, or None for "the input whole"."""
+        tags = self._silence_tags(rms)
+        if tags is None:
+            return None
+        return tags_to_ranges(tags, rms.shape[0], n_samples, self.hop_samples)
+
+    def _silence_tags(self, rms):
+        """The reference's silence tags ``(K, 2)`` in frames (the last may end at ``n_frames + 1``), or None."""
         n_frames = rms.shape[0]
         threshold = self._comparable_threshold(rms.dtype)
         state = np.array([-1, 0, -1], dtype=np.int64)
@@ -301,9 +308,7 @@ class Slicer:
             state, tags,
         )
         count += _kernels.trailing_tag(n_frames, self.min_interval_frames, state, tags[count])
-        if count == 0:
-            return None
-        return tags_to_ranges(tags[:count], n_frames, n_samples, self.hop_samples)
+        return tags[:count] if count else None
 
 
 def available_cpus():
@@ -336,15 +341,21 @@ def pairwise_plan(n):
     return np.array(rows, dtype=np.int64)
 
 
-def tags_to_ranges(tags, n_frames, n_samples, hop_samples):
-    """Turn silence tags (frames) into the reference's chunk ranges (samples)."""
+def tags_to_bounds(tags, n_frames):
+    """The reference's chunks between silence tags, as ``(begin, end)`` frames."""
     bounds = []
     if tags[0, 0] > 0:
-        bounds.append((0, tags[0, 0]))
+        bounds.append((0, int(tags[0, 0])))
     for k in range(len(tags) - 1):
-        bounds.append((tags[k, 1], tags[k + 1, 0]))
+        bounds.append((int(tags[k, 1]), int(tags[k + 1, 0])))
     if tags[-1, 1] < n_frames:
-        bounds.append((tags[-1, 1], n_frames))
+        bounds.append((int(tags[-1, 1]), n_frames))
+    return bounds
+
+
+def tags_to_ranges(tags, n_frames, n_samples, hop_samples):
+    """Turn silence tags (frames) into the reference's chunk ranges (samples)."""
+    bounds = tags_to_bounds(tags, n_frames)
     ranges = np.empty((len(bounds), 2), dtype=np.int64)
     for k, (begin, end) in enumerate(bounds):
         start = min(begin * hop_samples, n_samples)

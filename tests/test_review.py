@@ -140,6 +140,17 @@ def test_the_page_in_a_real_browser(browser, sliced):
     assert sorted(p.relative_to(out / "dropped").as_posix() for p in (out / "dropped").rglob("*.wav")) == sorted(marked)
     assert not any((out / m).exists() for m in marked)
 
+    # Clicking a clip's span in the overview plays that clip.
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    canvas = browser.find_element(By.CSS_SELECTOR, "canvas.envelope")
+    target, middle = browser.execute_script(
+        "const s = sources[0]; const c = s.spans[s.spans.length - 1];"
+        "return [c.clip, (c.start + c.seconds / 2) / s.seconds];")
+    ActionChains(browser).move_to_element_with_offset(canvas, int((middle - 0.5) * canvas.size["width"]), 0).click().perform()
+    wait_for(browser, "const p = document.getElementById('player'); return !p.paused && p.currentTime > 0.1")
+    assert browser.execute_script("return order[current].clip") == target
+
     # The envelope is drawn: the screenshot of the first source's canvas is not blank.
     from PIL import Image
 

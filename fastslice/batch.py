@@ -14,6 +14,8 @@ import os
 import sys
 from pathlib import Path
 
+from .naming import ClipNames
+
 _AUDIO_EXTENSIONS = {
     ".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc", ".au", ".snd",
     ".caf", ".w64", ".rf64", ".voc", ".sd2", ".mat", ".pvf", ".xi", ".htk", ".sf", ".ircam", ".nist", ".paf", ".svx", ".wve",
@@ -54,7 +56,8 @@ def slice_files(inputs, out_dir, params=None, *, executor=None, jobs=1, progress
     are expanded.  One file's failure is recorded, never raised.
     """
     params = dict(params or {})
-    job_list, problems = expand_inputs(inputs, out_dir, stdin_stem=options.pop("stdin_stem", None) or "stdin")
+    names = ClipNames(options.get("name_template"))
+    job_list, problems = expand_inputs(inputs, out_dir, stdin_stem=options.pop("stdin_stem", None) or "stdin", names=names)
     if any(source == STDIN for source, _, _ in job_list) and (executor is not None or len(job_list) > 1):
         raise ValueError("'-' (standard input) must be the only input, sliced in this process (no --dask)")
     if on_inputs is not None:
@@ -114,10 +117,13 @@ def _size(source):
         return 0
 
 
-def expand_inputs(inputs, out_dir, stdin_stem="stdin"):
+def expand_inputs(inputs, out_dir, stdin_stem="stdin", names=None):
     """(jobs, problems): jobs are (source, clip folder, stem) in a stable order; problems are messages.
 
-    ``"-"`` is standard input, sliced under ``stdin_stem``."""
+    ``"-"`` is standard input, sliced under ``stdin_stem``.  ``names`` (a ``naming.ClipNames``,
+    default ``{stem}_{i}``) names the clips: inputs whose clips it would name alike, or place
+    outside the output folder, are problems."""
+    names = names or ClipNames()
     out_real = os.path.realpath(out_dir)
 
     def jobs_for(path):
@@ -145,17 +151,24 @@ def expand_inputs(inputs, out_dir, stdin_stem="stdin"):
             problems.append(f"{spec}: not a regular file or folder")
         else:
             problems.append(f"{spec}: no such file or folder")
-    unique, seen, names = [], set(), {}
+    unique, seen, taken = [], set(), {}
     for source, folder, stem in jobs:
         real = source if source == STDIN else os.path.realpath(source)
         if real in seen:
             continue
         seen.add(real)
-        key = (os.path.realpath(folder), stem)
-        if key in names:
-            problems.append(f"{source}: its clips would have the same names as those of {names[key]} ({stem}_0, ...); slice them into different -o folders")
+        try:
+            first = names.first_name(stem)
+        except ValueError as exc:
+            problems.append(f"{source}: {exc}")
             continue
-        names[key] = source
+        key = os.path.normpath(os.path.join(os.path.realpath(folder), first))
+        if key in taken:
+            problems.append(f"{source}: its clips would have the same names as those of {taken[key]} ({first}, ...); "
+                            "slice them into different -o folders" + ("" if "{stem" in names.template else
+                                                                      ", or put {stem} in --name"))
+            continue
+        taken[key] = source
         unique.append((source, folder, stem))
     return unique, problems
 

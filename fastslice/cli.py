@@ -48,6 +48,8 @@ def build_parser():
                      "2 or more write clips while reading goes on (default: one per CPU, or 1 with -j N or --dask)")
     cut.add_argument("--dask", metavar="ADDRESS", help="send the files to a Dask scheduler (tcp://HOST:8786), or 'local' "
                      "for a LocalCluster of --jobs workers; workers must see the same paths (pip install 'fastslice[dask]')")
+    cut.add_argument("--name", metavar="TEMPLATE", help="name the clips: {stem}, {i}, {start}, {end} (samples), {start_ms}, "
+                     "{end_ms}, format specs and subfolders, e.g. '{stem}/{i:04d}' (default {stem}_{i})")
     cut.add_argument("--stem", metavar="NAME", help="name the clips of standard input (-) NAME_0, NAME_1, ... (default: stdin)")
     _add_decoder_options(cut)
     cut.add_argument("--overwrite", action="store_true", help="slice again inputs whose clips are already complete "
@@ -176,6 +178,7 @@ def run_slice(args):
     params = _slicer_params(args)
     _import_numba_without_blas_probe()
     from .files import output_format
+    from .naming import ClipNames
     from .slicer import Slicer
 
     try:  # check parameters and formats once, before any work
@@ -200,6 +203,8 @@ def run_slice(args):
             raise FastsliceError(f"--manifest={args.manifest}: the name must end in .csv or .jsonl")
         if "-" in args.inputs and (len(args.inputs) > 1 or args.dask):
             raise FastsliceError("- (standard input) must be the only input, and cannot go to --dask")
+        if args.name is not None:
+            ClipNames(args.name)
         if args.stem is not None and "-" not in args.inputs:
             raise FastsliceError("--stem names the clips of standard input (-); files are named after themselves")
         if args.stem is not None and (not args.stem or "/" in args.stem or os.sep in args.stem or args.stem.startswith(".")):
@@ -222,7 +227,7 @@ def run_slice(args):
     options = {
         "format": args.format, "subtype": args.subtype, "overwrite": args.overwrite, "dry_run": args.dry_run,
         "start_seconds": args.start, "end_seconds": args.end, "sample_rate": args.sr, "mono": args.mono,
-        "decoder": args.decoder, "stream": args.stream, "stdin_stem": args.stem,
+        "decoder": args.decoder, "stream": args.stream, "stdin_stem": args.stem, "name_template": args.name,
     }
     if args.threads is not None:
         options["threads"] = args.threads

@@ -30,6 +30,7 @@ import soundfile
 from . import __version__, readers
 from .errors import FastsliceError, ParameterError
 from .hold import HOLD_BYTES, Reread, SampleHold
+from .naming import ClipNames
 from .slicer import available_cpus
 from .stream import BLOCK_FRAMES, Decoding, RangeStream, SampleCheck, slicer_for
 
@@ -112,7 +113,7 @@ def marker_path(out_dir, stem):
 
 def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=None, format=None, subtype=None,
                overwrite=False, dry_run=False, protected=(), block_frames=BLOCK_FRAMES, start_seconds=None,
-               end_seconds=None, sample_rate=None, mono=False, hold_bytes=HOLD_BYTES, threads=None):
+               end_seconds=None, sample_rate=None, mono=False, hold_bytes=HOLD_BYTES, threads=None, name_template=None):
     """Slice an audio file or stream into ``out_dir/<stem>_<i>.<ext>``; returns a ``FileResult``.
 
     ``source`` is a path or a readable binary file object (``sys.stdin.buffer``, a pipe);
@@ -131,9 +132,11 @@ def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=Non
     ``1`` reads, analyses and writes in turn (for a process among several, ``-j``);
     ``None`` (the default) or more writes the clips on a thread of its own while the input
     goes on being read.  The clips are the same either way.  Raises ``FastsliceError``
-    naming the input.
+    naming the input.  ``name_template`` names the clips (``fastslice.naming``; default
+    ``{stem}_{i}``), subfolders of ``out_dir`` included.
     """
     is_path = isinstance(source, (str, os.PathLike))
+    names = name_template if isinstance(name_template, ClipNames) else ClipNames(name_template)
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ParameterError(f"threads={threads!r} must be a whole number >= 1, or None for one per CPU")
     if not is_path and not stem:
@@ -153,6 +156,8 @@ def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=Non
             "fastslice": __version__, "params": params, "format": fmt, "subtype": sub, "segment": [first, stop],
             "sample_rate": out_rate, "mono": bool(mono), "decoder": reader.decoder, "stream": stream,
         }
+        if not names.is_default:
+            identity["name"] = names.template
         marker = marker_path(out_dir, stem)
         if is_path:
             stat = Path(source).stat()
@@ -165,10 +170,11 @@ def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=Non
         else:
             identity["source"] = name
             if not dry_run and not overwrite:
-                _refuse_earlier_output(name, marker, out_dir, stem)
+                _refuse_earlier_output(name, marker, out_dir, stem, names)
 
         def clip_at(i, start, end):
-            return Clip(name, str(out_dir / f"{stem}_{i}.{ext}"), first + start, first + end,
+            clip_name = names.name(stem, i, first + start, first + end, reader.samplerate)
+            return Clip(name, str(out_dir / f"{clip_name}.{ext}"), first + start, first + end,
                         out_rate, out_channels, reader.samplerate)
 
         check = SampleCheck(reader)
@@ -183,7 +189,7 @@ def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=Non
             return _result(name, decoding, check, clips, None)
 
         out_dir.mkdir(parents=True, exist_ok=True)
-        _remove_earlier_output(marker, out_dir, stem)
+        _remove_earlier_output(marker, out_dir, stem, names)
         protected = {os.path.realpath(p) for p in protected}
         if is_path:
             protected.add(os.path.realpath(source))
@@ -492,6 +498,7 @@ class _WavCopy:
         header[self.data_size_at : self.data_size_at + 4] = struct.pack("<I", size)
         temporary = final.with_name(f".{final.name}.{os.getpid()}.part")
         try:
+            final.parent.mkdir(parents=True, exist_ok=True)  # a --name with subfolders
             with open(self.path, "rb", buffering=0) as src, open(temporary, "wb", buffering=0) as out:
                 _write_all(out, header)
                 offset = self.data_offset + start * self.frame_bytes
@@ -552,6 +559,7 @@ def _write_clip(blocks, final, sample_rate, channels, fmt, subtype, source):
     """Write the blocks to ``final`` through a temporary name, renamed when complete."""
     temporary = final.with_name(f".{final.name}.{os.getpid()}.part")
     try:
+        final.parent.mkdir(parents=True, exist_ok=True)  # a --name with subfolders
         # libsndfile writes to a path in 8 KB system calls; through a Python file with a large
         # buffer it writes the same bytes about three times faster.
         with open(temporary, "wb", buffering=_WRITE_BUFFER_BYTES) as raw:
@@ -660,28 +668,47 @@ def _finished_clips(marker, identity, out_dir):
         return None
     clips = [Clip(r["source"], r["clip"], r["start_sample"], r["end_sample"],
                   r["sample_rate"], r["channels"]) for r in recorded.get("clips", [])]
-    if not all(Path(c.clip).is_file() and Path(c.clip).parent == out_dir for c in clips):
+    if not all(Path(c.clip).is_file() and out_dir in Path(c.clip).parents for c in clips):
         return None
     return clips
 
 
-def _refuse_earlier_output(name, marker, out_dir, stem):
+def _refuse_earlier_output(name, marker, out_dir, stem, names):
     """A stream cannot be recognised again: refuse to replace what an earlier run wrote under its stem."""
-    earlier = sorted(out_dir.glob(f"{stem}_*")) if out_dir.is_dir() else []
-    if marker.exists() or any(p.stem.rsplit("_", 1)[-1].isdigit() for p in earlier):
-        raise FastsliceError(f"{name}: {out_dir} already holds clips named {stem}_*; give another stem (--stem) "
-                             "or --overwrite to replace them")
+    if marker.exists() or any(not hidden for _, hidden in _named_files(out_dir, stem, names)):
+        raise FastsliceError(f"{name}: {out_dir} already holds clips named {names.first_name(stem)}, ...; give another "
+                             "stem (--stem) or --overwrite to replace them")
 
 
-def _remove_earlier_output(marker, out_dir, stem):
+def _remove_earlier_output(marker, out_dir, stem, names):
     """Remove what an earlier run left for this stem: clips its marker lists, and temporary files."""
     try:
         recorded = json.loads(marker.read_text(encoding="utf-8"))
-        names = [Path(r["clip"]).name for r in recorded.get("clips", [])]
+        clips = [Path(r["clip"]) for r in recorded.get("clips", [])]
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        names = []
-    for name in names:
-        (out_dir / name).unlink(missing_ok=True)
+        clips = []
+    for clip in clips:
+        path = clip if out_dir in clip.parents else out_dir / clip.name
+        path.unlink(missing_ok=True)
     marker.unlink(missing_ok=True)
-    for leftover in out_dir.glob(f".{stem}_*.part"):
-        leftover.unlink(missing_ok=True)
+    for leftover, hidden in _named_files(out_dir, stem, names):
+        if hidden:
+            leftover.unlink(missing_ok=True)
+
+
+def _named_files(out_dir, stem, names):
+    """``(path, is_temporary)`` of the files in ``out_dir`` that ``names`` could have given ``stem``'s
+    clips: clips, and the temporary ``.<clip>.<pid>.part`` files of unfinished ones."""
+    first = Path(names.first_name(stem))
+    if first.parent == Path(names.name(stem, 1, 1, 1, 1000)).parent:
+        folder = out_dir / first.parent  # the clips share a folder: look there only
+        found = folder.iterdir() if folder.is_dir() else []
+    else:
+        found = out_dir.rglob("*") if out_dir.is_dir() else []
+    pattern = names.pattern(stem)
+    for path in found:
+        hidden = path.name.startswith(".") and path.name.endswith(".part")
+        clip_name = path.name[1:].rsplit(".", 2)[0] if hidden else path.name
+        relative = (path.parent / clip_name).relative_to(out_dir).as_posix()
+        if path.is_file() and pattern.fullmatch(relative.rsplit(".", 1)[0]):
+            yield path, hidden

@@ -35,6 +35,10 @@ def build_parser():
     cut.add_argument("--start", type=float, metavar="SECONDS", help="slice each input from this time on (skip an intro)")
     cut.add_argument("--end", type=float, metavar="SECONDS", help="slice each input up to this time (skip an outro)")
     cut.add_argument("--sr", type=int, metavar="HZ", help="resample the clips to HZ (soxr, high quality); slicing is decided on the original")
+    cut.add_argument("--normalize", type=float, metavar="DBFS", help="scale each clip so that its peak is at DBFS "
+                     "(e.g. -1); the cuts are unchanged")
+    cut.add_argument("--normalize-mix", type=float, default=1.0, metavar="ALPHA", help="with --normalize: write "
+                     "ALPHA * normalized + (1 - ALPHA) * clip (RVC 0.75, GPT-SoVITS 0.25; default 1)")
     cut.add_argument("--mono", action="store_true", help="mix the clips down to mono (the mean of the channels)")
     cut.add_argument("--zip", metavar="PATH", help="also write every clip into one zip file (the clips' paths relative to OUT_DIR)")
     cut.add_argument("--format", help="container of the clips, e.g. WAV, FLAC (default: the input's, or WAV for compressed input)")
@@ -205,6 +209,10 @@ def run_slice(args):
             raise FastsliceError("- (standard input) must be the only input, and cannot go to --dask")
         if args.name is not None:
             ClipNames(args.name)
+        if args.normalize is not None and not -120 <= args.normalize <= 0:
+            raise FastsliceError(f"--normalize={args.normalize} must be a peak level in dBFS from -120 to 0 (e.g. -1)")
+        if not 0 < args.normalize_mix <= 1 or (args.normalize is None and args.normalize_mix != 1.0):
+            raise FastsliceError(f"--normalize-mix={args.normalize_mix} must be above 0 and at most 1, with --normalize")
         if args.stem is not None and "-" not in args.inputs:
             raise FastsliceError("--stem names the clips of standard input (-); files are named after themselves")
         if args.stem is not None and (not args.stem or "/" in args.stem or os.sep in args.stem or args.stem.startswith(".")):
@@ -228,6 +236,7 @@ def run_slice(args):
         "format": args.format, "subtype": args.subtype, "overwrite": args.overwrite, "dry_run": args.dry_run,
         "start_seconds": args.start, "end_seconds": args.end, "sample_rate": args.sr, "mono": args.mono,
         "decoder": args.decoder, "stream": args.stream, "stdin_stem": args.stem, "name_template": args.name,
+        "normalize_dbfs": args.normalize, "normalize_mix": args.normalize_mix,
     }
     if args.threads is not None:
         options["threads"] = args.threads

@@ -36,6 +36,7 @@ from .stream import BLOCK_FRAMES, Decoding, RangeStream, SampleCheck, slicer_for
 
 # How to read each subtype so that writing it back loses nothing.
 _WRITE_BUFFER_BYTES = 1 << 22
+_INTEGER_SUBTYPES = ("PCM_S8", "PCM_U8", "PCM_16", "PCM_24", "PCM_32", "ULAW", "ALAW")
 _EXTENSION = {"WAVEX": "wav", "AIFF": "aiff", "OGG": "ogg", "MPEG": "mp3", "MAT4": "mat", "MAT5": "mat"}
 
 
@@ -113,7 +114,8 @@ def marker_path(out_dir, stem):
 
 def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=None, format=None, subtype=None,
                overwrite=False, dry_run=False, protected=(), block_frames=BLOCK_FRAMES, start_seconds=None,
-               end_seconds=None, sample_rate=None, mono=False, hold_bytes=HOLD_BYTES, threads=None, name_template=None):
+               end_seconds=None, sample_rate=None, mono=False, hold_bytes=HOLD_BYTES, threads=None, name_template=None,
+               normalize_dbfs=None, normalize_mix=1.0):
     """Slice an audio file or stream into ``out_dir/<stem>_<i>.<ext>``; returns a ``FileResult``.
 
     ``source`` is a path or a readable binary file object (``sys.stdin.buffer``, a pipe);
@@ -133,8 +135,12 @@ def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=Non
     ``None`` (the default) or more writes the clips on a thread of its own while the input
     goes on being read.  The clips are the same either way.  Raises ``FastsliceError``
     naming the input.  ``name_template`` names the clips (``fastslice.naming``; default
-    ``{stem}_{i}``), subfolders of ``out_dir`` included.
+    ``{stem}_{i}``), subfolders of ``out_dir`` included.  ``normalize_dbfs`` scales each clip
+    so that its peak is at that level (dBFS, at most 0); with ``normalize_mix`` = alpha < 1 a
+    clip is ``alpha * normalized + (1 - alpha) * clip``, the blended form RVC (0.75) and
+    GPT-SoVITS (0.25) use.  Only what is written changes, never where the cuts are.
     """
+    normalize_gain = _normalize_rule(normalize_dbfs, normalize_mix)
     is_path = isinstance(source, (str, os.PathLike))
     names = name_template if isinstance(name_template, ClipNames) else ClipNames(name_template)
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
@@ -158,6 +164,8 @@ def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=Non
         }
         if not names.is_default:
             identity["name"] = names.template
+        if normalize_gain is not None:
+            identity["normalize"] = [normalize_dbfs, normalize_mix]
         marker = marker_path(out_dir, stem)
         if is_path:
             stat = Path(source).stat()
@@ -194,8 +202,11 @@ def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=Non
         if is_path:
             protected.add(os.path.realpath(source))
         convert = out_rate != reader.samplerate or out_channels != reader.channels
+        # Integer samples go to libsndfile as they are only for integer clips; it would write them
+        # unscaled into float ones (--subtype FLOAT from 16-bit input gave 8227.0 for 0.251).
+        as_floats = reader.dtype.kind == "i" and sub not in _INTEGER_SUBTYPES
         rereads = is_path and reader.uncompressed  # the writer reads each clip from the file itself
-        copies = _WavCopy.plan(source, reader, fmt, sub, first) if rereads and not convert else None
+        copies = _WavCopy.plan(source, reader, fmt, sub, first) if rereads and not convert and normalize_gain is None else None
         if rereads:
             hold = Reread(lambda: readers.open_source(source, decoder="sndfile"), first)
         else:
@@ -211,9 +222,15 @@ def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=Non
                 queued.append(clip)
                 writer.run(clip, copies.job(start, end, Path(clip.clip), name))
                 return
-            blocks = hold.blocks(start, end, block_frames)
-            if convert:
-                blocks = _converted((readers.as_float32(b) for b in blocks), reader.samplerate, out_rate, mono)
+            def clip_blocks():
+                blocks = hold.blocks(start, end, block_frames)
+                if convert:
+                    blocks = _converted((readers.as_float32(b) for b in blocks), reader.samplerate, out_rate, mono)
+                elif as_floats:
+                    blocks = (readers.as_float32(b) for b in blocks)
+                return blocks
+
+            blocks = clip_blocks() if normalize_gain is None else _normalized(clip_blocks, normalize_gain)
             queued.append(clip)
             writer.write(clip, blocks, (Path(clip.clip), out_rate, out_channels, fmt, sub, name), reads_alone=rereads)
 
@@ -301,6 +318,30 @@ def _converted(blocks, in_rate, out_rate, mono):
         yield block
     if resampler is not None:
         yield resampler.resample_chunk(np.zeros((0, channels), np.float32), last=True)
+
+
+def _normalize_rule(dbfs, mix):
+    """``gain(peak)`` for ``--normalize DBFS`` and ``--normalize-mix ALPHA``, or None without normalization."""
+    if dbfs is None:
+        if mix != 1.0:
+            raise ParameterError(f"normalize_mix={mix!r} needs normalize_dbfs (--normalize-mix goes with --normalize)")
+        return None
+    if isinstance(dbfs, bool) or not isinstance(dbfs, (int, float)) or not -120 <= dbfs <= 0:
+        raise ParameterError(f"normalize_dbfs={dbfs!r} must be a peak level in dBFS from -120 to 0 (e.g. -1)")
+    if isinstance(mix, bool) or not isinstance(mix, (int, float)) or not 0 < mix <= 1:
+        raise ParameterError(f"normalize_mix={mix!r} must be above 0 and at most 1 (1: plain peak normalization)")
+    target = 10 ** (dbfs / 20)
+    return lambda peak: 1.0 if peak == 0 else mix * target / peak + (1 - mix)
+
+
+def _normalized(clip_blocks, gain):
+    """The clip's blocks as float32, scaled by ``gain(peak)``: two passes, the first for the peak."""
+    peak = 0.0
+    for block in clip_blocks():
+        peak = max(peak, float(np.abs(readers.as_float32(block)).max(initial=0.0)))
+    factor = np.float32(gain(peak))
+    for block in clip_blocks():
+        yield readers.as_float32(block) * factor
 
 
 def _resampler(in_rate, out_rate, channels):

@@ -107,3 +107,17 @@ def test_an_empty_file_is_an_error_that_names_it(tmp_path):
     soundfile.write(source, np.zeros((0, 2), np.int16), SR)
     with pytest.raises(FastsliceError, match="silent take.wav: holds no audio frames"):
         slice_file(source, tmp_path / "out", PARAMS)
+
+
+@pytest.mark.parametrize("subtype, dtype", [("PCM_16", "int16"), ("PCM_24", "int32")])
+def test_integer_input_into_float_clips_keeps_its_scale(tmp_path, subtype, dtype):
+    x = signals.with_digital_silence(signals.speech_like(5, 20, SR), 5, SR)
+    source = tmp_path / "in.wav"
+    soundfile.write(source, x.T, SR, subtype=subtype)
+    result = slice_file(source, tmp_path / "out", PARAMS, subtype="FLOAT")
+    assert len(result.clips) > 2
+    decoded, _ = soundfile.read(source, dtype="float32", always_2d=True)
+    for clip in result.clips:
+        got, _ = soundfile.read(clip.clip, dtype="float32", always_2d=True)
+        assert soundfile.info(clip.clip).subtype == "FLOAT"
+        assert np.array_equal(got, decoded[clip.start_sample : clip.end_sample]), clip.clip

@@ -462,3 +462,20 @@ def trailing_tag(n_frames, min_interval, state, tag):
         tag[1] = n_frames + 1
         return 1
     return 0
+
+
+@jit
+def sos_filter(sos, state, block, out):
+    """Filter ``block`` (frames, channels) through the second-order sections ``sos`` (n, 6) into ``out``,
+    in transposed direct form II, in float64; ``state`` (channels, n, 2) is carried to the next block."""
+    frames = block.shape[0]
+    for c in range(block.shape[1]):
+        for k in range(frames):
+            x = np.float64(block[k, c])
+            for s in range(sos.shape[0]):
+                b0, b1, b2, a1, a2 = sos[s, 0], sos[s, 1], sos[s, 2], sos[s, 4], sos[s, 5]
+                y = b0 * x + state[c, s, 0]
+                state[c, s, 0] = b1 * x - a1 * y + state[c, s, 1]
+                state[c, s, 1] = b2 * x - a2 * y
+                x = y
+            out[k, c] = x

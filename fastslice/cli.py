@@ -35,6 +35,9 @@ def build_parser():
     cut.add_argument("--start", type=float, metavar="SECONDS", help="slice each input from this time on (skip an intro)")
     cut.add_argument("--end", type=float, metavar="SECONDS", help="slice each input up to this time (skip an outro)")
     cut.add_argument("--sr", type=int, metavar="HZ", help="resample the clips to HZ (soxr, high quality); slicing is decided on the original")
+    cut.add_argument("--highpass", type=float, metavar="HZ", help="high-pass the audio before slicing (Butterworth, "
+                     "as RVC does at 48 Hz); the clips are the filtered audio")
+    cut.add_argument("--highpass-order", type=int, default=5, metavar="N", help="the high-pass filter's order (default 5)")
     cut.add_argument("--normalize", type=float, metavar="DBFS", help="scale each clip so that its peak is at DBFS "
                      "(e.g. -1); the cuts are unchanged")
     cut.add_argument("--normalize-mix", type=float, default=1.0, metavar="ALPHA", help="with --normalize: write "
@@ -209,6 +212,10 @@ def run_slice(args):
             raise FastsliceError("- (standard input) must be the only input, and cannot go to --dask")
         if args.name is not None:
             ClipNames(args.name)
+        if args.highpass is not None and not args.highpass > 0:
+            raise FastsliceError(f"--highpass={args.highpass} must be a frequency above 0 Hz")
+        if not 1 <= args.highpass_order <= 20:
+            raise FastsliceError(f"--highpass-order={args.highpass_order} must be from 1 to 20")
         if args.normalize is not None and not -120 <= args.normalize <= 0:
             raise FastsliceError(f"--normalize={args.normalize} must be a peak level in dBFS from -120 to 0 (e.g. -1)")
         if not 0 < args.normalize_mix <= 1 or (args.normalize is None and args.normalize_mix != 1.0):
@@ -237,6 +244,7 @@ def run_slice(args):
         "start_seconds": args.start, "end_seconds": args.end, "sample_rate": args.sr, "mono": args.mono,
         "decoder": args.decoder, "stream": args.stream, "stdin_stem": args.stem, "name_template": args.name,
         "normalize_dbfs": args.normalize, "normalize_mix": args.normalize_mix,
+        "highpass_hz": args.highpass, "highpass_order": args.highpass_order,
     }
     if args.threads is not None:
         options["threads"] = args.threads

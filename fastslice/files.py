@@ -29,6 +29,7 @@ import soundfile
 
 from . import __version__, readers
 from .errors import FastsliceError, ParameterError
+from .filters import HighPass, butter_highpass
 from .hold import HOLD_BYTES, Reread, SampleHold
 from .naming import ClipNames
 from .slicer import available_cpus
@@ -115,7 +116,7 @@ def marker_path(out_dir, stem):
 def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=None, format=None, subtype=None,
                overwrite=False, dry_run=False, protected=(), block_frames=BLOCK_FRAMES, start_seconds=None,
                end_seconds=None, sample_rate=None, mono=False, hold_bytes=HOLD_BYTES, threads=None, name_template=None,
-               normalize_dbfs=None, normalize_mix=1.0):
+               normalize_dbfs=None, normalize_mix=1.0, highpass_hz=None, highpass_order=5):
     """Slice an audio file or stream into ``out_dir/<stem>_<i>.<ext>``; returns a ``FileResult``.
 
     ``source`` is a path or a readable binary file object (``sys.stdin.buffer``, a pipe);
@@ -139,6 +140,8 @@ def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=Non
     so that its peak is at that level (dBFS, at most 0); with ``normalize_mix`` = alpha < 1 a
     clip is ``alpha * normalized + (1 - alpha) * clip``, the blended form RVC (0.75) and
     GPT-SoVITS (0.25) use.  Only what is written changes, never where the cuts are.
+    ``highpass_hz`` filters the audio (Butterworth of ``highpass_order``, ``fastslice.filters``)
+    before it is sliced, as RVC does; the clips are the filtered audio.
     """
     normalize_gain = _normalize_rule(normalize_dbfs, normalize_mix)
     is_path = isinstance(source, (str, os.PathLike))
@@ -166,6 +169,13 @@ def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=Non
             identity["name"] = names.template
         if normalize_gain is not None:
             identity["normalize"] = [normalize_dbfs, normalize_mix]
+        highpass = None
+        if highpass_hz is not None:
+            try:
+                highpass = HighPass(butter_highpass(highpass_order, highpass_hz, reader.samplerate), reader.channels)
+            except ParameterError as exc:
+                raise FastsliceError(f"{name}: {exc}") from None
+            identity["highpass"] = [highpass_hz, highpass_order]
         marker = marker_path(out_dir, stem)
         if is_path:
             stat = Path(source).stat()
@@ -185,8 +195,8 @@ def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=Non
             return Clip(name, str(out_dir / f"{clip_name}.{ext}"), first + start, first + end,
                         out_rate, out_channels, reader.samplerate)
 
-        check = SampleCheck(reader)
-        decoding = Decoding(reader, block_frames, first, stop, check)
+        check = SampleCheck(reader, dtype=None if highpass is None else np.float32)
+        decoding = Decoding(reader, block_frames, first, stop, check, transform=highpass)
         ranges = RangeStream(slicer, None, reader.channels, np.float32)
         if dry_run:
             clips = []
@@ -205,12 +215,13 @@ def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=Non
         # Integer samples go to libsndfile as they are only for integer clips; it would write them
         # unscaled into float ones (--subtype FLOAT from 16-bit input gave 8227.0 for 0.251).
         as_floats = reader.dtype.kind == "i" and sub not in _INTEGER_SUBTYPES
-        rereads = is_path and reader.uncompressed  # the writer reads each clip from the file itself
+        # the writer reads each clip from the file itself (unless the clips are filtered audio)
+        rereads = is_path and reader.uncompressed and highpass is None
         copies = _WavCopy.plan(source, reader, fmt, sub, first) if rereads and not convert and normalize_gain is None else None
         if rereads:
             hold = Reread(lambda: readers.open_source(source, decoder="sndfile"), first)
         else:
-            hold = SampleHold(reader.channels, reader.dtype, out_dir, hold_bytes, block_frames)
+            hold = SampleHold(reader.channels, np.float32 if highpass else reader.dtype, out_dir, hold_bytes, block_frames)
         interrupted = False
         queued = []  # clips handed to the writer, in order; writer.done are those complete on disk
 

@@ -333,12 +333,14 @@ class Decoding:
     Frames before ``first`` are sought past where the source seeks exactly, else decoded
     and dropped.  ``stop=None`` reads to the end.  ``check``, a ``SampleCheck``, mixes and
     checks each block (without one, a ``SampleCheck`` that raises nothing mixes them).
+    ``transform``, if given, turns each block (as float32) into the float32 block given out
+    and analysed instead (``fastslice.filters.HighPass``); ``check`` must then expect float32.
     Afterwards ``position`` is the frame after the last one read, ``decoded`` the frames
     the decoder produced, and ``missing_frames`` what a header promised beyond the data.
     """
 
-    def __init__(self, source, block_frames=BLOCK_FRAMES, first=0, stop=None, check=None):
-        self.source, self.block_frames = source, block_frames
+    def __init__(self, source, block_frames=BLOCK_FRAMES, first=0, stop=None, check=None, transform=None):
+        self.source, self.block_frames, self.transform = source, block_frames, transform
         self.check = check if check is not None else SampleCheck(source, stop_at_corrupt=False)
         self.first, self.stop = first, stop
         self.position = 0
@@ -365,6 +367,8 @@ class Decoding:
                 break
             self.decoded += block.shape[0]
             self.position += block.shape[0]
+            if self.transform is not None:  # e.g. the high-pass filter: float32 blocks, filtered
+                block = self.transform(readers.as_float32(block))
             mono = self._mono[: block.shape[0]]
             self.check.mix(block, self.position - block.shape[0], mono)
             yield block, mono
@@ -391,14 +395,15 @@ class SampleCheck:
 
     DC_OFFSET = 0.01  # -40 dBFS
 
-    def __init__(self, f, stop_at_corrupt=True):
+    def __init__(self, f, stop_at_corrupt=True, dtype=None):
         self.name, self.rate, self.channels = f.name, f.samplerate, f.channels
-        self.float_data = f.float_data
+        dtype = np.dtype(f.dtype if dtype is None else dtype)  # another dtype: the blocks are transformed
+        self.float_data = f.float_data if dtype == f.dtype else dtype.kind == "f"
         self.stop_at_corrupt = stop_at_corrupt
         self.full_scale = 1.0 if self.float_data else 32767 / 32768
         self.clipped = 0
         self.frames = 0
-        self._scale = readers.float32_scale(f.dtype)
+        self._scale = readers.float32_scale(dtype)
         self._n_channels = np.float32(f.channels)
         self._full_scale = np.float32(self.full_scale)
         self._largest = np.finfo(np.float32).max

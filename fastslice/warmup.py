@@ -43,6 +43,13 @@ def warm_command_line(sources=("int16", "float32")):
         assert len(stream.feed_mono(mono) + stream.finish()) > 1, "warm-up signal not cut"
 
 
+def warm_filters():
+    """The kernel of ``--highpass`` (``fastslice.filters``)."""
+    from .filters import HighPass, butter_highpass
+
+    HighPass(butter_highpass(5, 48, _SR), 2)(_stereo(np.float32).T)
+
+
 def warm_streaming(dtype):
     """The kernels of ``RangeStream.feed`` (blocks of interleaved float samples)."""
     stream = RangeStream(Slicer(_SR, **_PARAMS), None, 2, dtype)
@@ -69,6 +76,7 @@ def warm_up(dtypes=("float32", "float64")):
     before = [_counts(k) for k in kernels]
     started = time.perf_counter()
     warm_command_line(SOURCE_DTYPES)
+    warm_filters()
     for dtype in dtypes:
         warm_streaming(np.dtype(dtype))
         warm_in_memory(np.dtype(dtype))

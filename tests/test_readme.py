@@ -89,3 +89,35 @@ def test_warmup_prints_what_the_readme_shows(tmp_path):
 
     assert shape(done.stdout) == shape(shown)
     assert done.stdout.splitlines()[1] == f"numba cache: {next((tmp_path / 'cache').iterdir())}"
+
+
+def test_the_projects_slicing_steps_run(tmp_path):
+    import shlex
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    section = re.search(r"\*\*Their whole slicing step, from the command line\.\*\*.*?```bash\n(.*?)```", README.read_text(), re.S).group(1)
+    commands = [line for line in section.replace("\\\n", " ").splitlines() if line.startswith("fastslice ")]
+    assert len(commands) == 2
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for seed in (21, 22):
+        x = signals.with_digital_silence(signals.speech_like(seed=seed, seconds=60, sr=44100), seed, 44100)
+        soundfile.write(raw / f"take{seed}.wav", x.T, 44100, subtype="PCM_16")
+    for command, folder, rate, alpha in zip(commands, ("sliced", "gt_wavs"), (32000, 40000), (0.25, 0.75)):
+        done = subprocess.run([sys.executable, "-m", "fastslice", *shlex.split(command)[1:]], cwd=tmp_path,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, (command, done.stderr)
+        clips = sorted((tmp_path / folder).glob("take*.wav"))
+        assert len(clips) > 6
+        for clip in clips:
+            info = soundfile.info(clip)
+            assert (info.samplerate, info.channels, info.subtype) == (rate, 1, "PCM_16")
+        if folder == "sliced":
+            assert all(re.fullmatch(r"take2[12]_\d{10}_\d{10}", c.stem) for c in clips)
+        else:
+            assert all(soundfile.info(c).duration <= 3.7 + 1e-3 for c in clips)
+        peaks = [np.abs(soundfile.read(c, dtype="float64")[0]).max() for c in clips]
+        assert min(peaks) >= 0.9 * alpha - 1e-3  # peak out = 0.9 * alpha + (1 - alpha) * peak in

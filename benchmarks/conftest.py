@@ -23,13 +23,23 @@ if str(ROOT) not in sys.path:  # benchmark the checkout, installed or not
     sys.path.insert(0, str(ROOT))
 
 
-@pytest.fixture(scope="session")
-def upstream():
-    """audio-slicer 1.0.1's slicer2 module, loaded through tests/oracle.py."""
+def _oracle():
     spec = importlib.util.spec_from_file_location("fastslice_bench_oracle", ROOT / "tests" / "oracle.py")
     oracle = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(oracle)
-    return oracle.load_upstream()
+    return oracle
+
+
+@pytest.fixture(scope="session")
+def upstream():
+    """audio-slicer 1.0.1's slicer2 module, loaded through tests/oracle.py."""
+    return _oracle().load_upstream()
+
+
+@pytest.fixture(scope="session")
+def legacy():
+    """The same with the older too-short check, as RVC and GPT-SoVITS ship it (tests/oracle.py)."""
+    return _oracle().load_legacy()
 
 
 _speech = {}

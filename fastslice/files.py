@@ -241,7 +241,7 @@ def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=Non
                     blocks = (readers.as_float32(b) for b in blocks)
                 return blocks
 
-            blocks = clip_blocks() if normalize_gain is None else _normalized(clip_blocks, normalize_gain)
+            blocks = clip_blocks() if normalize_gain is None else _normalized(clip_blocks, normalize_gain, hold_bytes)
             queued.append(clip)
             writer.write(clip, blocks, (Path(clip.clip), out_rate, out_channels, fmt, sub, name), reads_alone=rereads)
 
@@ -345,14 +345,20 @@ def _normalize_rule(dbfs, mix):
     return lambda peak: 1.0 if peak == 0 else mix * target / peak + (1 - mix)
 
 
-def _normalized(clip_blocks, gain):
-    """The clip's blocks as float32, scaled by ``gain(peak)``: two passes, the first for the peak."""
-    peak = 0.0
+def _normalized(clip_blocks, gain, keep_bytes):
+    """The clip's blocks as float32, scaled by ``gain(peak)``.  The first pass finds the peak and
+    keeps the blocks (converted, resampled) up to ``keep_bytes``; a longer clip is made again for
+    the second pass, so memory stays bounded."""
+    peak, kept, size = 0.0, [], 0
     for block in clip_blocks():
-        peak = max(peak, float(np.abs(readers.as_float32(block)).max(initial=0.0)))
+        block = readers.as_float32(block)
+        peak = max(peak, float(np.abs(block).max(initial=0.0)))
+        if kept is not None:
+            size += block.nbytes
+            kept = kept + [block.copy()] if size <= keep_bytes else None
     factor = np.float32(gain(peak))
-    for block in clip_blocks():
-        yield readers.as_float32(block) * factor
+    for block in kept if kept is not None else (readers.as_float32(b) for b in clip_blocks()):
+        yield block * factor
 
 
 def _resampler(in_rate, out_rate, channels):

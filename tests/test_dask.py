@@ -90,3 +90,18 @@ def test_cli_without_dask_says_how_to_get_it(library, tmp_path):
 def test_cli_unreachable_scheduler(library, tmp_path):
     result = fastslice("slice", library, "-o", tmp_path / "o", "--dask", "tcp://127.0.0.1:9")
     assert result.returncode == 2 and "cannot reach the scheduler" in result.stderr
+
+
+def test_the_projects_options_through_dask(cluster, library, tmp_path):
+    # --name with subfolders, --highpass, --normalize with a blend, --sr and --mono, in the workers.
+    options = dict(name_template="{stem}/{start:010d}", highpass_hz=48.0, normalize_dbfs=-1.0, normalize_mix=0.75,
+                   sample_rate=16000, mono=True)
+    local = slice_files([library], tmp_path / "local", PARAMS, **options)
+    remote = slice_files([library], tmp_path / "dask", PARAMS, executor=cluster.get_executor(pure=False), **options)
+    assert not local.errors and not remote.errors
+
+    def files(root):
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*.wav"))}
+
+    assert files(tmp_path / "dask") == files(tmp_path / "local") and len(files(tmp_path / "local")) > 20
+    assert all("/take" in name and name.count("/") == 2 for name in files(tmp_path / "local"))

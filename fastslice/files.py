@@ -14,6 +14,7 @@ A file is all or nothing: if it fails or is interrupted, its clips from that
 run are removed.  A stream (a pipe, which may never end) keeps every finished
 clip when it is interrupted.
 """
+import contextlib
 import dataclasses
 import errno
 import io
@@ -554,9 +555,7 @@ class _WavCopy:
         header = bytearray(self.header)
         header[4:8] = struct.pack("<I", len(header) - 8 + size)
         header[self.data_size_at : self.data_size_at + 4] = struct.pack("<I", size)
-        temporary = final.with_name(f".{final.name}.{os.getpid()}.part")
-        try:
-            final.parent.mkdir(parents=True, exist_ok=True)  # a --name with subfolders
+        with _through_temporary(final, source) as temporary:
             with open(self.path, "rb", buffering=0) as src, open(temporary, "wb", buffering=0) as out:
                 _write_all(out, header)
                 offset = self.data_offset + start * self.frame_bytes
@@ -568,13 +567,6 @@ class _WavCopy:
                     if got == 0:
                         raise OSError(f"the data ends before frame {end} on reading it again")
                     copied += got
-            os.replace(temporary, final)
-        except OSError as exc:
-            temporary.unlink(missing_ok=True)
-            raise FastsliceError(f"{source}: cannot write clip {final} ({exc.strerror or exc})") from None
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
 
 
 def _empty_wav_header(fmt, subtype, sample_rate, channels):
@@ -615,9 +607,7 @@ def _copy_range(src, out, offset, count):
 
 def _write_clip(blocks, final, sample_rate, channels, fmt, subtype, source):
     """Write the blocks to ``final`` through a temporary name, renamed when complete."""
-    temporary = final.with_name(f".{final.name}.{os.getpid()}.part")
-    try:
-        final.parent.mkdir(parents=True, exist_ok=True)  # a --name with subfolders
+    with _through_temporary(final, source) as temporary:
         # libsndfile writes to a path in 8 KB system calls; through a Python file with a large
         # buffer it writes the same bytes about three times faster.
         with open(temporary, "wb", buffering=_WRITE_BUFFER_BYTES) as raw:
@@ -629,6 +619,17 @@ def _write_clip(blocks, final, sample_rate, channels, fmt, subtype, source):
                     guarded.raise_error()
             guarded.flush()
             guarded.raise_error()
+
+
+@contextlib.contextmanager
+def _through_temporary(final, source):
+    """A temporary path beside ``final`` (its folder made), renamed to ``final`` when the block
+    completes.  On any error the temporary file is removed; an OSError or a libsndfile error
+    becomes a ``FastsliceError`` that names the source and the clip."""
+    temporary = final.with_name(f".{final.name}.{os.getpid()}.part")
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)  # a --name with subfolders
+        yield temporary
         os.replace(temporary, final)
     except soundfile.LibsndfileError as exc:
         temporary.unlink(missing_ok=True)

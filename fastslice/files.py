@@ -356,7 +356,10 @@ def _normalized(clip_blocks, gain, keep_bytes):
         peak = max(peak, float(np.abs(block).max(initial=0.0)))
         if kept is not None:
             size += block.nbytes
-            kept = kept + [block.copy()] if size <= keep_bytes else None
+            if size <= keep_bytes:
+                kept.append(block.copy())
+            else:
+                kept = None
     factor = np.float32(gain(peak))
     for block in kept if kept is not None else (readers.as_float32(b) for b in clip_blocks()):
         yield block * factor

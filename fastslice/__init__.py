@@ -5,18 +5,19 @@ does not import numba until something is sliced.
 """
 from .errors import FastsliceError, ParameterError
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 _LAZY = {
     "Slicer": "slicer",
     "RangeStream": "stream",
     "iter_clip_ranges": "stream",
     "slice_file": "files",
-    "Clip": "files",
+    "Clip": "manifest",
+    "SliceOptions": "options",
     "FileResult": "files",
     "slice_files": "batch",
 }
-__all__ = ["Slicer", "RangeStream", "iter_clip_ranges", "slice_file", "Clip", "FileResult", "slice_files",
+__all__ = ["Slicer", "RangeStream", "iter_clip_ranges", "slice_file", "Clip", "FileResult", "slice_files", "SliceOptions",
            "FastsliceError", "ParameterError", "__version__"]
 
 

@@ -1,20 +1,42 @@
-"""Slice many files: expand inputs into jobs, run them on any executor, gather the results.
+"""Slice many files: expand inputs into jobs, run them on any executor, stream the results back.
 
-``slice_files(inputs, out_dir, params, executor=...)`` takes any
-``concurrent.futures.Executor``: a local process pool by default, or
-``client.get_executor()`` of a ``dask.distributed.Client`` to spread a library
-over a cluster.  Workers read the inputs and write the clips themselves, so
-they must see the same paths as the caller (a shared file system, or one
-machine); only the results (clip ranges, manifest rows) travel back.
+``slice_files(inputs, out_dir, options, executor=...)`` expands files, folders and glob
+patterns once per run (one walk of each input folder, one ``stat`` per file) into a compact
+table of jobs, and hands each job out as a task that carries only its own input: a source
+path, its clip folder and its stem (all absolute), with the run's one ``SliceOptions``.
+
+Where the tasks run:
+
+* in this process (``jobs=1``, the default);
+* a pool of ``jobs`` worker processes of fastslice's own (forked after the kernels are
+  loaded), each given one file at a time: a worker that dies (the OOM killer, ``kill -9``)
+  costs only its own file, which is sliced once more on a fresh worker and then, if that dies
+  too, reported as failed;
+* any ``concurrent.futures.Executor``, e.g. ``client.get_executor()`` of a
+  ``dask.distributed.Client`` to spread a library over a cluster; a bounded number of tasks
+  is in flight at once.  Workers read the inputs and write the clips themselves, so they must
+  see the same paths as the caller (a shared file system, or one machine).
+
+Results come back as each file finishes, to ``on_result``; with ``keep_results`` (the
+default for the Python API) they are also gathered into the ``BatchResult``; the command line
+keeps none, so that its memory does not grow with the library.
 """
+import collections
 import concurrent.futures
 import dataclasses
 import glob
+import multiprocessing
+import multiprocessing.connection
 import os
+import signal
 import sys
-from pathlib import Path
+from array import array
 
-from .naming import ClipNames
+import numpy as np
+
+from . import manifest
+from .errors import FastsliceError, ParameterError
+from .options import SliceOptions
 
 _AUDIO_EXTENSIONS = {
     ".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc", ".au", ".snd",
@@ -24,15 +46,28 @@ _AUDIO_EXTENSIONS = {
 }
 #: The input that means standard input (a pipe).
 STDIN = "-"
+#: Tasks in flight at once on an executor that is not fastslice's own pool.
+EXECUTOR_IN_FLIGHT = 256
+
+
+class Job(collections.namedtuple("Job", "source folder stem")):
+    """One input: its path (absolute, or ``"-"``), the folder its clips go to (absolute), its stem."""
 
 
 @dataclasses.dataclass
 class BatchResult:
-    """What ``slice_files`` did: one entry per job, in input order."""
+    """What ``slice_files`` did: one entry per job, in input order (with ``keep_results``)."""
 
-    jobs: list  # (source, clip folder, stem)
+    jobs: list  # Job per input
     results: list  # FileResult, or None where the job failed
     errors: list  # one message per failed input or unusable argument
+    #: inputs in all, inputs skipped as complete, and clips (of the inputs done)
+    n_inputs: int = 0
+    n_failed: int = 0
+    n_skipped: int = 0
+    n_clips: int = 0
+    audio_seconds: float = 0.0
+    interrupted: bool = False
 
     @property
     def done(self):
@@ -43,173 +78,499 @@ class BatchResult:
         return [c for r in self.done for c in r.clips]
 
 
-def slice_files(inputs, out_dir, params=None, *, executor=None, jobs=1, progress=None, on_inputs=None, **options):
+def slice_files(inputs, out_dir, options=None, *, executor=None, jobs=1, progress=None, on_inputs=None,
+                on_result=None, on_progress=None, keep_results=True, stdin_stem=None, **settings):
     """Slice files, folders and glob patterns into ``out_dir``; returns a ``BatchResult``.
 
-    ``params`` are ``Slicer``'s keyword arguments; ``options`` are
-    ``slice_file``'s (format, subtype, overwrite, dry_run, start_seconds, ...).
-    ``executor`` runs one file per task: by default this process (``jobs=1``)
-    or a pool of ``jobs`` processes.  ``options["threads"]`` (threads per file) defaults to
-    one per CPU in this process, and to 1 in a pool (its processes already use the cores).
-    ``progress(result, error)`` is called as
-    each file finishes, and ``on_inputs(n_files, problems)`` once the inputs
-    are expanded.  One file's failure is recorded, never raised.
+    ``options`` is a ``SliceOptions``, or ``Slicer``'s keyword arguments as a dict with
+    ``slice_file``'s settings as keywords (format, subtype, overwrite, dry_run, start_seconds,
+    ...), made into one once.  ``executor`` runs one file per task: by default this process
+    (``jobs=1``) or fastslice's pool of ``jobs`` processes.  ``threads`` (threads per file)
+    defaults to one per CPU in this process, and to 1 elsewhere (the processes already use the
+    cores).  Callbacks: ``on_inputs(n_files, problems)`` once the inputs are expanded;
+    ``on_result(index, job, result, error)`` and ``progress(result, error)`` as each file
+    finishes; ``on_progress(index, job, seconds, total_seconds)`` now and then while a long file is
+    read (in this process and in fastslice's pool).  One file's failure is recorded, never raised.
     """
-    params = dict(params or {})
-    names = ClipNames(options.get("name_template"))
-    job_list, problems = expand_inputs(inputs, out_dir, stdin_stem=options.pop("stdin_stem", None) or "stdin", names=names)
-    if any(source == STDIN for source, _, _ in job_list) and (executor is not None or len(job_list) > 1):
-        raise ValueError("'-' (standard input) must be the only input, sliced in this process (no --dask)")
+    options = SliceOptions.coerce(options, settings)
+    table, problems = expand_inputs(inputs, out_dir, options, stdin_stem=stdin_stem or "stdin")
+    if table.has_stdin and (executor is not None or len(table) > 1):
+        raise ParameterError("'-' (standard input) must be the only input, sliced in this process (no --dask)")
     if on_inputs is not None:
-        on_inputs(len(job_list), problems)
-    options = {**options, "protected": tuple(str(source) for source, _, _ in job_list if source != STDIN)}
-    batch = BatchResult(job_list, [None] * len(job_list), list(problems))
+        on_inputs(len(table), problems)
+    batch = BatchResult([], [], list(problems), n_inputs=len(table))
+    if keep_results:
+        batch.jobs = [table[i] for i in range(len(table))]
+        batch.results = [None] * len(table)
 
-    def record(index, outcome):
-        result, error = outcome
-        batch.results[index] = result
+    def record(index, job, result, error):
+        if keep_results:
+            batch.results[index] = result
         if error is not None:
             batch.errors.append(error)
+            batch.n_failed += 1
+        else:
+            batch.n_skipped += result.skipped
+            batch.n_clips += len(result.clips)
+            batch.audio_seconds += result.audio_seconds
+            batch.interrupted = batch.interrupted or result.interrupted
+        if on_result is not None:
+            on_result(index, job, result, error)
         if progress is not None:
             progress(result, error)
 
-    if executor is None and (jobs == 1 or len(job_list) <= 1):
-        options.setdefault("threads", None)
-        for index, job in enumerate(job_list):
-            record(index, run_one(job, params, options))
-        return batch
-    own = executor is None
-    options["threads"] = options.get("threads") or 1
-    if own:
-        # Compile (or load) the kernels here, once, before the workers start: forked workers
-        # inherit them, others load them from numba's cache, instead of each compiling them at once.
+    in_process = executor is None and (jobs == 1 or len(table) <= 1)
+    if not in_process and options.threads is None:
+        options = options.replace(threads=1)
+    order = table.largest_first()
+    if in_process:
+        for index in order:
+            job = table[index]
+            watch = None if on_progress is None else (lambda s, t, index=index, job=job: on_progress(index, job, s, t))
+            record(index, job, *run_one(job, options, on_progress=watch))
+    elif executor is None:
         from .warmup import warm_command_line
 
+        # Compile (or load) the kernels here, once, before the workers are forked: they inherit them.
         warm_command_line()
-    pool = concurrent.futures.ProcessPoolExecutor(max_workers=jobs) if own else executor
-    try:
-        # Longest first, so that a long file among short ones does not start last and leave the
-        # other workers idle at the end (file size stands for length; results keep input order).
-        order = sorted(range(len(job_list)), key=lambda i: -_size(job_list[i][0]))
-        futures = {pool.submit(run_one, job_list[i], params, options): i for i in order}
-        for future in concurrent.futures.as_completed(futures):
-            index = futures[future]
-            try:
-                outcome = future.result()
-            except Exception as exc:  # the worker died (killed, out of memory) or the task was lost
-                outcome = (None, f"{job_list[index][0]}: the worker failed ({type(exc).__name__}: {exc})")
-            record(index, outcome)
-    except BaseException:
-        for future in futures:
-            future.cancel()
-        raise
-    finally:
-        if own:
-            pool.shutdown(wait=True, cancel_futures=True)
+        for index, job, result, error in _Pool(jobs, options, on_progress).run(table, order):
+            record(index, job, result, error)
+    else:
+        for index, job, result, error in _on_executor(executor, table, order, options):
+            record(index, job, result, error)
     return batch
 
 
-def _size(source):
-    """The input's size in bytes (0 if unknown)."""
-    try:
-        return os.path.getsize(source)
-    except (OSError, TypeError):
-        return 0
-
-
-def expand_inputs(inputs, out_dir, stdin_stem="stdin", names=None):
-    """(jobs, problems): jobs are (source, clip folder, stem) in a stable order; problems are messages.
-
-    ``"-"`` is standard input, sliced under ``stdin_stem``.  ``names`` (a ``naming.ClipNames``,
-    default ``{stem}_{i}``) names the clips: inputs whose clips it would name alike, or place
-    outside the output folder, are problems."""
-    names = names or ClipNames()
-    out_real = os.path.realpath(out_dir)
-
-    def jobs_for(path):
-        if path.is_dir():
-            found = [(f, Path(out_dir) / f.parent.relative_to(path), f.stem) for f in _audio_files_under(path, out_real)]
-            if not found:
-                problems.append(f"{path}: the folder holds no audio file")
-            return found
-        return [(path, Path(out_dir), path.stem)] if path.is_file() else []
-
-    jobs, problems = [], []
-    for spec in inputs:
-        path = Path(spec)
-        if spec == STDIN:
-            jobs.append((STDIN, Path(out_dir), stdin_stem))
-        elif path.is_dir() or path.is_file():
-            jobs += jobs_for(path)
-        elif glob.has_magic(spec):
-            matches = sorted(glob.glob(spec, recursive=True))
-            if not matches:
-                problems.append(f"{spec}: no file matches this pattern")
-            for match in matches:
-                jobs += jobs_for(Path(match))
-        elif path.exists() or path.is_symlink():
-            problems.append(f"{spec}: not a regular file or folder")
-        else:
-            problems.append(f"{spec}: no such file or folder")
-    unique, seen, taken = [], set(), {}
-    for source, folder, stem in jobs:
-        real = source if source == STDIN else os.path.realpath(source)
-        if real in seen:
-            continue
-        seen.add(real)
-        try:
-            first = names.first_name(stem)
-        except ValueError as exc:
-            problems.append(f"{source}: {exc}")
-            continue
-        key = os.path.normpath(os.path.join(os.path.realpath(folder), first))
-        if key in taken:
-            problems.append(f"{source}: its clips would have the same names as those of {taken[key]} ({first}, ...); "
-                            "slice them into different -o folders" + ("" if "{stem" in names.template else
-                                                                      ", or put {stem} in --name"))
-            continue
-        taken[key] = source
-        unique.append((source, folder, stem))
-    return unique, problems
-
-
-def _audio_files_under(folder, out_real):
-    """Files under folder that are audio (by extension, or by content for the rest), skipping OUT_DIR."""
-    import soundfile
-
-    found = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if os.path.realpath(os.path.join(root, d)) != out_real and not d.startswith("."))
-        for name in sorted(files):
-            if name.startswith("."):
-                continue
-            path = Path(root) / name
-            if path.suffix.lower() in _AUDIO_EXTENSIONS:
-                found.append(path)
-                continue
-            try:  # detected by content: libsndfile reads its header
-                soundfile.info(str(path))
-            except Exception:
-                continue
-            found.append(path)
-    return found
-
-
-
-
-def run_one(job, params, options):
-    """Slice one input (in a worker process); returns (FileResult or None, error message or None)."""
-    from .errors import FastsliceError
+def run_one(job, options, on_progress=None):
+    """Slice one input (in whatever process); returns (FileResult or None, error message or None)."""
     from .files import slice_file
 
     source, folder, stem = job
     try:
         if source == STDIN:
-            return slice_file(sys.stdin.buffer, folder, params, stem=stem, **options), None
-        return slice_file(source, folder, params, stem=stem, **options), None
+            return slice_file(sys.stdin.buffer, folder, options, stem=stem, on_progress=on_progress), None
+        return slice_file(source, folder, options, stem=stem, on_progress=on_progress), None
     except FastsliceError as exc:
         return None, str(exc)
     except OSError as exc:
-        return None, f"{source}: {exc.strerror or exc}"
+        return None, f"{source}: {exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else "")
+    except Exception as exc:  # a defect: reported for this input, the others go on
+        return None, f"{source}: fastslice failed on it ({type(exc).__name__}: {exc}); please report this"
 
 
+# -- the inputs -----------------------------------------------------------------------------
+
+
+class Jobs:
+    """The inputs of a run, kept compactly (a few integers and the file's name per input), in a
+    stable order: by input argument, then by path."""
+
+    def __init__(self):
+        self._folders = []  # (source folder, clip folder), both absolute
+        self._folder_ids = {}
+        self._folder = array("i")
+        self._names = []  # file names (short strings; folders are shared)
+        self._sizes = array("q")
+        self.has_stdin = False
+        self._stdin = None
+
+    def add(self, source_folder, clip_folder, name, size):
+        key = (source_folder, clip_folder)
+        folder = self._folder_ids.get(key)
+        if folder is None:
+            folder = self._folder_ids[key] = len(self._folders)
+            self._folders.append(key)
+        self._folder.append(folder)
+        self._names.append(name)
+        self._sizes.append(size)
+
+    def add_stdin(self, clip_folder, stem):
+        self.has_stdin = True
+        self._stdin = Job(STDIN, clip_folder, stem)
+
+    def __len__(self):
+        return len(self._names) + self.has_stdin
+
+    def __getitem__(self, index):
+        if self.has_stdin:
+            return self._stdin
+        source_folder, clip_folder = self._folders[self._folder[index]]
+        name = self._names[index]
+        return Job(os.path.join(source_folder, name), clip_folder, _split_name(name)[0])
+
+    def clip_folder(self, index):
+        return self._folders[self._folder[index]][1]
+
+    def largest_first(self):
+        """Input indexes, largest file first (size stands for length), ties in input order."""
+        if self.has_stdin:
+            return [0]
+        return np.argsort(-np.frombuffer(self._sizes, np.int64), kind="stable").tolist() if len(self) else []
+
+    def keep(self, mask):
+        """Only the inputs where ``mask`` is true."""
+        kept = Jobs()
+        for i in np.flatnonzero(mask).tolist():
+            source_folder, clip_folder = self._folders[self._folder[i]]
+            kept.add(source_folder, clip_folder, self._names[i], self._sizes[i])
+        return kept
+
+
+def expand_inputs(inputs, out_dir, options=None, stdin_stem="stdin"):
+    """(jobs, problems): the inputs as a ``Jobs`` table, and a message per unusable argument or input.
+
+    ``"-"`` is standard input, sliced under ``stdin_stem``.  A folder is walked once (hidden
+    files and folders, and ``out_dir`` itself, are skipped) and mirrored under ``out_dir``.  A
+    file reached twice (two arguments, a symbolic or hard link) is sliced once.  Inputs whose
+    clips would share a marker (the same stem in the same clip folder) or a first clip name are
+    problems, as are clips of this layout found among the inputs (``-o`` equal to an input
+    folder): those are never sliced again."""
+    options = options or SliceOptions()
+    names = options.names
+    out_abs = os.path.abspath(out_dir)
+    out_real = os.path.realpath(out_abs)
+    table, problems = Jobs(), []
+    identities = array("q")  # (device, inode) of each file, to slice a file reached twice once
+    clips_here = _ClipsOfThisRun(out_real)
+    for spec in inputs:
+        spec = os.fspath(spec)
+        if spec == STDIN:
+            table.add_stdin(out_abs, stdin_stem)
+            continue
+        path = os.path.abspath(spec)
+        if os.path.isdir(path):
+            found = _walk(path, out_abs, out_real, table, identities, clips_here)
+            if not found:
+                problems.append(f"{spec}: the folder holds no audio file")
+        elif os.path.isfile(path):
+            _add_file(table, identities, os.path.dirname(path), out_abs, os.path.basename(path), clips_here,
+                      explicit=True, problems=problems)
+        elif glob.has_magic(spec):
+            matches = sorted(glob.glob(spec, recursive=True))
+            if not matches:
+                problems.append(f"{spec}: no file matches this pattern")
+            for match in matches:
+                match = os.path.abspath(match)
+                if os.path.isdir(match):
+                    _walk(match, out_abs, out_real, table, identities, clips_here)
+                elif os.path.isfile(match):
+                    _add_file(table, identities, os.path.dirname(match), out_abs, os.path.basename(match), clips_here)
+        elif os.path.lexists(path):
+            problems.append(f"{spec}: not a regular file or folder")
+        else:
+            problems.append(f"{spec}: no such file or folder")
+    if table.has_stdin:
+        return table, problems
+    return _without_clashes(table, identities, names, problems), problems
+
+
+def _walk(root, out_abs, out_real, table, identities, clips_here):
+    """Add the audio files under ``root`` (one ``scandir`` per folder), mirrored under ``out_abs``."""
+    import soundfile
+
+    found = 0
+    stack = [(root, out_abs)]
+    while stack:
+        folder, clip_folder = stack.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError:
+            continue
+        skip = clips_here.in_folder(folder, clip_folder, [e.name for e in entries])
+        subfolders = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir():
+                if os.path.realpath(entry.path) != out_real:
+                    subfolders.append((entry.path, os.path.join(clip_folder, entry.name)))
+                continue
+            if entry.path in skip:
+                continue
+            if _split_name(entry.name)[1].lower() not in _AUDIO_EXTENSIONS:
+                try:  # detected by content: libsndfile reads its header
+                    soundfile.info(entry.path)
+                except Exception:
+                    continue
+            found += _add_file(table, identities, folder, clip_folder, entry.name, clips_here, entry=entry)
+        stack += reversed(subfolders)  # depth first, in name order
+    return found
+
+
+def _add_file(table, identities, folder, clip_folder, name, clips_here, entry=None, explicit=False, problems=None):
+    path = os.path.join(folder, name)
+    if entry is None and path in clips_here.in_folder(folder, clip_folder, None):
+        if explicit:
+            problems.append(f"{path}: a clip of an earlier run into this -o folder; not sliced again")
+        return 0
+    try:
+        stat = entry.stat() if entry is not None else os.stat(path)
+        size, device, inode = stat.st_size, stat.st_dev, stat.st_ino
+    except OSError:  # a broken link: its error is the worker's to report
+        size, device, inode = 0, -1, -len(identities) - 1
+    table.add(folder, clip_folder, name, size)
+    identities.append(device)
+    identities.append(inode)
+    return 1
+
+
+def _split_name(name):
+    """(stem, suffix) of a file name, as ``pathlib`` splits it (``"...wav"``: ``".."``, ``".wav"``)."""
+    dot = name.rfind(".")
+    return (name[:dot], name[dot:]) if 0 < dot < len(name) - 1 else (name, "")
+
+
+class _ClipsOfThisRun:
+    """Clips that markers of ``-o`` list, in folders that are their own clip folder (``-o`` equal to
+    an input folder): the inputs must not include them.  Each such folder's markers are read once."""
+
+    def __init__(self, out_real):
+        self.out_real = out_real
+        self._known = {}
+
+    def in_folder(self, folder, clip_folder, names):
+        if folder in self._known:
+            return self._known[folder]
+        clips = set()
+        if os.path.realpath(clip_folder) == os.path.realpath(folder):
+            if names is None:
+                try:
+                    names = os.listdir(folder)
+                except OSError:
+                    names = []
+            for name in names:
+                if name.startswith(".") and name.endswith(manifest.MARKER_SUFFIX):
+                    read = manifest.read_marker(os.path.join(folder, name))
+                    if read is not None:
+                        clips.update(os.path.normpath(c.clip) for c in read[1])
+        self._known[folder] = clips
+        return clips
+
+
+def _without_clashes(table, identities, names, problems):
+    """``table`` without the second of two entries for one file, and without inputs whose marker or
+    first clip would be another's (a problem each)."""
+    n = len(table)
+    if n == 0:
+        return table
+    keep = np.ones(n, bool)
+    pairs = np.frombuffer(identities, np.int64).reshape(n, 2)
+    _, first = np.unique(pairs, axis=0, return_index=True)
+    seen_once = np.zeros(n, bool)
+    seen_once[first] = True
+    keep &= seen_once | (pairs[:, 0] == -1)  # a file reached twice is sliced once (its first place)
+    for kind, key in (("stem", lambda job: job.stem), ("first clip", lambda job: names.first_name(job.stem))):
+        hashes = np.zeros(n, np.int64)
+        for i in np.flatnonzero(keep).tolist():
+            job = table[i]
+            try:
+                hashes[i] = hash((table.clip_folder(i), key(job)))
+            except ValueError as exc:  # the template gives this stem an unsafe name
+                problems.append(f"{job.source}: {exc}")
+                keep[i] = False
+        live = np.flatnonzero(keep)
+        order = live[np.argsort(hashes[live], kind="stable")]
+        same = np.flatnonzero(hashes[order[1:]] == hashes[order[:-1]]) + 1
+        owners = {}
+        for position in same.tolist():
+            for i in (order[position - 1], order[position]):
+                owners.setdefault((table.clip_folder(i), key(table[i])), []).append(int(i))
+        for (folder, value), holders in owners.items():
+            holders = sorted(set(holders))
+            for later in holders[1:]:
+                if keep[later]:
+                    keep[later] = False
+                    what = ("its clips and marker would be those of" if kind == "stem" else
+                            "its clips would have the same names as those of")
+                    hint = "" if "{stem" in names.template or kind == "stem" else ", or put {stem} in --name"
+                    problems.append(f"{table[later].source}: {what} {table[holders[0]].source} "
+                                    f"({value!r} in {folder}); slice them into different -o folders{hint}")
+    return table if keep.all() else table.keep(keep)
+
+
+# -- fastslice's own pool --------------------------------------------------------------------
+
+
+class _Pool:
+    """``size`` forked worker processes, one file each at a time.  A worker that dies costs only the
+    file it had: that file is given once more to a fresh worker, then reported."""
+
+    ATTEMPTS = 2
+
+    def __init__(self, size, options, on_progress=None):
+        self.size, self.options, self.on_progress = size, options, on_progress
+        self._context = multiprocessing.get_context("fork")
+
+    def run(self, table, order):
+        """Yield ``(index, job, result, error)`` as files finish."""
+        waiting = collections.deque(order)
+        again = collections.deque()  # (index, attempts, why) of files whose worker died: for fresh workers
+        workers, busy = [], {}  # busy: worker -> (index, attempts, why)
+        try:
+            while waiting or again or busy:
+                while len(workers) < min(self.size, len(waiting) + len(again) + len(busy)):
+                    workers.append(self._start())
+                for worker in list(workers):
+                    if worker in busy or not (again and worker.fresh or waiting):
+                        continue
+                    task = again.popleft() if again and worker.fresh else (waiting.popleft(), 1, None)
+                    try:
+                        worker.conn.send((task[0], table[task[0]]))
+                    except (OSError, ValueError):  # it died while idle: the task goes to another
+                        (again if task[1] > 1 else waiting).appendleft(task if task[1] > 1 else task[0])
+                        workers.remove(worker)
+                        worker.process.join()
+                        continue
+                    worker.fresh.clear()
+                    busy[worker] = task
+                if not busy:
+                    continue
+                ready = set(multiprocessing.connection.wait([w.conn for w in busy] +
+                                                            [w.process.sentinel for w in busy]))
+                for worker in [w for w in busy if w.conn in ready or w.process.sentinel in ready]:
+                    index, attempts, why = busy[worker]
+                    finished = self._messages(worker, index, table)
+                    if finished is _ALIVE:
+                        continue
+                    del busy[worker]
+                    if finished is not _DIED:
+                        result, error = finished
+                        if why is not None and result is not None:
+                            result.warnings.insert(0, f"{table[index].source}: {why}; sliced again on a fresh worker")
+                        yield index, table[index], result, error
+                        continue
+                    workers.remove(worker)  # it died with the file unfinished
+                    worker.process.join()
+                    died = f"the worker slicing it died ({_how(worker.process.exitcode)})"
+                    if attempts < self.ATTEMPTS:
+                        again.append((index, attempts + 1, died))
+                    else:
+                        _clean_after(table[index])
+                        yield index, table[index], None, (f"{table[index].source}: {died}, twice (it was given to a "
+                                                          "fresh worker once); not sliced")
+        except BaseException:
+            self._stop(workers, interrupt=True)
+            raise
+        self._stop(workers)
+
+    def _messages(self, worker, index, table):
+        """Read what a worker sent: progress is passed on.  Returns its outcome once it sends it,
+        ``_DIED`` if it ended without one, else ``_ALIVE``."""
+        try:
+            while worker.conn.poll():
+                kind, *rest = worker.conn.recv()
+                if kind == "progress":
+                    if self.on_progress is not None:
+                        self.on_progress(index, table[index], *rest)
+                else:
+                    return rest[0]
+        except (EOFError, OSError):
+            return _DIED
+        return _ALIVE if worker.process.is_alive() else _DIED
+
+    def _start(self):
+        parent, child = self._context.Pipe()
+        process = self._context.Process(target=_worker, args=(child, self.options), daemon=True,
+                                        name="fastslice-worker")
+        process.start()
+        child.close()
+        return _Worker(process, parent, [True])
+
+    @staticmethod
+    def _stop(workers, interrupt=False):
+        for worker in workers:
+            try:
+                if interrupt:  # the file in hand is cleaned up, then the worker ends
+                    os.kill(worker.process.pid, signal.SIGTERM)
+                else:
+                    worker.conn.send(None)
+            except (OSError, ValueError):
+                pass
+        for worker in workers:
+            worker.process.join(timeout=30)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+            worker.conn.close()
+
+
+class _Worker(collections.namedtuple("_Worker", "process conn fresh")):
+    """A pool process, the parent's end of its pipe, and ``fresh`` (non-empty until it takes a file)."""
+
+    __hash__ = object.__hash__
+    __eq__ = object.__eq__
+
+
+_ALIVE, _DIED = object(), object()
+
+
+def _worker(conn, options):
+    """A pool worker: slice the files it is sent, one at a time, until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it sends SIGTERM
+
+    def stop(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while True:
+            task = conn.recv()
+            if task is None:
+                return
+            index, job = task
+            outcome = run_one(job, options, on_progress=lambda s, t: conn.send(("progress", s, t)))
+            conn.send(("done", outcome))
+    except (KeyboardInterrupt, EOFError, BrokenPipeError):
+        return
+
+
+def _clean_after(job):
+    """What a worker that died left of a file it had (its work folder), removed from here."""
+    from .outputs import InputOutput
+
+    if job.source != STDIN:
+        InputOutput(job.folder, job.stem).abandon()
+
+
+def _how(exitcode):
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        return f"killed by {name}" + (": out of memory, or kill -9" if -exitcode == signal.SIGKILL else "")
+    return f"exit status {exitcode}"
+
+
+# -- any executor ------------------------------------------------------------------------------
+
+
+def _on_executor(executor, table, order, options):
+    """Run the jobs on ``executor``, at most ``EXECUTOR_IN_FLIGHT`` at a time; yield results as they come."""
+    order = iter(order)
+    running = {}
+    try:
+        while True:
+            while len(running) < EXECUTOR_IN_FLIGHT:
+                index = next(order, None)
+                if index is None:
+                    break
+                job = table[index]
+                running[executor.submit(run_one, job, options)] = (index, job)
+            if not running:
+                return
+            done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in done:
+                index, job = running.pop(future)
+                try:
+                    result, error = future.result()
+                except Exception as exc:  # the worker died (killed, out of memory) or the task was lost
+                    _clean_after(job)
+                    result, error = None, f"{job.source}: the worker failed ({type(exc).__name__}: {exc})"
+                yield index, job, result, error
+    except BaseException:
+        for future in running:
+            future.cancel()
+        raise

@@ -4,14 +4,13 @@ Kept light at import (``fastslice --help`` loads no numba); the slicing modules
 are imported when a command runs.
 """
 import argparse
-import csv
 import gc
-import json
 import os
 import sys
 import time
 from pathlib import Path
 
+from . import __version__
 from .errors import FastsliceError
 
 # The upstream CLI's defaults (openvpi/audio-slicer slicer2.py main()).
@@ -23,6 +22,7 @@ def build_parser():
         prog="fastslice",
         description="Cut long recordings into clips at silences, exactly as openvpi/audio-slicer, fast.",
     )
+    parser.add_argument("--version", action="version", version=f"fastslice {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     cut = commands.add_parser("slice", help="slice audio files and folders into clips")
@@ -155,79 +155,88 @@ def _import_numba_without_blas_probe():
 
 
 class Progress:
-    """One line on a terminal: files done, hours of audio, speed."""
+    """One line on a terminal: files done, hours of audio, speed, and how far a long file has got."""
+
+    _EVERY = 0.2  # seconds between redraws for progress within a file
 
     def __init__(self, total, stream, enabled):
         self.total, self.stream, self.enabled = total, stream, enabled
         self.done = 0
         self.audio_seconds = 0.0
         self.started = time.perf_counter()
+        self._within = {}  # input index -> (name, seconds read, seconds in all or None)
+        self._drawn = 0.0
+        self._width = 0
 
-    def update(self, audio_seconds):
+    def update(self, audio_seconds, index=None):
+        """A file is finished (``audio_seconds`` of audio)."""
+        self._within.pop(index, None)
         self.done += 1
         self.audio_seconds += audio_seconds
-        if self.enabled:
-            elapsed = max(time.perf_counter() - self.started, 1e-9)
-            width = 24
-            filled = width * self.done // max(self.total, 1)
-            self.stream.write(
-                f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} files, "
-                f"{self.audio_seconds / 3600:.2f} h of audio, {self.audio_seconds / elapsed:,.0f}x realtime"
-            )
-            self.stream.flush()
+        self._draw()
+
+    def within(self, index, name, seconds, total):
+        """How far the file ``index`` has got: ``seconds`` read of ``total`` (None: not known)."""
+        self._within[index] = (name, seconds, total)
+        if time.perf_counter() - self._drawn >= self._EVERY:
+            self._draw()
+
+    def line(self):
+        elapsed = max(time.perf_counter() - self.started, 1e-9)
+        audio = self.audio_seconds + sum(seconds for _, seconds, _ in self._within.values())
+        width = 24
+        filled = width * self.done // max(self.total, 1)
+        text = (f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} files, "
+                f"{audio / 3600:.2f} h of audio, {audio / elapsed:,.0f}x realtime")
+        for name, seconds, total in list(self._within.values())[:2]:
+            where = f"{100 * seconds / total:.0f}%" if total else f"{seconds / 60:.1f} min"
+            text += f" | {os.path.basename(name)} {where}"
+        return text
+
+    def _draw(self):
+        if not self.enabled:
+            return
+        self._drawn = time.perf_counter()
+        text = self.line()
+        self.stream.write("\r" + text + " " * max(0, self._width - len(text)))
+        self._width = len(text)
+        self.stream.flush()
 
     def close(self):
-        if self.enabled and self.done:
+        if self.enabled and (self.done or self._width):
             self.stream.write("\n")
 
 
-def run_slice(args):
-    params = _slicer_params(args)
-    _import_numba_without_blas_probe()
-    from .files import output_format
-    from .naming import ClipNames
-    from .slicer import Slicer
+def _slice_options(args):
+    """The ``SliceOptions`` of a ``slice`` command line (``ParameterError`` for a bad one)."""
+    from .options import SliceOptions
 
-    try:  # check parameters and formats once, before any work
-        Slicer(44100, **params)
-        if args.format or args.subtype:
-            output_format("WAV", "PCM_16", args.format, args.subtype)
+    return SliceOptions.make(
+        _slicer_params(args), format=args.format, subtype=args.subtype, overwrite=args.overwrite, dry_run=args.dry_run,
+        start_seconds=args.start, end_seconds=args.end, sample_rate=args.sr, mono=args.mono, decoder=args.decoder,
+        stream=args.stream, name_template=args.name, normalize_dbfs=args.normalize, normalize_mix=args.normalize_mix,
+        highpass_hz=args.highpass, highpass_order=args.highpass_order, threads=args.threads,
+    )
+
+
+def run_slice(args):
+    _import_numba_without_blas_probe()
+    from . import manifest
+
+    try:  # check the options once, before any work
+        options = _slice_options(args)
         if args.jobs < 1:
             raise FastsliceError(f"--jobs={args.jobs} must be >= 1")
-        if args.threads is not None and args.threads < 1:
-            raise FastsliceError(f"--threads={args.threads} must be >= 1 (or left out: one per CPU)")
-        if args.sr is not None and args.sr <= 0:
-            raise FastsliceError(f"--sr={args.sr} must be a positive sample rate in Hz")
-        for name in ("start", "end"):
-            value = getattr(args, name)
-            if value is not None and not (value >= 0 and value < float("inf")):
-                raise FastsliceError(f"--{name}={value} must be a time >= 0 in seconds")
-        if args.start is not None and args.end is not None and args.end <= args.start:
-            raise FastsliceError(f"--end={args.end} must be after --start={args.start} (seconds)")
         if args.zip and Path(args.zip).suffix.lower() != ".zip":
             raise FastsliceError(f"--zip={args.zip}: the name must end in .zip")
-        if args.manifest and Path(args.manifest).suffix.lower() not in (".csv", ".jsonl"):
-            raise FastsliceError(f"--manifest={args.manifest}: the name must end in .csv or .jsonl")
+        if args.manifest:
+            manifest.manifest_kind(args.manifest)
         if "-" in args.inputs and (len(args.inputs) > 1 or args.dask):
             raise FastsliceError("- (standard input) must be the only input, and cannot go to --dask")
-        if args.name is not None:
-            ClipNames(args.name)
-        if args.highpass is not None and not args.highpass > 0:
-            raise FastsliceError(f"--highpass={args.highpass} must be a frequency above 0 Hz")
-        if not 1 <= args.highpass_order <= 20:
-            raise FastsliceError(f"--highpass-order={args.highpass_order} must be from 1 to 20")
-        if args.normalize is not None and not -120 <= args.normalize <= 0:
-            raise FastsliceError(f"--normalize={args.normalize} must be a peak level in dBFS from -120 to 0 (e.g. -1)")
-        if not 0 < args.normalize_mix <= 1 or (args.normalize is None and args.normalize_mix != 1.0):
-            raise FastsliceError(f"--normalize-mix={args.normalize_mix} must be above 0 and at most 1, with --normalize")
         if args.stem is not None and "-" not in args.inputs:
             raise FastsliceError("--stem names the clips of standard input (-); files are named after themselves")
         if args.stem is not None and (not args.stem or "/" in args.stem or os.sep in args.stem or args.stem.startswith(".")):
             raise FastsliceError(f"--stem={args.stem!r} must be a plain file name (no folder, not hidden)")
-        if args.stream is not None and args.stream < 0:
-            raise FastsliceError(f"--stream={args.stream} must be an audio stream number: 0, 1, ...")
-        if args.stream is not None and args.decoder == "sndfile":
-            raise FastsliceError("--stream picks a stream through FFmpeg; it does not go with --decoder sndfile")
         _check_output_folder(args.out, args.dry_run)
     except (FastsliceError, ValueError) as exc:
         print(f"fastslice: {exc}", file=sys.stderr)
@@ -239,67 +248,70 @@ def run_slice(args):
     # garbage collector would walk again, while the blocks of a long file go by: set them aside
     # (1 h of WAV: 1.2-1.3 s -> 1.04 s, whole process).
     gc.freeze()
-    options = {
-        "format": args.format, "subtype": args.subtype, "overwrite": args.overwrite, "dry_run": args.dry_run,
-        "start_seconds": args.start, "end_seconds": args.end, "sample_rate": args.sr, "mono": args.mono,
-        "decoder": args.decoder, "stream": args.stream, "stdin_stem": args.stem, "name_template": args.name,
-        "normalize_dbfs": args.normalize, "normalize_mix": args.normalize_mix,
-        "highpass_hz": args.highpass, "highpass_order": args.highpass_order,
-    }
-    if args.threads is not None:
-        options["threads"] = args.threads
     progress = Progress(0, sys.stderr, enabled=not args.quiet and not args.dry_run and sys.stderr.isatty())
-
-    def report(result, error):
-        notes = [f"error: {error}"] if error is not None else [f"warning: {w}" for w in result.warnings]
-        if notes and progress.enabled and progress.done:
-            progress.stream.write("\n")
-        for note in notes:
-            print(f"fastslice: {note}", file=sys.stderr)
-        progress.update(0.0 if result is None else result.audio_seconds)
+    state = {"records": None}
+    keep_clips = bool(args.manifest or args.zip or args.dry_run)
 
     def inputs_found(n_files, problems):
         for problem in problems:
             print(f"fastslice: error: {problem}", file=sys.stderr)
         progress.total = n_files
+        if keep_clips:
+            state["records"] = manifest.RunRecords(n_files)
+
+    def finished(index, job, result, error):
+        notes = [f"error: {error}"] if error is not None else [f"warning: {w}" for w in result.warnings]
+        if notes and progress.enabled and (progress.done or progress._width):
+            progress.stream.write("\n")
+        for note in notes:
+            print(f"fastslice: {note}", file=sys.stderr)
+        if result is not None:
+            if state["records"] is not None:
+                state["records"].add(index, result.clips)
+            if args.labels and not args.dry_run:
+                labels = Path(job.folder) / f"{job.stem}_labels.txt"
+                if not (result.skipped and labels.exists()):
+                    manifest.write_labels(labels, result.clips)
+        progress.update(0.0 if result is None else result.audio_seconds, index)
+
+    def within(index, job, seconds, total):
+        progress.within(index, job.stem if job.source == "-" else job.source, seconds, total)
 
     started = time.perf_counter()
-    with _executor(args) as executor:
-        batch = slice_files(args.inputs, args.out, params, executor=executor, jobs=args.jobs,
-                            progress=report, on_inputs=inputs_found, **options)
-    progress.close()
-    done, clips = batch.done, batch.clips
-    interrupted = any(r.interrupted for r in done)
+    try:
+        with _executor(args) as executor:
+            batch = slice_files(args.inputs, args.out, options, executor=executor, jobs=args.jobs,
+                                on_result=finished, on_inputs=inputs_found, on_progress=within,
+                                keep_results=False, stdin_stem=args.stem)
+        progress.close()
+        records = state["records"]
+        if args.dry_run:
+            _print_clip_table(records.clips() if records is not None else ())
+        else:
+            if args.manifest:
+                manifest.write_manifest(args.manifest, records.clips())
+            if args.zip:
+                manifest.write_zip(args.zip, args.out, records.clips())
+            if args.review and batch.n_clips:
+                from .review import review
+
+                page, _ = review(args.out)
+                if not args.quiet:
+                    print(f"fastslice: review page: {page}", file=sys.stderr)
+    finally:
+        if state["records"] is not None:
+            state["records"].close()
     failures = len(batch.errors)
-
-    if args.dry_run:
-        _print_clip_table(clips)
-    else:
-        if args.manifest:
-            write_manifest(args.manifest, clips)
-        if args.zip:
-            write_zip(args.zip, args.out, clips)
-        if args.labels:
-            for (_, folder, stem), result in zip(batch.jobs, batch.results):
-                if result is not None:
-                    write_audacity_labels(Path(folder) / f"{stem}_labels.txt", result.clips)
-        if args.review and clips:
-            from .review import review
-
-            page, _ = review(args.out)
-            if not args.quiet:
-                print(f"fastslice: review page: {page}", file=sys.stderr)
     if not args.quiet:
         elapsed = time.perf_counter() - started
-        hours = sum(r.audio_seconds for r in done) / 3600
-        skipped = sum(r.skipped for r in done)
         verb = "would write" if args.dry_run else "wrote"
         print(
-            f"fastslice: {len(done)} files ({skipped} already done, {failures} failed), {verb} {len(clips)} clips "
-            f"from {hours:.3f} h of audio in {elapsed:.2f} s",
+            f"fastslice: {batch.n_inputs - batch.n_failed} files "
+            f"({batch.n_skipped} already done, {failures} failed), {verb} {batch.n_clips} clips "
+            f"from {batch.audio_seconds / 3600:.3f} h of audio in {elapsed:.2f} s",
             file=sys.stderr,
         )
-    if interrupted:
+    if batch.interrupted:
         print("fastslice: interrupted; the clips finished until then are kept", file=sys.stderr)
         return 130
     return 1 if failures else 0
@@ -358,56 +370,11 @@ class _executor:
         return False
 
 
-def write_manifest(path, clips):
-    """Write clip rows to path: CSV or JSON Lines, by its extension; atomically."""
-    write_manifest_rows(path, (c.row() for c in clips))
-
-
-def write_manifest_rows(path, rows):
-    """``write_manifest`` of rows (dicts of ``Clip.row()``'s fields)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
-    fields = ["source", "clip", "start_sample", "end_sample", "start_seconds", "end_seconds", "sample_rate", "channels",
-              "source_rate"]
-    with open(temporary, "w", newline="", encoding="utf-8") as f:
-        if path.suffix.lower() == ".csv":
-            writer = csv.DictWriter(f, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows(rows)
-        else:
-            for row in rows:
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    os.replace(temporary, path)
-
-
-def write_zip(path, out_dir, clips):
-    """Store every clip in one zip file (uncompressed: audio does not deflate), atomically."""
-    import zipfile
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        with zipfile.ZipFile(temporary, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
-            for clip in clips:
-                archive.write(clip.clip, os.path.relpath(clip.clip, out_dir))
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
-def write_audacity_labels(path, clips):
-    """An Audacity label track: one ``start<TAB>end<TAB>name`` line per clip, in seconds."""
-    lines = [f"{c.start_seconds:.6f}\t{c.end_seconds:.6f}\t{Path(c.clip).stem}\n" for c in clips]
-    Path(path).write_text("".join(lines), encoding="utf-8")
-
-
 def _print_clip_table(clips):
     print(f"{'clip':<40} {'start (s)':>10} {'end (s)':>10} {'length (s)':>10}")
     for c in clips:
-        print(f"{c.clip:<40} {c.start_seconds:>10.3f} {c.end_seconds:>10.3f} {c.end_seconds - c.start_seconds:>10.3f}")
+        name = os.path.relpath(c.clip)
+        print(f"{name:<40} {c.start_seconds:>10.3f} {c.end_seconds:>10.3f} {c.end_seconds - c.start_seconds:>10.3f}")
 
 
 # -- analyze and stats --------------------------------------------------------------

@@ -6,23 +6,23 @@ known, from the decoded samples held since its start (``hold.py``), in the
 input's own sample format where that is exact, so 16-bit in gives the same
 16-bit out.  A 16/24/32-bit WAV's clips are not decoded at all: the kernel copies
 their bytes from the input behind the header libsndfile writes (``_WavCopy``).
-Clips are written on a thread of their own while decoding goes on (``_ClipWriter``).  Every clip is written to a temporary name and renamed when
-complete; a hidden marker ``.<stem>.fastslice.json``, written last, records the
-finished input so that a re-run can skip it.
+Clips are written on a thread of their own while decoding goes on (``_ClipWriter``),
+into the input's work folder; ``fastslice.outputs`` gives them their names and writes
+the marker that lets a re-run skip the input.
 
-A file is all or nothing: if it fails or is interrupted, its clips from that
-run are removed.  A stream (a pipe, which may never end) keeps every finished
-clip when it is interrupted.
+A file is all or nothing: if it fails or is interrupted, none of its clips from that
+run is kept.  A stream (a pipe, which may never end) keeps every finished clip when it
+is interrupted.
 """
 import contextlib
 import dataclasses
 import errno
 import io
-import json
 import os
 import queue
 import struct
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -31,45 +31,17 @@ import soundfile
 from . import __version__, readers
 from .errors import FastsliceError, ParameterError
 from .filters import HighPass, butter_highpass
-from .hold import HOLD_BYTES, Reread, SampleHold
-from .naming import ClipNames
+from .formats import INTEGER_SUBTYPES, output_format  # noqa: F401  (output_format: part of this module's API)
+from .hold import Reread, SampleHold
+from .manifest import Clip, marker_path  # noqa: F401  (Clip, marker_path: part of this module's API)
+from .options import SliceOptions
+from .outputs import InputOutput
 from .slicer import available_cpus
-from .stream import BLOCK_FRAMES, Decoding, RangeStream, SampleCheck, slicer_for
+from .stream import Decoding, RangeStream, SampleCheck
 
-# How to read each subtype so that writing it back loses nothing.
 _WRITE_BUFFER_BYTES = 1 << 22
-_INTEGER_SUBTYPES = ("PCM_S8", "PCM_U8", "PCM_16", "PCM_24", "PCM_32", "ULAW", "ALAW")
-_EXTENSION = {"WAVEX": "wav", "AIFF": "aiff", "OGG": "ogg", "MPEG": "mp3", "MAT4": "mat", "MAT5": "mat"}
-
-
-@dataclasses.dataclass(frozen=True)
-class Clip:
-    """One clip: where it came from, where it went, and its range in samples."""
-
-    source: str
-    clip: str
-    start_sample: int  # in the source, at source_rate
-    end_sample: int
-    sample_rate: int  # of the clip file
-    channels: int  # of the clip file
-    source_rate: int = 0  # the source's sample rate (0: the same as sample_rate)
-
-    @property
-    def start_seconds(self):
-        return self.start_sample / (self.source_rate or self.sample_rate)
-
-    @property
-    def end_seconds(self):
-        return self.end_sample / (self.source_rate or self.sample_rate)
-
-    def row(self):
-        """The manifest row: every field, with the times in seconds too."""
-        return {
-            "source": self.source, "clip": self.clip,
-            "start_sample": self.start_sample, "end_sample": self.end_sample,
-            "start_seconds": round(self.start_seconds, 6), "end_seconds": round(self.end_seconds, 6),
-            "sample_rate": self.sample_rate, "channels": self.channels, "source_rate": self.source_rate or self.sample_rate,
-        }
+# At most this often (seconds) a long input reports how far it has got.
+_PROGRESS_EVERY = 0.25
 
 
 @dataclasses.dataclass
@@ -87,196 +59,205 @@ class FileResult:
     interrupted: bool = False
 
 
-def output_format(info_format, info_subtype, format=None, subtype=None):
-    """(format, subtype, extension) of the clips of a file with the given format and subtype.
-
-    By default the input's own container and sample format where libsndfile
-    can write them back losslessly; compressed inputs (MP3, Ogg, ADPCM, ...)
-    become 32-bit float WAV, which holds their decoded samples exactly.
-    """
-    if format is None:
-        lossless = info_subtype in readers.SNDFILE_NATIVE and soundfile.check_format(info_format, info_subtype)
-        format, default_subtype = (info_format, info_subtype) if lossless else ("WAV", "FLOAT")
-        subtype = subtype or default_subtype
-    format = format.upper()
-    if format not in soundfile.available_formats():
-        raise ParameterError(f"format={format!r} is not one libsndfile writes; choose one of {sorted(soundfile.available_formats())}")
-    subtype = (subtype or soundfile.default_subtype(format) or "").upper()
-    if not soundfile.check_format(format, subtype):
-        raise ParameterError(
-            f"subtype={subtype!r} cannot be written in format={format!r}; "
-            f"choose one of {sorted(soundfile.available_subtypes(format))}"
-        )
-    return format, subtype, _EXTENSION.get(format, format.lower())
-
-
-def marker_path(out_dir, stem):
-    return Path(out_dir) / f".{stem}.fastslice.json"
-
-
-def slice_file(source, out_dir, params, *, stem=None, decoder="auto", stream=None, format=None, subtype=None,
-               overwrite=False, dry_run=False, protected=(), block_frames=BLOCK_FRAMES, start_seconds=None,
-               end_seconds=None, sample_rate=None, mono=False, hold_bytes=HOLD_BYTES, threads=None, name_template=None,
-               normalize_dbfs=None, normalize_mix=1.0, highpass_hz=None, highpass_order=5):
+def slice_file(source, out_dir, options=None, *, stem=None, on_progress=None, **settings):
     """Slice an audio file or stream into ``out_dir/<stem>_<i>.<ext>``; returns a ``FileResult``.
 
     ``source`` is a path or a readable binary file object (``sys.stdin.buffer``, a pipe);
-    a file object needs ``stem``.  ``decoder`` (``"auto"``, ``"sndfile"``, ``"av"``) and
-    ``stream`` (which audio stream, FFmpeg only) choose how it is decoded.  ``params`` are
-    ``Slicer``'s keyword arguments (the sample rate is the input's).  ``start_seconds`` /
-    ``end_seconds`` slice only that part, as if it were the whole recording.
-    ``sample_rate`` resamples the clips (soxr, high quality) and ``mono`` mixes them down;
-    the slicing is decided on the original audio either way.  With ``dry_run`` nothing is
-    written.  Unless ``overwrite``, a file whose clips are all present from an earlier run
-    with the same source and options is skipped; a stream whose stem has clips in
-    ``out_dir`` is refused.  ``protected`` holds real paths that must never be written (the
-    inputs).  The input is decoded once; the samples of the clip still open are held in
-    memory up to ``hold_bytes``, beyond it in a temporary file in ``out_dir`` (uncompressed
-    PCM files are read again instead: cheaper).  ``threads`` is how many threads slice it:
-    ``1`` reads, analyses and writes in turn (for a process among several, ``-j``);
-    ``None`` (the default) or more writes the clips on a thread of its own while the input
-    goes on being read.  The clips are the same either way.  Raises ``FastsliceError``
-    naming the input.  ``name_template`` names the clips (``fastslice.naming``; default
-    ``{stem}_{i}``), subfolders of ``out_dir`` included.  ``normalize_dbfs`` scales each clip
-    so that its peak is at that level (dBFS, at most 0); with ``normalize_mix`` = alpha < 1 a
-    clip is ``alpha * normalized + (1 - alpha) * clip``, the blended form RVC (0.75) and
-    GPT-SoVITS (0.25) use.  Only what is written changes, never where the cuts are.
-    ``highpass_hz`` filters the audio (Butterworth of ``highpass_order``, ``fastslice.filters``)
-    before it is sliced, as RVC does; the clips are the filtered audio.
+    a file object needs ``stem``.  ``options`` is a ``fastslice.options.SliceOptions``, or
+    ``Slicer``'s keyword arguments as a dict (the sample rate is the input's) with the other
+    settings as keywords, made into one (``SliceOptions.make``):
+
+    * ``decoder`` (``"auto"``, ``"sndfile"``, ``"av"``) and ``stream`` (which audio stream,
+      FFmpeg only) choose how it is decoded;
+    * ``start_seconds`` / ``end_seconds`` slice only that part, as if it were the whole recording;
+    * ``format`` / ``subtype``: the clips' container and sample format (``fastslice.formats``);
+    * ``sample_rate`` resamples the clips (soxr, high quality) and ``mono`` mixes them down; the
+      slicing is decided on the original audio either way;
+    * ``normalize_dbfs`` scales each clip so that its peak is at that level (dBFS, at most 0);
+      with ``normalize_mix`` = alpha < 1 a clip is ``alpha * normalized + (1 - alpha) * clip``,
+      the blended form RVC (0.75) and GPT-SoVITS (0.25) use.  Only what is written changes;
+    * ``highpass_hz`` filters the audio (Butterworth of ``highpass_order``, ``fastslice.filters``)
+      before it is sliced, as RVC does; the clips are the filtered audio;
+    * ``name_template`` names the clips (``fastslice.naming``; default ``{stem}_{i}``), subfolders
+      of ``out_dir`` included; no name is given twice, and no file is ever replaced;
+    * ``threads``: ``1`` reads, analyses and writes in turn (for a process among several,
+      ``-j``); ``None`` (the default) or more writes the clips on a thread of their own while
+      the input goes on being read.  The clips are the same either way;
+    * ``hold_bytes``: the samples of the clip still open are held in memory up to this, beyond
+      it in a temporary file (uncompressed PCM files are read again instead: cheaper);
+    * ``dry_run``: nothing is written; ``overwrite``: slice again even if an earlier run finished.
+
+    Unless ``overwrite``, a file whose clips are all present from an earlier run with the same
+    source and options is skipped (``fastslice.outputs``); a stream whose stem has clips in
+    ``out_dir`` is refused.  ``on_progress(seconds, total_seconds)`` is called now and then while
+    a long input is read (``total_seconds`` None where the length is not known).  Raises
+    ``FastsliceError`` naming the input.
     """
-    normalize_gain = _normalize_rule(normalize_dbfs, normalize_mix)
+    options = SliceOptions.coerce(options, settings)
     is_path = isinstance(source, (str, os.PathLike))
-    names = name_template if isinstance(name_template, ClipNames) else ClipNames(name_template)
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise ParameterError(f"threads={threads!r} must be a whole number >= 1, or None for one per CPU")
     if not is_path and not stem:
         raise ParameterError("stem= is needed to name the clips of a file object (e.g. stem='talk')")
-    out_dir = Path(out_dir)
     stem = stem or Path(source).stem
-    with readers.open_source(source, decoder=decoder, stream=stream) as reader:
-        name = reader.name
-        if reader.frames == 0:
-            raise FastsliceError(f"{name}: holds no audio frames")
-        fmt, sub, ext = output_format(reader.format, reader.subtype, format, subtype)
-        slicer = slicer_for(reader.samplerate, params)
-        first, stop = _segment(name, reader, start_seconds, end_seconds)
-        out_rate = int(sample_rate or reader.samplerate)
-        out_channels = 1 if mono else reader.channels
-        identity = {
-            "fastslice": __version__, "params": params, "format": fmt, "subtype": sub, "segment": [first, stop],
-            "sample_rate": out_rate, "mono": bool(mono), "decoder": reader.decoder, "stream": stream,
-        }
-        if not names.is_default:
-            identity["name"] = names.template
-        if normalize_gain is not None:
-            identity["normalize"] = [normalize_dbfs, normalize_mix]
-        highpass = None
-        if highpass_hz is not None:
-            try:
-                highpass = HighPass(butter_highpass(highpass_order, highpass_hz, reader.samplerate), reader.channels)
-            except ParameterError as exc:
-                raise FastsliceError(f"{name}: {exc}") from None
-            identity["highpass"] = [highpass_hz, highpass_order]
-        marker = marker_path(out_dir, stem)
-        if is_path:
-            stat = Path(source).stat()
-            identity.update(source=str(Path(source).resolve()), size=stat.st_size, mtime_ns=stat.st_mtime_ns)
-            if not dry_run and not overwrite:
-                done = _finished_clips(marker, identity, out_dir)
-                if done is not None:
-                    length = reader.frames if reader.frames is not None else max([c.end_sample for c in done], default=0)
-                    return FileResult(name, done, length / reader.samplerate, skipped=True)
-        else:
-            identity["source"] = name
-            if not dry_run and not overwrite:
-                _refuse_earlier_output(name, marker, out_dir, stem, names)
-
-        def clip_at(i, start, end):
-            clip_name = names.name(stem, i, first + start, first + end, reader.samplerate)
-            return Clip(name, str(out_dir / f"{clip_name}.{ext}"), first + start, first + end,
-                        out_rate, out_channels, reader.samplerate)
-
-        check = SampleCheck(reader, dtype=None if highpass is None else np.float32)
-        decoding = Decoding(reader, block_frames, first, stop, check, transform=highpass)
-        ranges = RangeStream(slicer, None, reader.channels, np.float32)
-        if dry_run:
-            clips = []
-            for _, mixed in decoding:
-                clips += [clip_at(len(clips), *r) for r in ranges.feed_mono(mixed)]
-            _check_some_audio(name, decoding)
-            clips += [clip_at(len(clips), *r) for r in ranges.finish()]
-            return _result(name, decoding, check, clips, None)
-
-        out_dir.mkdir(parents=True, exist_ok=True)
-        _remove_earlier_output(marker, out_dir, stem, names)
-        protected = {os.path.realpath(p) for p in protected}
-        if is_path:
-            protected.add(os.path.realpath(source))
-        convert = out_rate != reader.samplerate or out_channels != reader.channels
-        # Integer samples go to libsndfile as they are only for integer clips; it would write them
-        # unscaled into float ones (--subtype FLOAT from 16-bit input gave 8227.0 for 0.251).
-        as_floats = reader.dtype.kind == "i" and sub not in _INTEGER_SUBTYPES
-        # the writer reads each clip from the file itself (unless the clips are filtered audio)
-        rereads = is_path and reader.uncompressed and highpass is None
-        copies = _WavCopy.plan(source, reader, fmt, sub, first) if rereads and not convert and normalize_gain is None else None
-        if rereads:
-            hold = Reread(lambda: readers.open_source(source, decoder="sndfile"), first)
-        else:
-            hold = SampleHold(reader.channels, np.float32 if highpass else reader.dtype, out_dir, hold_bytes, block_frames)
-        interrupted = False
-        queued = []  # clips handed to the writer, in order; writer.done are those complete on disk
-
-        def write(start, end):
-            clip = clip_at(len(queued), start, end)
-            if os.path.realpath(clip.clip) in protected:
-                raise FastsliceError(f"{name}: clip {clip.clip} would overwrite an input file; choose another -o folder")
-            if copies is not None and copies.fits(end - start):
-                queued.append(clip)
-                writer.run(clip, copies.job(start, end, Path(clip.clip), name))
-                return
-            def clip_blocks():
-                blocks = hold.blocks(start, end, block_frames)
-                if convert:
-                    blocks = _converted((readers.as_float32(b) for b in blocks), reader.samplerate, out_rate, mono)
-                elif as_floats:
-                    blocks = (readers.as_float32(b) for b in blocks)
-                return blocks
-
-            blocks = clip_blocks() if normalize_gain is None else _normalized(clip_blocks, normalize_gain, hold_bytes)
-            queued.append(clip)
-            writer.write(clip, blocks, (Path(clip.clip), out_rate, out_channels, fmt, sub, name), reads_alone=rereads)
-
-        writer = _ClipWriter(threaded=(threads or available_cpus()) > 1)
+    output = InputOutput(out_dir, stem)
+    record = {"fastslice": __version__, "request": options.identity()}
+    if is_path:
+        path = os.fspath(source)
         try:
-            with hold:
+            stat = os.stat(path)
+        except OSError as exc:
+            raise FastsliceError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+        record.update(source=os.path.realpath(path), size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+        if not options.dry_run and not options.overwrite:
+            done = output.finished(record)
+            if done is not None:
+                recorded, clips = done
+                return FileResult(path, clips, recorded.get("seconds", 0.0), skipped=True)
+    with readers.open_source(source, decoder=options.decoder, stream=options.stream) as reader:
+        return _slice_open(source, reader, output, options, record, on_progress)
+
+
+def _slice_open(source, reader, output, options, record, on_progress):
+    """``slice_file`` of an open reader."""
+    name = reader.name
+    is_path = isinstance(source, (str, os.PathLike))
+    if reader.frames == 0:
+        raise FastsliceError(f"{name}: holds no audio frames")
+    fmt, sub, ext = output_format(reader.format, reader.subtype, options.format, options.subtype)
+    try:
+        slicer = options.slicer(reader.samplerate)
+    except ParameterError as exc:
+        raise FastsliceError(f"{name}: {exc}") from None
+    first, stop = _segment(name, reader, options.start_seconds, options.end_seconds)
+    out_rate = options.sample_rate or reader.samplerate
+    out_channels = 1 if options.mono else reader.channels
+    record.update(params=options.slicer_params, format=fmt, subtype=sub, decoder=reader.decoder, stream=options.stream,
+                  segment=[first, stop], source_rate=reader.samplerate, sample_rate=out_rate, channels=out_channels)
+    normalize_gain = _normalize_gain(options)
+    highpass = None
+    if options.highpass_hz is not None:
+        try:
+            highpass = HighPass(butter_highpass(options.highpass_order, options.highpass_hz, reader.samplerate),
+                                reader.channels)
+        except ParameterError as exc:
+            raise FastsliceError(f"{name}: {exc}") from None
+    names, seen = options.names, {}
+    folder = str(output.folder)
+
+    def clip_at(i, start, end):
+        clip_name = names.name(output.stem, i, first + start, first + end, reader.samplerate)
+        if clip_name in seen:
+            raise FastsliceError(f"{name}: --name {names.template!r} names clips {seen[clip_name]} and {i} both "
+                                 f"{clip_name!r}; every clip needs a name of its own (e.g. put {{i}} in it plainly)")
+        seen[clip_name] = i
+        return Clip(name, os.path.join(folder, f"{clip_name}.{ext}"), first + start, first + end,
+                    out_rate, out_channels, reader.samplerate)
+
+    check = SampleCheck(reader, dtype=None if highpass is None else np.float32)
+    decoding = Decoding(reader, options.block_frames, first, stop, check, transform=highpass)
+    ranges = RangeStream(slicer, None, reader.channels, np.float32)
+    report = _Reporter(on_progress, reader, first, stop)
+    if options.dry_run:
+        clips = []
+        for _, mixed in decoding:
+            clips += [clip_at(len(clips) + k, *r) for k, r in enumerate(ranges.feed_mono(mixed))]
+            report(decoding.position)
+        _check_some_audio(name, decoding)
+        clips += [clip_at(len(clips) + k, *r) for k, r in enumerate(ranges.finish())]
+        return _result(name, decoding, check, clips, None)
+
+    output.begin(name, stream=not is_path, overwrite=options.overwrite)
+    convert = out_rate != reader.samplerate or out_channels != reader.channels
+    # Integer samples go to libsndfile as they are only for integer clips; it would write them
+    # unscaled into float ones (--subtype FLOAT from 16-bit input gave 8227.0 for 0.251).
+    as_floats = reader.dtype.kind == "i" and sub not in INTEGER_SUBTYPES
+    # the writer reads each clip from the file itself (unless the clips are filtered audio)
+    rereads = is_path and reader.uncompressed and highpass is None
+    copies = _WavCopy.plan(source, reader, fmt, sub, first) if rereads and not convert and normalize_gain is None else None
+    if rereads:
+        hold = Reread(lambda: readers.open_source(source, decoder="sndfile"), first)
+    else:
+        hold = SampleHold(reader.channels, np.float32 if highpass else reader.dtype, output.work, options.hold_bytes,
+                          options.block_frames)
+    interrupted = False
+    queued = []  # clips handed to the writer, in order; writer.done are those complete on disk
+
+    def write(start, end):
+        clip = clip_at(len(queued), start, end)
+        work = output.work_path(len(queued), ext)
+        queued.append(clip)
+        if copies is not None and copies.fits(end - start):
+            writer.run(clip, work, copies.job(start, end, work, name, clip.clip))
+            return
+
+        def clip_blocks():
+            blocks = hold.blocks(start, end, options.block_frames)
+            if convert:
+                blocks = _converted((readers.as_float32(b) for b in blocks), reader.samplerate, out_rate, options.mono)
+            elif as_floats:
+                blocks = (readers.as_float32(b) for b in blocks)
+            return blocks
+
+        blocks = clip_blocks() if normalize_gain is None else _normalized(clip_blocks, normalize_gain, options.hold_bytes)
+        writer.write(clip, work, blocks, (out_rate, out_channels, fmt, sub, name), reads_alone=rereads)
+
+    def placed(work, clip):  # a stream's clip gets its name as soon as it is complete
+        output.place(name, work, clip)
+
+    writer = _ClipWriter(threaded=(options.threads or available_cpus()) > 1, on_complete=None if is_path else placed)
+    try:
+        with hold:
+            try:
                 try:
-                    try:
-                        for samples, mixed in decoding:
-                            hold.append(samples)
-                            for start, end in ranges.feed_mono(mixed):
-                                write(start, end)
-                            hold.release_before(ranges.first_open_sample())
-                    except KeyboardInterrupt:
-                        if is_path:
-                            raise
-                        interrupted = True  # a stream ends with Ctrl-C: keep what is finished
-                    if not interrupted:
-                        _check_some_audio(name, decoding)
-                        for start, end in ranges.finish():
+                    for samples, mixed in decoding:
+                        hold.append(samples)
+                        for start, end in ranges.feed_mono(mixed):
                             write(start, end)
-                    writer.finish()
-                except BaseException:
-                    writer.stop()  # before the hold closes: the writer may be reading from it
-                    raise
-            clips = writer.done
-            _write_marker(marker, identity, clips)
-        except BaseException:
-            writer.stop()
-            if is_path:  # a file that fails (or is interrupted) leaves none of its clips
-                for clip in writer.done:
-                    Path(clip.clip).unlink(missing_ok=True)
-            raise
-        return _result(name, decoding, check, clips, hold, interrupted)
+                        hold.release_before(ranges.first_open_sample())
+                        report(decoding.position)
+                except KeyboardInterrupt:
+                    if is_path:
+                        raise
+                    interrupted = True  # a stream ends with Ctrl-C: keep what is finished
+                if not interrupted:
+                    _check_some_audio(name, decoding)
+                    for start, end in ranges.finish():
+                        write(start, end)
+                writer.finish()
+            except BaseException:
+                writer.stop()  # before the hold closes: the writer may be reading from it
+                raise
+        done = writer.done
+        result = _result(name, decoding, check, [clip for _, clip in done], hold, interrupted)
+        record["seconds"] = result.audio_seconds
+        if is_path:
+            output.commit(name, record, done)
+        else:
+            output.finish_stream(record, result.clips)
+    except BaseException:
+        writer.stop()
+        if is_path:  # a file that fails (or is interrupted) leaves none of its clips
+            output.abandon()
+        else:  # a stream keeps those it placed, and says so in its marker
+            record["seconds"] = (decoding.position - decoding.first) / reader.samplerate
+            output.finish_stream(record, [clip for _, clip in writer.done])
+        raise
+    return result
+
+
+class _Reporter:
+    """Calls ``on_progress(seconds, total)`` at most every ``_PROGRESS_EVERY`` seconds."""
+
+    def __init__(self, on_progress, reader, first, stop):
+        self.on_progress = on_progress
+        self.rate, self.first = reader.samplerate, first
+        end = stop if stop is not None else reader.frames
+        self.total = None if end is None else (end - first) / reader.samplerate
+        self._next = time.monotonic() + _PROGRESS_EVERY
+
+    def __call__(self, position):
+        if self.on_progress is not None and time.monotonic() >= self._next:
+            self._next = time.monotonic() + _PROGRESS_EVERY
+            self.on_progress((position - self.first) / self.rate, self.total)
 
 
 def _check_some_audio(name, decoding):
@@ -332,17 +313,11 @@ def _converted(blocks, in_rate, out_rate, mono):
         yield resampler.resample_chunk(np.zeros((0, channels), np.float32), last=True)
 
 
-def _normalize_rule(dbfs, mix):
-    """``gain(peak)`` for ``--normalize DBFS`` and ``--normalize-mix ALPHA``, or None without normalization."""
-    if dbfs is None:
-        if mix != 1.0:
-            raise ParameterError(f"normalize_mix={mix!r} needs normalize_dbfs (--normalize-mix goes with --normalize)")
+def _normalize_gain(options):
+    """``gain(peak)`` for ``normalize_dbfs`` and ``normalize_mix`` (checked by the options), or None."""
+    if options.normalize_dbfs is None:
         return None
-    if isinstance(dbfs, bool) or not isinstance(dbfs, (int, float)) or not -120 <= dbfs <= 0:
-        raise ParameterError(f"normalize_dbfs={dbfs!r} must be a peak level in dBFS from -120 to 0 (e.g. -1)")
-    if isinstance(mix, bool) or not isinstance(mix, (int, float)) or not 0 < mix <= 1:
-        raise ParameterError(f"normalize_mix={mix!r} must be above 0 and at most 1 (1: plain peak normalization)")
-    target = 10 ** (dbfs / 20)
+    target, mix = 10 ** (options.normalize_dbfs / 20), options.normalize_mix
     return lambda peak: 1.0 if peak == 0 else mix * target / peak + (1 - mix)
 
 
@@ -377,31 +352,36 @@ class _ClipWriter:
     """Writes clips in order on a thread of its own, while the input goes on being decoded
     (libsndfile and the kernel's file copies release the GIL).
 
-    Three ways to hand over a clip, each ending in a complete file or none:
+    Each clip is written to its work path (``fastslice.outputs``).  Three ways to hand one over,
+    each ending in a complete file or none:
 
-    * ``write(clip, blocks, args)``: blocks from memory the decoding thread reuses are copied,
-      in that thread, into a few buffers that go round between the two threads, for
-      ``_write_clip(blocks, *args)``;
-    * ``write(clip, blocks, args, reads_alone=True)``: blocks read again from the file by a
+    * ``write(clip, work, blocks, args)``: blocks from memory the decoding thread reuses are
+      copied, in that thread, into a few buffers that go round between the two threads, for
+      ``_write_clip(blocks, work, *args)``;
+    * ``write(clip, work, blocks, args, reads_alone=True)``: blocks read again from the file by a
       reader only the writer uses, read on the writer's thread;
-    * ``run(clip, job)``: ``job(stopping)`` writes the clip itself (``_copy_clip``), checking
+    * ``run(clip, work, job)``: ``job(stopping)`` writes the clip itself (``_WavCopy``), checking
       ``stopping()`` as it goes.
 
     The queue is bounded (a few blocks or clips): a slow writer holds the decoding back, and
-    memory stays constant.  ``finish()`` waits for every clip and raises the first error;
-    ``stop()`` abandons the clip being written (its temporary file is removed) and what is
-    queued.  ``done`` lists the clips complete on disk, in order.  With ``threaded=False``
-    every clip is written by the caller, at once (one thread per file).
+    memory stays constant.  ``finish()`` waits for every clip and raises the first error; if a
+    clip was being handed over when the decoding stopped (Ctrl-C on a stream), that one clip is
+    abandoned and the complete ones queued before it are still written.  ``stop()`` abandons
+    the clip being written (its file is removed) and what is queued.  ``done`` lists
+    ``(work path, clip)`` of the clips complete on disk, in order, with their sizes;
+    ``on_complete(work, clip)``, if given, is called (on the writer's thread) as each is.
+    With ``threaded=False`` every clip is written by the caller, at once.
     """
 
     _QUEUED = 4
-    _END, _STOP = object(), object()
+    _END, _STOP, _ABANDON = object(), object(), object()
 
-    def __init__(self, threaded=True):
+    def __init__(self, threaded=True, on_complete=None):
         self.done = []
         self._error = None
         self._open = False  # a clip's blocks are being queued
         self._threaded = threaded
+        self._on_complete = on_complete
         if not threaded:
             return
         self._stopping = threading.Event()
@@ -411,35 +391,35 @@ class _ClipWriter:
         self._thread = threading.Thread(target=self._run, name="fastslice-clip-writer", daemon=True)
         self._thread.start()
 
-    def write(self, clip, blocks, args, reads_alone=False):
+    def write(self, clip, work, blocks, args, reads_alone=False):
         if not self._threaded:
-            self.run(clip, lambda stopping: _write_clip(blocks, *args))
+            self.run(clip, work, lambda stopping: _write_clip(blocks, work, *args, clip.clip))
         elif reads_alone:
-            self._put(("lazy", clip, args, blocks))
+            self._put(("lazy", clip, work, args, blocks))
         else:
-            self._put(("blocks", clip, args))
-            self._open = True
+            self._open = True  # from here until _END, an interruption abandons this clip only
+            self._put(("blocks", clip, work, args))
             for block in blocks:
                 self._put(self._copy(block))  # the hold reuses its memory
             self._put(self._END)
             self._open = False
 
-    def run(self, clip, job):
+    def run(self, clip, work, job):
         if self._threaded:
-            self._put(("job", clip, job))
+            self._put(("job", clip, work, job))
         else:
             job(_never)
-            self.done.append(clip)
+            self._complete(clip, work)
 
     def finish(self):
         """Wait for the clips queued; one whose queuing was interrupted is abandoned."""
         if not self._threaded:
             return
         if self._open:
-            self.stop()
-        else:
-            self._put(None)
-            self._thread.join()
+            self._queue.put(self._ABANDON)  # the writer drops that clip and goes on with the queue
+            self._open = False
+        self._queue.put(None)
+        self._thread.join()
         self._raise_error()
 
     def stop(self):
@@ -447,6 +427,12 @@ class _ClipWriter:
             self._stopping.set()
             self._queue.put(self._STOP)  # the writer drains the queue until it sees this
             self._thread.join()
+
+    def _complete(self, clip, work):
+        clip = dataclasses.replace(clip, size=os.path.getsize(work))
+        if self._on_complete is not None:
+            self._on_complete(work, clip)
+        self.done.append((work, clip))
 
     def _copy(self, block):
         """("block", buffer, frames) holding a copy of ``block``: a buffer of the round, or a new array."""
@@ -477,17 +463,19 @@ class _ClipWriter:
             item = self._queue.get()
             if item is None or item is self._STOP:
                 return
-            if self._error is not None or self._stopping.is_set() or item is self._END or item[0] == "block":
+            if self._error is not None or self._stopping.is_set() or item is self._END or item is self._ABANDON \
+                    or item[0] == "block":
                 self._release(item)
                 continue  # after an error or stop(): drain until told to stop
+            kind, clip, work = item[:3]
             try:
-                if item[0] == "job":
-                    item[2](self._stopping.is_set)
-                elif item[0] == "lazy":
-                    _write_clip(self._watched(item[3]), *item[2])
+                if kind == "job":
+                    item[3](self._stopping.is_set)
+                elif kind == "lazy":
+                    _write_clip(self._watched(item[4]), work, *item[3], clip.clip)
                 else:
-                    _write_clip(self._watched(self._queued_blocks()), *item[2])
-                self.done.append(item[1])
+                    _write_clip(self._watched(self._queued_blocks()), work, *item[3], clip.clip)
+                self._complete(clip, work)
             except _Stopped as stopped:
                 if stopped.args == (self._STOP,):
                     return
@@ -505,8 +493,8 @@ class _ClipWriter:
             item = self._queue.get()
             if item is self._END:
                 return
-            if item is self._STOP:
-                raise _Stopped(self._STOP)
+            if item is self._STOP or item is self._ABANDON:
+                raise _Stopped(item)
             _, buffer, frames = item
             yield buffer if frames is None else buffer[:frames]
             self._release(item)
@@ -549,16 +537,16 @@ class _WavCopy:
         size = frames * self.frame_bytes
         return size % 2 == 0 and len(self.header) + size < 1 << 32
 
-    def job(self, start, end, final, source):
-        """A writer job (``job(stopping)``) that writes frames ``[start, end)`` to ``final``."""
-        return lambda stopping: self._copy(start, end, final, source, stopping)
+    def job(self, start, end, work, source, final):
+        """A writer job (``job(stopping)``) that writes frames ``[start, end)`` to ``work`` (the clip ``final``)."""
+        return lambda stopping: self._copy(start, end, work, source, final, stopping)
 
-    def _copy(self, start, end, final, source, stopping):
+    def _copy(self, start, end, temporary, source, final, stopping):
         size = (end - start) * self.frame_bytes
         header = bytearray(self.header)
         header[4:8] = struct.pack("<I", len(header) - 8 + size)
         header[self.data_size_at : self.data_size_at + 4] = struct.pack("<I", size)
-        with _through_temporary(final, source) as temporary:
+        with _clip_errors(temporary, source, final):
             with open(self.path, "rb", buffering=0) as src, open(temporary, "wb", buffering=0) as out:
                 _write_all(out, header)
                 offset = self.data_offset + start * self.frame_bytes
@@ -608,9 +596,9 @@ def _copy_range(src, out, offset, count):
     return len(data)
 
 
-def _write_clip(blocks, final, sample_rate, channels, fmt, subtype, source):
-    """Write the blocks to ``final`` through a temporary name, renamed when complete."""
-    with _through_temporary(final, source) as temporary:
+def _write_clip(blocks, temporary, sample_rate, channels, fmt, subtype, source, final):
+    """Write the blocks to ``temporary`` (the work path of the clip ``final``)."""
+    with _clip_errors(temporary, source, final):
         # libsndfile writes to a path in 8 KB system calls; through a Python file with a large
         # buffer it writes the same bytes about three times faster.
         with open(temporary, "wb", buffering=_WRITE_BUFFER_BYTES) as raw:
@@ -625,23 +613,19 @@ def _write_clip(blocks, final, sample_rate, channels, fmt, subtype, source):
 
 
 @contextlib.contextmanager
-def _through_temporary(final, source):
-    """A temporary path beside ``final`` (its folder made), renamed to ``final`` when the block
-    completes.  On any error the temporary file is removed; an OSError or a libsndfile error
-    becomes a ``FastsliceError`` that names the source and the clip."""
-    temporary = final.with_name(f".{final.name}.{os.getpid()}.part")
+def _clip_errors(temporary, source, final):
+    """Writing a clip to ``temporary``: on any error the file is removed; an OSError or a libsndfile
+    error becomes a ``FastsliceError`` that names the source and the clip."""
     try:
-        final.parent.mkdir(parents=True, exist_ok=True)  # a --name with subfolders
-        yield temporary
-        os.replace(temporary, final)
+        yield
     except soundfile.LibsndfileError as exc:
-        temporary.unlink(missing_ok=True)
+        Path(temporary).unlink(missing_ok=True)
         raise FastsliceError(f"{source}: cannot write clip {final} ({exc.error_string})") from None
     except OSError as exc:
-        temporary.unlink(missing_ok=True)
+        Path(temporary).unlink(missing_ok=True)
         raise FastsliceError(f"{source}: cannot write clip {final} ({exc.strerror or exc})") from None
     except BaseException:
-        temporary.unlink(missing_ok=True)
+        Path(temporary).unlink(missing_ok=True)
         raise
 
 
@@ -702,75 +686,3 @@ def _without_peak_chunk(out):
         _snd.sf_command(out._file, _SFC_SET_ADD_PEAK_CHUNK, _ffi.NULL, 0)
     except (ImportError, AttributeError):  # soundfile's internals moved: keep the chunk
         pass
-
-
-def _write_marker(path, identity, clips):
-    """The marker: ``identity`` and a row per clip, written row by row (a stream may have
-    made thousands of clips) to a temporary name, then renamed."""
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.part")
-    try:
-        with open(temporary, "w", encoding="utf-8") as f:
-            f.write(json.dumps(identity)[:-1] + ', "clips": [')
-            for k, clip in enumerate(clips):
-                f.write(("\n" if k == 0 else ",\n") + json.dumps(clip.row()))
-            f.write("\n]}\n")
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
-def _finished_clips(marker, identity, out_dir):
-    """The clips recorded by a matching marker whose files are all present, else None."""
-    try:
-        recorded = json.loads(marker.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(recorded, dict) or any(recorded.get(k) != v for k, v in identity.items()):
-        return None
-    clips = [Clip(r["source"], r["clip"], r["start_sample"], r["end_sample"],
-                  r["sample_rate"], r["channels"]) for r in recorded.get("clips", [])]
-    if not all(Path(c.clip).is_file() and out_dir in Path(c.clip).parents for c in clips):
-        return None
-    return clips
-
-
-def _refuse_earlier_output(name, marker, out_dir, stem, names):
-    """A stream cannot be recognised again: refuse to replace what an earlier run wrote under its stem."""
-    if marker.exists() or any(not hidden for _, hidden in _named_files(out_dir, stem, names)):
-        raise FastsliceError(f"{name}: {out_dir} already holds clips named {names.first_name(stem)}, ...; give another "
-                             "stem (--stem) or --overwrite to replace them")
-
-
-def _remove_earlier_output(marker, out_dir, stem, names):
-    """Remove what an earlier run left for this stem: clips its marker lists, and temporary files."""
-    try:
-        recorded = json.loads(marker.read_text(encoding="utf-8"))
-        clips = [Path(r["clip"]) for r in recorded.get("clips", [])]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        clips = []
-    for clip in clips:
-        path = clip if out_dir in clip.parents else out_dir / clip.name
-        path.unlink(missing_ok=True)
-    marker.unlink(missing_ok=True)
-    for leftover, hidden in _named_files(out_dir, stem, names):
-        if hidden:
-            leftover.unlink(missing_ok=True)
-
-
-def _named_files(out_dir, stem, names):
-    """``(path, is_temporary)`` of the files in ``out_dir`` that ``names`` could have given ``stem``'s
-    clips: clips, and the temporary ``.<clip>.<pid>.part`` files of unfinished ones."""
-    first = Path(names.first_name(stem))
-    if first.parent == Path(names.name(stem, 1, 1, 1, 1000)).parent:
-        folder = out_dir / first.parent  # the clips share a folder: look there only
-        found = folder.iterdir() if folder.is_dir() else []
-    else:
-        found = out_dir.rglob("*") if out_dir.is_dir() else []
-    pattern = names.pattern(stem)
-    for path in found:
-        hidden = path.name.startswith(".") and path.name.endswith(".part")
-        clip_name = path.name[1:].rsplit(".", 2)[0] if hidden else path.name
-        relative = (path.parent / clip_name).relative_to(out_dir).as_posix()
-        if path.is_file() and pattern.fullmatch(relative.rsplit(".", 1)[0]):
-            yield path, hidden

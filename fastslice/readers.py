@@ -237,9 +237,10 @@ class _SndfileSource(ClosedOnExit):
 
 
 def _declared_wav_frames(path):
-    """The frames a RIFF WAV's data chunk claims, or None (no such chunk, or not RIFF)."""
+    """The frames a RIFF WAV's data chunk claims, or None (no such chunk, not RIFF, or a size that
+    means "unknown": ``ffmpeg -f wav - > x.wav`` writes 0xFFFFFFFF, others 0)."""
     chunk = wav_data_chunk(path)
-    return None if chunk is None else chunk[1] // chunk[2]
+    return None if chunk is None or chunk[1] in _UNKNOWN_SIZES else chunk[1] // chunk[2]
 
 
 def wav_data_chunk(path):

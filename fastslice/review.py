@@ -12,10 +12,11 @@ to the page, so the page still works when the folder is zipped or copied.
 moves them back.  A list line that names anything outside ``OUT_DIR`` is refused, and then
 nothing is moved.
 """
-import csv
+import dataclasses
 import json
 import math
 import os
+import posixpath
 import secrets
 from pathlib import Path
 from urllib.parse import quote
@@ -23,6 +24,7 @@ from urllib.parse import quote
 import numpy as np
 import soundfile
 
+from . import manifest
 from ._review_page import PAGE
 from .errors import FastsliceError, ParameterError
 
@@ -53,23 +55,38 @@ def collect(out_dir, manifest=None, target=(4.0, 8.0)):
     lo, hi = target
     if not (0 <= lo <= hi):
         raise ParameterError(f"target={target!r} must be two lengths in seconds, 0 <= lo <= hi")
-    rows = _manifest_rows(manifest, root) if manifest else _marker_rows(root)
-    if not rows:
+    sources, clips = {}, []
+    top = os.path.abspath(root)
+    for clip, record in _set_clips(root, manifest):
+        if not os.path.isfile(clip.clip):
+            continue
+        name = record.get("source", clip.source)
+        source = sources.setdefault(name, {"source": name, "params": record.get("params"),
+                                           "decoder": record.get("decoder", "auto"),
+                                           "stream": record.get("stream"), "clips": []})
+        facts = clip_facts(clip.clip, target, (source["params"] or {}).get("threshold", _DEFAULT_THRESHOLD))
+        source["clips"].append(len(clips))
+        clips.append({"clip": Path(os.path.relpath(clip.clip, top)).as_posix(), "source": name,
+                      "start": round(clip.start_seconds, 3), **facts})
+    if not clips:
         raise FastsliceError(f"{out_dir}: no clips found (no .<stem>.fastslice.json marker"
                              f"{'' if manifest else ' under it; give --manifest'})")
-    sources, clips = {}, []
-    for row in rows:
-        path = row["path"]
-        if not path.is_file():
-            continue
-        source = sources.setdefault(row["source"], {"source": row["source"], "params": row.get("params"),
-                                                    "decoder": row.get("decoder", "auto"),
-                                                    "stream": row.get("stream"), "clips": []})
-        facts = clip_facts(path, target, (source["params"] or {}).get("threshold", _DEFAULT_THRESHOLD))
-        source["clips"].append(len(clips))
-        clips.append({"clip": path.relative_to(root).as_posix(), "source": row["source"],
-                      "start": row["start_seconds"], **facts})
     return list(sources.values()), clips
+
+
+def _set_clips(root, manifest_path=None):
+    """``(clip, record)`` of every clip of the set: from the markers under ``root`` (``record`` is the
+    marker's), or from a manifest (``record`` empty)."""
+    if manifest_path:
+        try:
+            for clip in manifest.read_manifest(manifest_path):
+                yield clip, {}
+        except (OSError, ValueError) as exc:
+            raise FastsliceError(f"{manifest_path}: cannot read it as a manifest ({exc})") from None
+        return
+    for _, record, clips in manifest.iter_markers(root, skip=(DROPPED,)):
+        for clip in clips:
+            yield clip, record
 
 
 def clip_facts(path, target=(4.0, 8.0), threshold_db=_DEFAULT_THRESHOLD):
@@ -133,10 +150,8 @@ def write_page(page_path, out_dir, sources, clips, target=(4.0, 8.0)):
             "sources": [{k: v for k, v in s.items() if k not in ("params", "decoder", "stream")} for s in sources]}
     nonce = secrets.token_urlsafe(16)
     text = PAGE.replace("__NONCE__", nonce).replace("__DATA__", _script_json(data))
-    page_path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = page_path.with_name(f".{page_path.name}.{os.getpid()}.part")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, page_path)
+    with manifest.atomic_path(page_path) as temporary:
+        temporary.write_text(text, encoding="utf-8")
     return page_path
 
 
@@ -155,10 +170,13 @@ def prune(out_dir, list_path, *, restore=False, manifest=None):
     """Move the clips named in ``list_path`` (paths relative to ``out_dir``, one per line) into
     ``out_dir/dropped/``, or back with ``restore``; returns the moves as ``(from, to)`` paths.
 
-    Every line is checked first; if one names anything outside ``out_dir`` (an absolute path,
-    ``..``, a symbolic link out of it), a clip that is not there, or a place already taken,
-    nothing is moved and ``FastsliceError`` lists the lines.  The markers (and ``manifest``, if
-    given) stop listing pruned clips; their rows are kept in ``dropped/`` for ``restore``.
+    Only the set's clips can be moved: those its markers (or ``manifest``) list.  Every line is
+    checked first; if one names anything else (a path outside ``out_dir``, a marker, the review
+    page, a clip that is not there, a place already taken), nothing is moved and
+    ``FastsliceError`` lists the lines.  Two spellings of one clip (``./a_0.wav``, ``a_0.wav``)
+    are one clip.  The moves are all done or none: if one fails, those done are moved back.
+    The markers (and ``manifest``, if given) stop listing pruned clips; their rows are kept in
+    ``dropped/.records.jsonl`` for ``restore``.
     """
     root = Path(out_dir)
     if not root.is_dir():
@@ -168,42 +186,68 @@ def prune(out_dir, list_path, *, restore=False, manifest=None):
         lines = [ln.strip() for ln in Path(list_path).read_text(encoding="utf-8").splitlines()]
     except OSError as exc:
         raise FastsliceError(f"{list_path}: cannot read it ({exc.strerror or exc})") from None
-    names = [ln for ln in lines if ln and not ln.startswith("#")]
-    moves, problems = [], []
-    for name in dict.fromkeys(names):
-        problem = _unsafe(name, real_root)
+    store = root / DROPPED / _RECORDS
+    records = _read_records(store)
+    if restore:
+        members = {r["name"] for r in records}
+    else:
+        top = os.path.abspath(root)
+        listed = list(_set_clips(root)) + (list(_set_clips(root, manifest)) if manifest else [])
+        members = {Path(os.path.relpath(clip.clip, top)).as_posix() for clip, _ in listed}
+    moves, problems, names = [], [], []
+    for line in dict.fromkeys(ln for ln in lines if ln and not ln.startswith("#")):
+        problem = _unsafe(line, real_root)
         if problem:
-            problems.append(f"{name!r}: {problem}")
+            problems.append(f"{line!r}: {problem}")
             continue
+        name = posixpath.normpath(line)
+        if name in names:
+            continue  # another spelling of a clip already listed
         kept, dropped = root / name, root / DROPPED / name
         source, target = (dropped, kept) if restore else (kept, dropped)
-        if source.is_symlink() or not source.is_file():
-            problems.append(f"{name!r}: no such clip{' in ' + DROPPED + '/' if restore else ''}")
+        if name not in members:
+            problems.append(f"{line!r}: no such clip in {DROPPED}/" if restore else
+                            f"{line!r}: not a clip of this set (only clips its markers or manifest list can be moved)")
+        elif source.is_symlink() or not source.is_file():
+            problems.append(f"{line!r}: no such clip{' in ' + DROPPED + '/' if restore else ''}")
         elif not _inside(os.path.realpath(source), real_root):
-            problems.append(f"{name!r}: leads outside {out_dir}")
+            problems.append(f"{line!r}: leads outside {out_dir}")
         elif target.exists() or target.is_symlink():
-            problems.append(f"{name!r}: {target} already exists")
+            problems.append(f"{line!r}: {target} already exists")
         else:
             moves.append((source, target))
+            names.append(name)
     if problems:
         raise FastsliceError(f"{list_path}: nothing moved; fix these lines: " + "; ".join(problems))
-    names = {Path(s).relative_to(root / DROPPED if restore else root).as_posix() for s, _ in moves}
-    for source, target in moves:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(source, target)
-    _move_records(root, names, restore, manifest)
+    done = []
+    try:
+        for source, target in moves:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(source, target)
+            done.append((source, target))
+        _move_records(root, set(names), restore, manifest, records, store)
+    except BaseException as exc:
+        for source, target in reversed(done):  # all or nothing
+            os.rename(target, source)
+        if isinstance(exc, OSError):
+            raise FastsliceError(f"{list_path}: nothing moved ({exc.strerror or exc}: {exc.filename})") from None
+        raise
     return moves
+
+
+_RECORDS = ".records.jsonl"
 
 
 def _unsafe(name, real_root):
     path = Path(name)
     if path.is_absolute() or name.startswith(("/", "\\")) or ":" in path.parts[0]:
         return "an absolute path; give paths relative to the folder"
-    if any(part in ("..", "") for part in Path(name).as_posix().split("/")) or "\\" in name:
-        return "'..' or an empty part; give a clip's path inside the folder"
-    if path.parts[0] == DROPPED:
+    if any(part == ".." for part in path.as_posix().split("/")) or "\\" in name:
+        return "'..' in it; give a clip's path inside the folder"
+    normal = Path(posixpath.normpath(name))
+    if normal.parts[0] == DROPPED:
         return f"inside {DROPPED}/; name the clip by its place in the set"
-    if not _inside(os.path.realpath(real_root / path.parent), real_root):
+    if not _inside(os.path.realpath(real_root / normal.parent), real_root):
         return "leads outside the folder (a symbolic link)"
     return None
 
@@ -212,112 +256,53 @@ def _inside(path, real_root):
     return os.path.commonpath([str(path), str(real_root)]) == str(real_root)
 
 
-def _move_records(root, names, restore, manifest):
-    """Take the pruned clips' rows out of the markers (and the manifest), keeping them in
-    ``dropped/.records.jsonl``; ``restore`` puts them back."""
-    store = root / DROPPED / ".records.jsonl"
-    kept_rows = [json.loads(ln) for ln in store.read_text(encoding="utf-8").splitlines()] if store.exists() else []
-    moving = []
-    if restore:
-        moving = [r for r in kept_rows if r["name"] in names]
-        kept_rows = [r for r in kept_rows if r["name"] not in names]
-        for record in moving:
-            if record["kind"] == "marker":
-                _edit_json(Path(record["file"]), lambda m, rec=record: m["clips"].append(rec["row"]) or
-                           m["clips"].sort(key=lambda r: r["start_sample"]))
-        _edit_manifest(manifest, add=[r["row"] for r in moving if r["kind"] == "manifest"])
-    else:
-        for marker, data in _markers(root):
-            out = []
-            for row in data.get("clips", []):
-                name = _name_in(root, marker.parent, row["clip"])
-                if name in names:
-                    moving.append({"kind": "marker", "file": str(marker), "name": name, "row": row})
-                else:
-                    out.append(row)
-            if len(out) != len(data.get("clips", [])):
-                _edit_json(marker, lambda m, out=out: m.__setitem__("clips", out))
-        if manifest:
-            removed = _edit_manifest(manifest, drop={str(root / n) for n in names} | names, root=root)
-            moving += [{"kind": "manifest", "file": str(manifest), "name": _name_in(root, root, r["clip"]), "row": r}
-                       for r in removed]
-        kept_rows += moving
-    store.parent.mkdir(parents=True, exist_ok=True)
-    store.write_text("".join(json.dumps(r) + "\n" for r in kept_rows), encoding="utf-8")
-
-
-def _name_in(root, folder, clip):
-    """A marker's or manifest's clip path as a path relative to ``root``."""
-    path = Path(clip)
-    path = path if path.is_absolute() else Path(os.path.abspath(path))
+def _read_records(store):
     try:
-        return path.relative_to(os.path.abspath(root)).as_posix()
-    except ValueError:
-        return (Path(folder) / path.name).relative_to(root).as_posix()
-
-
-def _edit_json(path, change):
-    data = json.loads(path.read_text(encoding="utf-8"))
-    change(data)
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.part")
-    temporary.write_text(json.dumps(data), encoding="utf-8")
-    os.replace(temporary, path)
-
-
-def _edit_manifest(manifest, drop=(), add=(), root=None):
-    """Rewrite a CSV or JSON Lines manifest without the rows whose clip is in ``drop`` (or with
-    ``add`` appended); returns the rows taken out."""
-    if not manifest:
+        return [json.loads(ln) for ln in store.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    except FileNotFoundError:
         return []
-    from .cli import write_manifest_rows
-
-    path = Path(manifest)
-    rows = _read_manifest(path)
-    removed = [r for r in rows if r["clip"] in drop or (root is not None and _name_in(root, root, r["clip"]) in drop)]
-    kept = [r for r in rows if r not in removed] + list(add)
-    write_manifest_rows(path, kept)
-    return removed
+    except (OSError, ValueError) as exc:
+        raise FastsliceError(f"{store}: cannot read the records of pruned clips ({exc})") from None
 
 
-def _read_manifest(path):
-    text = Path(path).read_text(encoding="utf-8")
-    if Path(path).suffix.lower() == ".csv":
-        return list(csv.DictReader(text.splitlines()))
-    return [json.loads(ln) for ln in text.splitlines() if ln.strip()]
+def _move_records(root, names, restore, manifest_path, records, store):
+    """Take the pruned clips' rows out of the markers (and the manifest), keeping them in
+    ``dropped/.records.jsonl``; ``restore`` puts them back.  Each file is rewritten atomically."""
+    top = os.path.abspath(root)
 
+    def relative(clip):
+        return Path(os.path.relpath(clip.clip, top)).as_posix()
 
-def _markers(root):
-    """``(path, content)`` of each readable marker under ``root``, outside ``dropped/``."""
-    for marker in sorted(root.rglob(".*.fastslice.json")):
-        if DROPPED in marker.relative_to(root).parts:
-            continue
-        try:
-            yield marker, json.loads(marker.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-
-
-def _marker_rows(root):
-    rows = []
-    for marker, data in _markers(root):
-        for row in data.get("clips", []):
-            rows.append({"path": marker.parent / Path(row["clip"]).name, "source": data.get("source", row["source"]),
-                         "start_seconds": round(row["start_sample"] / (row.get("source_rate") or row["sample_rate"]), 3),
-                         "params": data.get("params"), "decoder": data.get("decoder", "auto"), "stream": data.get("stream")})
-    return rows
-
-
-def _manifest_rows(manifest, root):
-    try:
-        found = _read_manifest(manifest)
-    except (OSError, ValueError, KeyError) as exc:
-        raise FastsliceError(f"{manifest}: cannot read it as a manifest ({exc})") from None
-    rows = []
-    for row in found:
-        path = Path(row["clip"])
-        rows.append({"path": path if path.is_absolute() else root / path, "source": row["source"],
-                     "start_seconds": round(float(row["start_seconds"]), 3)})
-    return rows
+    if restore:
+        moving = [r for r in records if r["name"] in names]
+        kept = [r for r in records if r["name"] not in names]
+        by_marker = {}
+        for r in moving:
+            if r["kind"] == "marker":
+                by_marker.setdefault(r["file"], []).append(manifest.Clip(**r["clip"]))
+        for path, back in by_marker.items():
+            read = manifest.read_marker(path)
+            if read is not None:
+                record, clips = read
+                manifest.write_marker(path, record, sorted(clips + back, key=lambda c: c.start_sample))
+        back = [manifest.Clip(**r["clip"]) for r in moving if r["kind"] == "manifest"]
+        if manifest_path and back:
+            manifest.write_manifest(manifest_path, list(manifest.read_manifest(manifest_path)) + back)
+    else:
+        kept = list(records)
+        for path, record, clips in manifest.iter_markers(root, skip=(DROPPED,)):
+            out = [c for c in clips if relative(c) not in names]
+            if len(out) != len(clips):
+                kept += [{"kind": "marker", "file": str(path), "name": relative(c), "clip": dataclasses.asdict(c)}
+                         for c in clips if relative(c) in names]
+                manifest.write_marker(path, record, out)
+        if manifest_path:
+            rows = list(manifest.read_manifest(manifest_path))
+            kept += [{"kind": "manifest", "file": str(manifest_path), "name": relative(c), "clip": dataclasses.asdict(c)}
+                     for c in rows if relative(c) in names]
+            manifest.write_manifest(manifest_path, (c for c in rows if relative(c) not in names))
+    with manifest.atomic_path(store) as temporary:
+        temporary.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
 
 
 def _db(value):

@@ -35,6 +35,59 @@ def _check_number(name, value):
     return value
 
 
+#: The slicing parameters ``Slicer`` takes besides ``sr`` and ``threads``, in its order.
+PARAMS = ("threshold", "min_length", "min_interval", "hop_size", "max_sil_kept", "legacy_short_check", "max_length",
+          "merge_short")
+
+
+def check_params(threshold=-40.0, min_length=5000, min_interval=300, hop_size=20, max_sil_kept=5000, max_length=None,
+                 merge_short=False, legacy_short_check=False):
+    """Check the rules of ``Slicer``'s parameters that hold whatever the sample rate (one message per
+    rule); returns them as a dict of plain Python numbers (a NumPy integer becomes an ``int``, a
+    NumPy float a ``float``), as ``Slicer`` and the markers take them.  The rules that depend on the
+    rate (a hop of at least one sample, the window's size) are checked by ``Slicer`` itself."""
+    values = {}
+    for name, value in (("threshold", threshold), ("min_length", min_length), ("min_interval", min_interval),
+                        ("hop_size", hop_size), ("max_sil_kept", max_sil_kept)):
+        values[name] = _plain(_check_number(name, value))
+    threshold, min_length, min_interval, hop_size, max_sil_kept = values.values()
+    if hop_size <= 0:
+        raise ParameterError(f"hop_size={hop_size!r} must be > 0 (ms)")
+    if not min_interval >= hop_size:
+        raise ParameterError(f"min_interval={min_interval!r} must be >= hop_size={hop_size!r} (ms)")
+    if not min_length >= min_interval:
+        raise ParameterError(f"min_length={min_length!r} must be >= min_interval={min_interval!r} (ms)")
+    if not max_sil_kept >= hop_size:
+        raise ParameterError(f"max_sil_kept={max_sil_kept!r} must be >= hop_size={hop_size!r} (ms)")
+    try:
+        10 ** (threshold / 20.0)
+    except OverflowError:
+        raise ParameterError(f"threshold={threshold!r} dB is out of range; give a level in dB such as -40") from None
+    if max_sil_kept / hop_size > _MAX_LOOKBACK_FRAMES + 1:
+        raise ParameterError(
+            f"max_sil_kept={max_sil_kept!r} ms is {max_sil_kept / hop_size:.0f} frames of hop_size={hop_size!r} ms; "
+            f"at most {_MAX_LOOKBACK_FRAMES} are allowed"
+        )
+    if max_length is not None:
+        max_length = _plain(_check_number("max_length", max_length))
+        if not max_length >= min_length:
+            raise ParameterError(
+                f"max_length={max_length!r} must be >= min_length={min_length!r} (ms): "
+                "clips shorter than min_length are kept whole, so a smaller maximum cannot hold"
+            )
+    if merge_short and max_length is None:
+        raise ParameterError("merge_short=True merges clips up to max_length; give max_length (ms) too")
+    values.update(legacy_short_check=bool(legacy_short_check), max_length=max_length, merge_short=bool(merge_short))
+    return values
+
+
+def _plain(value):
+    """A number as the Python number it equals (``np.int64(5)`` -> ``5``, ``np.float32(0.5)`` -> ``0.5``)."""
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    return value if type(value) is float else float(value)
+
+
 class Slicer:
     """Cut audio into clips at silences, exactly as openvpi/audio-slicer's ``slicer2.Slicer``.
 
@@ -78,36 +131,12 @@ class Slicer:
         merge_short=False,
         threads=None,
     ):
-        for name, value in (
-            ("sr", sr),
-            ("threshold", threshold),
-            ("min_length", min_length),
-            ("min_interval", min_interval),
-            ("hop_size", hop_size),
-            ("max_sil_kept", max_sil_kept),
-        ):
-            _check_number(name, value)
+        _check_number("sr", sr)
         if sr <= 0:
             raise ParameterError(f"sr={sr!r} must be > 0 (Hz)")
-        if hop_size <= 0:
-            raise ParameterError(f"hop_size={hop_size!r} must be > 0 (ms)")
-        if not min_interval >= hop_size:
-            raise ParameterError(f"min_interval={min_interval!r} must be >= hop_size={hop_size!r} (ms)")
-        if not min_length >= min_interval:
-            raise ParameterError(f"min_length={min_length!r} must be >= min_interval={min_interval!r} (ms)")
-        if not max_sil_kept >= hop_size:
-            raise ParameterError(f"max_sil_kept={max_sil_kept!r} must be >= hop_size={hop_size!r} (ms)")
-        if max_length is not None:
-            _check_number("max_length", max_length)
-            if not max_length >= min_length:
-                raise ParameterError(
-                    f"max_length={max_length!r} must be >= min_length={min_length!r} (ms): "
-                    "clips shorter than min_length are kept whole, so a smaller maximum cannot hold"
-                )
+        check_params(threshold, min_length, min_interval, hop_size, max_sil_kept, max_length, merge_short)
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1):
             raise ParameterError(f"threads={threads!r} must be a whole number >= 1, or None for one per CPU")
-        if merge_short and max_length is None:
-            raise ParameterError("merge_short=True merges clips up to max_length; give max_length (ms) too")
         hop_samples = round(sr * hop_size / 1000)
         if hop_samples < 1:
             raise ParameterError(

@@ -94,9 +94,11 @@ def test_mp3_input_is_sliced(tmp_path):
 def test_output_format_rules():
     assert output_format("WAV", "PCM_24") == ("WAV", "PCM_24", "wav")
     assert output_format("OGG", "VORBIS") == ("WAV", "FLOAT", "wav")
-    assert output_format("WAV", "PCM_24", format="flac") == ("FLAC", "PCM_16", "flac")
+    assert output_format("WAV", "PCM_24", format="flac") == ("FLAC", "PCM_24", "flac")  # the input's, where FLAC holds it
+    assert output_format("WAV", "FLOAT", format="flac") == ("FLAC", "PCM_24", "flac")  # else FLAC's widest
+    assert output_format("OGG", "VORBIS", format="flac") == ("FLAC", "PCM_24", "flac")
     assert output_format("WAV", "PCM_24", subtype="pcm_16") == ("WAV", "PCM_16", "wav")
-    with pytest.raises(ParameterError, match="subtype='FLOAT' cannot be written in format='FLAC'"):
+    with pytest.raises(ParameterError, match=r"subtype='FLOAT' \(--subtype\) cannot be written in format='FLAC'"):
         output_format("WAV", "PCM_16", format="FLAC", subtype="FLOAT")
     with pytest.raises(ParameterError, match="format='NOPE'"):
         output_format("WAV", "PCM_16", format="nope")

@@ -356,7 +356,7 @@ def test_a_stream_does_not_replace_an_earlier_runs_clips(tmp_path):
     assert run("--stem", "talk").returncode == 0
     before = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
     again = run("--stem", "talk")
-    assert again.returncode == 1 and b"already holds clips named talk_0, ..." in again.stderr
+    assert again.returncode == 1 and b"already holds clips of the stem 'talk' (talk_0.wav, talk_1.wav, ...)" in again.stderr
     assert {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()} == before
     assert run("--stem", "talk", "--overwrite").returncode == 0
     assert run("--stem", "other").returncode == 0

@@ -135,17 +135,18 @@ def test_workers_of_j2_compile_nothing_the_parent_compiled(tmp_path):
         "import concurrent.futures, os\n"
         "from fastslice import batch\n"
         "slice_one = batch.run_one\n"
-        "def run(job, params, options):\n"
+        "def run(job, options, **kwargs):\n"
         "    before = len(compiled)\n"
-        "    result, error = slice_one(job, params, options)\n"
+        "    result, error = slice_one(job, options, **kwargs)\n"
         "    assert error is None, error\n"
-        "    return (result, 'worker %d compiled %r' % (os.getpid(), compiled[before:])), None\n"
+        "    result.warnings.append('worker %d compiled %r' % (os.getpid(), compiled[before:]))\n"
+        "    return result, None\n"
         "batch.run_one = run\n"
         f"done = batch.slice_files([{str(folder)!r}], {str(tmp_path / 'out')!r}, "
         "{'min_length': 2000, 'max_sil_kept': 500}, jobs=2)\n"
         "assert not done.errors, done.errors\n"
-        "for result, said in done.results:\n"
-        "    print(said)\n"
+        "for result in done.results:\n"
+        "    print(result.warnings[-1])\n"
     )
     _, stdout = run_child(code, tmp_path / "cache")
     said = [ln for ln in stdout.splitlines() if ln.startswith("worker ")]

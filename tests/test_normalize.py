@@ -24,8 +24,8 @@ def recording(path, seed=61, seconds=30, subtype="PCM_16"):
 
 
 def rows(manifest):
-    with open(manifest, newline="") as f:
-        return [(r["clip"], int(r["start_sample"]), int(r["end_sample"])) for r in csv.DictReader(f)]
+    with open(manifest, newline="") as f:  # clip paths are relative to the manifest's folder
+        return [(manifest.parent / r["clip"], int(r["start_sample"]), int(r["end_sample"])) for r in csv.DictReader(f)]
 
 
 def read(path):
@@ -81,10 +81,10 @@ def test_standard_input(tmp_path):
 
 
 @pytest.mark.parametrize("extra, message", [
-    (["--normalize", "3"], "--normalize=3.0 must be a peak level in dBFS from -120 to 0"),
-    (["--normalize", "-1", "--normalize-mix", "0"], "--normalize-mix=0.0 must be above 0 and at most 1"),
-    (["--normalize", "-1", "--normalize-mix", "1.5"], "--normalize-mix=1.5 must be above 0 and at most 1"),
-    (["--normalize-mix", "0.5"], "with --normalize"),
+    (["--normalize", "3"], "normalize_dbfs=3.0 (--normalize) must be a peak level in dBFS from -120 to 0"),
+    (["--normalize", "-1", "--normalize-mix", "0"], "normalize_mix=0.0 (--normalize-mix) must be above 0 and at most 1"),
+    (["--normalize", "-1", "--normalize-mix", "1.5"], "normalize_mix=1.5 (--normalize-mix) must be above 0 and at most 1"),
+    (["--normalize-mix", "0.5"], "goes with normalize_dbfs (--normalize)"),
 ])
 def test_bad_values_are_refused_before_any_work(tmp_path, extra, message):
     source = recording(tmp_path / "talk.wav", seconds=5)

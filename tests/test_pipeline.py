@@ -61,7 +61,7 @@ def test_threads_1_to_8_write_the_same_bytes_on_every_format(tmp_path, every_for
         result = slice_file(path, tmp_path / str(threads), PARAMS, threads=threads)
         assert result.clips == [
             files.Clip(c.source, c.clip.replace(f"{tmp_path / '1'}", f"{tmp_path / str(threads)}"), c.start_sample,
-                       c.end_sample, c.sample_rate, c.channels, c.source_rate) for c in one.clips]
+                       c.end_sample, c.sample_rate, c.channels, c.source_rate, c.size) for c in one.clips]
         got = written(tmp_path / str(threads))
         assert got.keys() == expected.keys()
         differ = [name for name in expected if not name.startswith(".") and got[name] != expected[name]]
@@ -89,7 +89,7 @@ def test_the_command_lines_threads_option(tmp_path, every_format):
     assert one.keys() == three.keys() and len(one) > 4
     assert [name for name in one if not name.startswith(".") and one[name] != three[name]] == []
     bad = run("-o", tmp_path / "0", "--threads", "0")
-    assert bad.returncode == 2 and "--threads=0 must be >= 1" in bad.stderr
+    assert bad.returncode == 2 and "threads=0 (--threads) must be a whole number >= 1" in bad.stderr
 
 
 @pytest.mark.parametrize("threads", [0, -2, 1.5, True, "2"])
@@ -112,7 +112,7 @@ def clip_writes(monkeypatch, on_clip=None, on_block=None):
             on_clip(current.k)
 
     def write_clip(blocks, *args):
-        started(args[0])
+        started(args[-1])  # the clip's name (args[0] is where it is written first)
 
         def watched():
             for block in blocks:
@@ -122,9 +122,9 @@ def clip_writes(monkeypatch, on_clip=None, on_block=None):
 
         return real_write(watched(), *args)
 
-    def copy_clip(self, start, end, final, source, stopping):
+    def copy_clip(self, start, end, temporary, source, final, stopping):
         started(final)
-        return real_copy(self, start, end, final, source, stopping)
+        return real_copy(self, start, end, temporary, source, final, stopping)
 
     def copy_range(*args):
         if on_block is not None:
@@ -216,7 +216,7 @@ def test_one_thread_per_file_under_a_pool_and_one_per_cpu_alone(tmp_path, every_
 
     seen = []
     real = files.slice_file
-    monkeypatch.setattr(files, "slice_file", lambda *a, **k: seen.append(k["threads"]) or real(*a, **k))
+    monkeypatch.setattr(files, "slice_file", lambda *a, **k: seen.append(a[2].threads) or real(*a, **k))
     other = tmp_path / "other.flac"
     other.write_bytes(every_format["flac"].read_bytes())
     inputs = [str(every_format["wav"]), str(other)]

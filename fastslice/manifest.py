@@ -1,0 +1,332 @@
+"""The record of a sliced set: clip rows, the markers, and the files written from them.
+
+Everything that knows what a clip row holds lives here, for ``slice``, ``review``, ``prune``
+and ``export`` alike:
+
+* ``Clip``: one clip, where it came from and where it went; ``Clip.row()`` is its manifest
+  row (``FIELDS``), ``Clip.from_row`` reads one back, whatever wrote it.
+* **Markers** (``.<stem>.fastslice.json`` beside an input's clips): what the input was, the
+  options that decided its clips, and a row per clip with the clip's size in bytes.  Clip
+  paths in a marker are relative to the marker's folder, so a set can be moved or read
+  from any working directory.  ``write_marker`` / ``read_marker`` / ``iter_markers``.
+* **Manifests** (``--manifest PATH``, CSV or JSON Lines): a row per clip, in input order, clip
+  paths relative to the manifest's own folder (absolute ones are read too); sources absolute.
+  ``ManifestWriter`` streams its rows to a temporary name and renames it when complete.
+  ``read_manifest`` streams them back.
+* **Run records**: ``RunRecords`` keeps the clips of every input of a run in a temporary file as
+  results arrive, in whatever order, and gives them back in input order: the manifest, the zip
+  and other end-of-run writers stream from it, so the parent's memory does not grow with the
+  library.
+* ``write_labels`` (an Audacity label track) and ``write_zip``; ``atomic_path`` is the one way
+  every file here is written: to a hidden temporary name beside it, renamed when complete.
+"""
+import contextlib
+import csv
+import dataclasses
+import io
+import json
+import os
+import tempfile
+from array import array
+from pathlib import Path
+
+from .errors import FastsliceError
+
+#: The manifest's columns, in order.
+FIELDS = ("source", "clip", "start_sample", "end_sample", "start_seconds", "end_seconds", "sample_rate", "channels",
+          "source_rate")
+#: The markers' layout; a marker of another layout never matches (the input is sliced again).
+MARKER_LAYOUT = 2
+MARKER_SUFFIX = ".fastslice.json"
+_INTEGER_FIELDS = ("start_sample", "end_sample", "sample_rate", "channels", "source_rate")
+
+
+@dataclasses.dataclass(frozen=True)
+class Clip:
+    """One clip: where it came from, where it went, and its range in samples."""
+
+    source: str
+    clip: str
+    start_sample: int  # in the source, at source_rate
+    end_sample: int
+    sample_rate: int  # of the clip file
+    channels: int  # of the clip file
+    source_rate: int = 0  # the source's sample rate (0: the same as sample_rate)
+    size: int = None  # bytes of the clip file as written (None: not written, or not known)
+
+    @property
+    def start_seconds(self):
+        return self.start_sample / (self.source_rate or self.sample_rate)
+
+    @property
+    def end_seconds(self):
+        return self.end_sample / (self.source_rate or self.sample_rate)
+
+    def row(self, clip=None):
+        """The manifest row: every field of ``FIELDS``, with the times in seconds too; ``clip`` in
+        place of the clip's own path (a relative one, say)."""
+        return {
+            "source": self.source, "clip": self.clip if clip is None else clip,
+            "start_sample": self.start_sample, "end_sample": self.end_sample,
+            "start_seconds": round(self.start_seconds, 6), "end_seconds": round(self.end_seconds, 6),
+            "sample_rate": self.sample_rate, "channels": self.channels, "source_rate": self.source_rate or self.sample_rate,
+        }
+
+    @classmethod
+    def from_row(cls, row, folder=None):
+        """A clip from a manifest or marker row (CSV rows hold strings); a relative clip path is
+        taken relative to ``folder``."""
+        try:
+            values = {name: int(row[name]) for name in _INTEGER_FIELDS if name in row and row[name] not in ("", None)}
+            clip = row["clip"]
+            if folder is not None and not os.path.isabs(clip):
+                clip = os.path.join(folder, clip)
+            size = row.get("bytes")
+            return cls(row["source"], clip, values["start_sample"], values["end_sample"], values["sample_rate"],
+                       values["channels"], values.get("source_rate", 0),
+                       None if size in (None, "") else int(size))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a clip row ({type(exc).__name__}: {exc})") from None
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """A hidden temporary path beside ``path`` (its folder made) that becomes ``path`` when the block
+    completes, and is removed if it fails."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+# -- markers ----------------------------------------------------------------------------
+
+
+def marker_path(folder, stem):
+    return Path(folder) / f".{stem}{MARKER_SUFFIX}"
+
+
+def write_marker(path, record, clips):
+    """The marker: ``record`` (a dict) and a row per clip with its size, written row by row (a
+    stream may have made thousands of clips), atomically.  Clip paths are stored relative to the
+    marker's folder."""
+    path = Path(path)
+    folder = str(path.parent)
+    with atomic_path(path) as temporary:
+        with open(temporary, "w", encoding="utf-8") as f:
+            f.write(json.dumps({"fastslice_marker": MARKER_LAYOUT, **record})[:-1] + ', "clips": [')
+            for k, clip in enumerate(clips):
+                row = clip.row(Path(os.path.relpath(clip.clip, folder)).as_posix())
+                row["bytes"] = clip.size
+                f.write(("\n" if k == 0 else ",\n") + json.dumps(row, ensure_ascii=False))
+            f.write("\n]}\n")
+
+
+def read_marker(path):
+    """``(record, clips)`` of a marker (clip paths made absolute from the marker's folder), or None
+    if there is none or it cannot be read."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or not isinstance(record.get("clips"), list):
+        return None
+    folder = os.path.abspath(path.parent)
+    clips = []
+    for row in record.pop("clips"):
+        try:
+            clip = Clip.from_row(row, folder)
+        except (ValueError, AttributeError, TypeError):
+            return None
+        if record.get("fastslice_marker") != MARKER_LAYOUT:
+            # fastslice 0.2 stored paths as given on its command line: the clip is the one of that
+            # name in the marker's folder
+            clip = dataclasses.replace(clip, clip=os.path.join(folder, os.path.basename(row["clip"])))
+        clips.append(clip)
+    return record, clips
+
+
+def iter_markers(root, skip=("dropped",)):
+    """``(path, record, clips)`` of every readable marker under ``root`` (one walk; hidden folders
+    and the top-level folders named in ``skip`` are not entered)."""
+    root = os.path.abspath(root)
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not (folder == root and d in skip))
+        for name in sorted(files):
+            if name.startswith(".") and name.endswith(MARKER_SUFFIX):
+                read = read_marker(os.path.join(folder, name))
+                if read is not None:
+                    yield Path(folder) / name, read[0], read[1]
+
+
+# -- manifests ----------------------------------------------------------------------------
+
+
+def manifest_kind(path):
+    """"csv" or "jsonl", from the manifest's name; ``ValueError`` for another."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".csv", ".jsonl"):
+        raise ValueError(f"--manifest={path}: the name must end in .csv or .jsonl")
+    return suffix[1:]
+
+
+class ManifestWriter:
+    """Writes a manifest row by row to a temporary name; ``close()`` renames it into place (an
+    error or ``abandon()`` removes it).  Clip paths are written relative to the manifest's folder."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.kind = manifest_kind(path)
+        self._folder = os.path.abspath(self.path.parent)
+        self._atomic = atomic_path(self.path)
+        self._temporary = self._atomic.__enter__()
+        self._file = open(self._temporary, "w", newline="", encoding="utf-8")
+        self._csv = None
+        if self.kind == "csv":
+            self._csv = csv.DictWriter(self._file, fieldnames=FIELDS)
+            self._csv.writeheader()
+
+    def add(self, clip):
+        row = clip.row(Path(os.path.relpath(clip.clip, self._folder)).as_posix())
+        if self._csv is not None:
+            self._csv.writerow(row)
+        else:
+            self._file.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    def close(self):
+        self._file.close()
+        self._atomic.__exit__(None, None, None)
+
+    def abandon(self):
+        self._file.close()
+        with contextlib.suppress(FileNotFoundError):
+            self._atomic.__exit__(FastsliceError, FastsliceError("abandoned"), None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        if kind is None:
+            self.close()
+        else:
+            self.abandon()
+        return False
+
+
+def write_manifest(path, clips):
+    """Write ``clips`` (any iterable of ``Clip``) to a CSV or JSON Lines manifest, atomically."""
+    with ManifestWriter(path) as writer:
+        for clip in clips:
+            writer.add(clip)
+
+
+def read_manifest(path):
+    """The clips of a manifest, one by one: clip paths relative to the manifest's folder (or absolute)."""
+    path = Path(path)
+    kind = manifest_kind(path)
+    folder = os.path.abspath(path.parent)
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = csv.DictReader(f) if kind == "csv" else (json.loads(line) for line in f if line.strip())
+        for number, row in enumerate(rows, 2 if kind == "csv" else 1):
+            try:
+                yield Clip.from_row(row, folder)
+            except (ValueError, AttributeError) as exc:
+                raise FastsliceError(f"{path}: line {number} is not a clip row ({exc})") from None
+
+
+# -- the records of one run -------------------------------------------------------------------
+
+
+class RunRecords:
+    """The clips of every input of a run, kept in a temporary file as results arrive (in any order)
+    and given back in input order.  Memory: two integers per input."""
+
+    def __init__(self, n_inputs):
+        self._file = tempfile.TemporaryFile(prefix="fastslice-run-")
+        self._offsets = array("q", bytes(8 * n_inputs))
+        self._lengths = array("q", bytes(8 * n_inputs))
+        self._end = 0
+        self._in_order = True
+        self._last = -1
+        self.count = 0  # clips recorded
+
+    def add(self, index, clips):
+        """Record input ``index``'s clips (once per input)."""
+        if not clips:
+            return
+        data = "".join(json.dumps(dataclasses.astuple(c), ensure_ascii=False) + "\n" for c in clips).encode("utf-8")
+        self._file.seek(self._end)
+        self._file.write(data)
+        self._offsets[index], self._lengths[index] = self._end, len(data)
+        self._end += len(data)
+        self._in_order = self._in_order and index > self._last
+        self._last = max(self._last, index)
+        self.count += len(clips)
+
+    def clips(self):
+        """Every clip recorded, inputs in order, each input's clips in order."""
+        self._file.flush()
+        if self._in_order:  # one sequential read
+            self._file.seek(0)
+            for line in io.TextIOWrapper(_Unclosed(self._file), encoding="utf-8"):
+                yield Clip(*json.loads(line))
+            return
+        for offset, length in zip(self._offsets, self._lengths):
+            if length:
+                self._file.seek(offset)
+                for line in self._file.read(length).decode("utf-8").splitlines():
+                    yield Clip(*json.loads(line))
+
+    def close(self):
+        self._file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+class _Unclosed(io.RawIOBase):
+    """A view of a binary file that TextIOWrapper may close without closing the file."""
+
+    def __init__(self, f):
+        self._f = f
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        data = self._f.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+# -- other writers ---------------------------------------------------------------------------
+
+
+def write_labels(path, clips):
+    """An Audacity label track: one ``start<TAB>end<TAB>name`` line per clip, in seconds, atomically."""
+    with atomic_path(path) as temporary:
+        with open(temporary, "w", encoding="utf-8") as f:
+            for c in clips:
+                f.write(f"{c.start_seconds:.6f}\t{c.end_seconds:.6f}\t{Path(c.clip).stem}\n")
+
+
+def write_zip(path, out_dir, clips):
+    """Store every clip in one zip file (uncompressed: audio does not deflate), paths relative to
+    ``out_dir``, atomically."""
+    import zipfile
+
+    out_dir = os.path.abspath(out_dir)
+    with atomic_path(path) as temporary:
+        with zipfile.ZipFile(temporary, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+            for clip in clips:
+                archive.write(clip.clip, Path(os.path.relpath(clip.clip, out_dir)).as_posix())

@@ -1,0 +1,221 @@
+"""How a file is sliced: every option, validated once, in one frozen value.
+
+``SliceOptions`` holds the slicer's parameters and everything else that decides what a
+file's clips are and how they are made: the segment (``start_seconds`` / ``end_seconds``),
+the clips' format, rate and channels, normalization, the high-pass filter, the names, the
+decoder, and how the work is done (threads, memory bound, block size, overwrite, dry run).
+The command line, ``slice_file``, ``slice_files`` and every Dask task share one such value:
+it is checked when it is made (each rule in one place, with one message that names the
+keyword and its command-line flag), and a task receives it as it is, never re-parsed.
+
+    options = SliceOptions.make({"threshold": -30, "min_length": 4000}, sample_rate=32000, mono=True)
+    slice_file("drama.wav", "clips", options)
+
+NumPy numbers are taken as the Python numbers they equal, so that they can be recorded.
+"""
+import dataclasses
+import functools
+import math
+import numbers
+
+from .errors import ParameterError
+from .hold import HOLD_BYTES
+from .naming import ClipNames
+from .readers import DECODERS
+from .slicer import PARAMS, check_params
+from .stream import BLOCK_FRAMES
+
+# The command-line flag of each keyword, for messages.
+_FLAGS = {
+    "format": "--format", "subtype": "--subtype", "decoder": "--decoder", "stream": "--stream",
+    "start_seconds": "--start", "end_seconds": "--end", "sample_rate": "--sr", "mono": "--mono",
+    "normalize_dbfs": "--normalize", "normalize_mix": "--normalize-mix", "highpass_hz": "--highpass",
+    "highpass_order": "--highpass-order", "name_template": "--name", "threads": "--threads",
+    "overwrite": "--overwrite", "dry_run": "--dry-run",
+}
+
+
+def _named(name, value):
+    flag = _FLAGS.get(name)
+    return f"{name}={value!r}" + (f" ({flag})" if flag else "")
+
+
+def _number(name, value, integer=False, rule=None):
+    """``value`` as a Python int or float; ``rule`` is what the message says it must be."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral if integer else numbers.Real):
+        rule = rule or ("a whole number" if integer else "a number")
+        raise ParameterError(f"{_named(name, value)} must be {rule}")
+    value = int(value) if isinstance(value, numbers.Integral) else float(value)
+    if not math.isfinite(value):
+        raise ParameterError(f"{_named(name, value)} must be a finite number")
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class SliceOptions:
+    """Everything about how a file is sliced except the file itself (see the module's text).
+
+    Make one with ``SliceOptions.make(params, **settings)`` (or the constructor with keywords);
+    ``replace(**changes)`` gives a copy with changes, checked again.
+    """
+
+    #: ``Slicer``'s parameters (``threshold``, ``min_length``, ... in dB and ms), as ``(name, value)`` pairs
+    params: tuple = ()
+    format: str = None
+    subtype: str = None
+    decoder: str = "auto"
+    stream: int = None
+    start_seconds: float = None
+    end_seconds: float = None
+    sample_rate: int = None
+    mono: bool = False
+    normalize_dbfs: float = None
+    normalize_mix: float = 1.0
+    highpass_hz: float = None
+    highpass_order: int = 5
+    name_template: str = None
+    threads: int = None
+    hold_bytes: int = HOLD_BYTES
+    block_frames: int = BLOCK_FRAMES
+    overwrite: bool = False
+    dry_run: bool = False
+
+    @classmethod
+    def make(cls, params=None, **settings):
+        """Options from ``Slicer``'s keyword arguments (a dict) and ``slice_file``'s settings."""
+        params = dict(params or {})
+        unknown = sorted(set(params) - set(PARAMS))
+        if unknown:
+            raise ParameterError(f"params: unknown slicer parameter {unknown[0]!r}; use {', '.join(PARAMS)}")
+        fields = {f.name for f in dataclasses.fields(cls)} - {"params"}
+        wrong = sorted(set(settings) - fields)
+        if wrong:
+            raise ParameterError(f"unknown option {wrong[0]!r}; use {', '.join(sorted(fields))}")
+        return cls(params=tuple(sorted(params.items())), **settings)
+
+    @classmethod
+    def coerce(cls, options, settings):
+        """``options`` if it is already a ``SliceOptions`` (with ``settings`` applied), else ``make(options, **settings)``."""
+        if isinstance(options, cls):
+            return options.replace(**settings) if settings else options
+        return cls.make(options, **settings)
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+    def __post_init__(self):
+        put = functools.partial(object.__setattr__, self)
+        put("params", tuple(sorted(_checked_params(dict(self.params)).items())))
+        if self.format is not None or self.subtype is not None:
+            if self.format is not None and not isinstance(self.format, str) or \
+                    self.subtype is not None and not isinstance(self.subtype, str):
+                raise ParameterError(f"{_named('format', self.format)} and {_named('subtype', self.subtype)} "
+                                     "must be names such as 'FLAC' and 'PCM_24'")
+            put("format", None if self.format is None else self.format.upper())
+            put("subtype", None if self.subtype is None else self.subtype.upper())
+            from .formats import check_output_format
+
+            check_output_format(self.format, self.subtype)
+        if self.decoder not in DECODERS:
+            raise ParameterError(f"{_named('decoder', self.decoder)} must be one of {', '.join(DECODERS)}")
+        if self.stream is not None:
+            if _number("stream", self.stream, integer=True) < 0:
+                raise ParameterError(f"{_named('stream', self.stream)} must be an audio stream number: 0, 1, ...")
+            put("stream", int(self.stream))
+            if self.decoder == "sndfile":
+                raise ParameterError(f"{_named('stream', self.stream)} picks a stream through FFmpeg; it does not go "
+                                     "with decoder='sndfile' (--decoder sndfile)")
+        for name in ("start_seconds", "end_seconds"):
+            value = getattr(self, name)
+            if value is not None:
+                value = _number(name, value)
+                if value < 0:
+                    raise ParameterError(f"{_named(name, value)} must be a time >= 0 in seconds")
+                put(name, value)
+        if self.start_seconds is not None and self.end_seconds is not None and self.end_seconds <= self.start_seconds:
+            raise ParameterError(f"{_named('end_seconds', self.end_seconds)} must be after "
+                                 f"{_named('start_seconds', self.start_seconds)}")
+        if self.sample_rate is not None:
+            if _number("sample_rate", self.sample_rate, integer=True) <= 0:
+                raise ParameterError(f"{_named('sample_rate', self.sample_rate)} must be a positive sample rate in Hz")
+            put("sample_rate", int(self.sample_rate))
+        put("mono", bool(self.mono))
+        if self.normalize_dbfs is not None:
+            value = _number("normalize_dbfs", self.normalize_dbfs)
+            if not -120 <= value <= 0:
+                raise ParameterError(f"{_named('normalize_dbfs', value)} must be a peak level in dBFS from -120 to 0 "
+                                     "(e.g. -1)")
+            put("normalize_dbfs", value)
+        mix = _number("normalize_mix", self.normalize_mix)
+        if not 0 < mix <= 1:
+            raise ParameterError(f"{_named('normalize_mix', mix)} must be above 0 and at most 1 (1: plain peak "
+                                 "normalization)")
+        if self.normalize_dbfs is None and mix != 1.0:
+            raise ParameterError(f"{_named('normalize_mix', mix)} goes with normalize_dbfs (--normalize)")
+        put("normalize_mix", mix)
+        if self.highpass_hz is not None:
+            value = _number("highpass_hz", self.highpass_hz)
+            if not value > 0:
+                raise ParameterError(f"{_named('highpass_hz', value)} must be a frequency above 0 Hz")
+            put("highpass_hz", value)
+        order = _number("highpass_order", self.highpass_order, integer=True)
+        if not 1 <= order <= 20:
+            raise ParameterError(f"{_named('highpass_order', order)} must be a whole number from 1 to 20")
+        put("highpass_order", order)
+        if self.name_template is not None and not isinstance(self.name_template, str):
+            raise ParameterError(f"{_named('name_template', self.name_template)} must be a template string")
+        object.__setattr__(self, "_names", ClipNames(self.name_template))
+        rule = "a whole number >= 1, or None for one per CPU"
+        if self.threads is not None and _number("threads", self.threads, integer=True, rule=rule) < 1:
+            raise ParameterError(f"{_named('threads', self.threads)} must be {rule}")
+        for name in ("hold_bytes", "block_frames"):
+            if _number(name, getattr(self, name), integer=True) < 1:
+                raise ParameterError(f"{name}={getattr(self, name)!r} must be a whole number >= 1")
+        put("overwrite", bool(self.overwrite))
+        put("dry_run", bool(self.dry_run))
+
+    # -- what the options mean -------------------------------------------------------
+
+    @property
+    def slicer_params(self):
+        """``Slicer``'s keyword arguments (a new dict)."""
+        return dict(self.params)
+
+    @property
+    def names(self):
+        """The ``naming.ClipNames`` of the template, parsed once."""
+        return self._names
+
+    def slicer(self, sample_rate):
+        """The ``Slicer`` for a file of ``sample_rate`` (one per rate and process: they are reused)."""
+        return _slicer(sample_rate, self.params)
+
+    def identity(self):
+        """What decides the clips, as plain JSON values: a re-run whose identity (and source) matches
+        a marker's may skip the input."""
+        identity = {"params": dict(self.params), "format": self.format, "subtype": self.subtype,
+                    "decoder": self.decoder, "stream": self.stream, "segment": [self.start_seconds, self.end_seconds],
+                    "sample_rate": self.sample_rate, "mono": self.mono}
+        if not self.names.is_default:
+            identity["name"] = self.names.template
+        if self.normalize_dbfs is not None:
+            identity["normalize"] = [self.normalize_dbfs, self.normalize_mix]
+        if self.highpass_hz is not None:
+            identity["highpass"] = [self.highpass_hz, self.highpass_order]
+        return identity
+
+
+def _checked_params(params):
+    unknown = sorted(set(params) - set(PARAMS))
+    if unknown:
+        raise ParameterError(f"params: unknown slicer parameter {unknown[0]!r}; use {', '.join(PARAMS)}")
+    checked = check_params(**params)
+    # Keep only what was given (a marker lists what the user chose), but as plain numbers.
+    return {name: checked[name] for name in params}
+
+
+@functools.lru_cache(maxsize=64)
+def _slicer(sample_rate, params):
+    from .slicer import Slicer
+
+    return Slicer(sample_rate, **dict(params))

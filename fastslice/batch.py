@@ -37,6 +37,7 @@ import numpy as np
 from . import manifest
 from .errors import FastsliceError, ParameterError
 from .options import SliceOptions
+from .outputs import InputOutput, sweep_work_folders
 
 _AUDIO_EXTENSIONS = {
     ".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc", ".au", ".snd",
@@ -123,6 +124,15 @@ def slice_files(inputs, out_dir, options=None, *, executor=None, jobs=1, progres
     if not in_process and options.threads is None:
         options = options.replace(threads=1)
     order = table.largest_first()
+    try:
+        _run(table, order, options, in_process, executor, jobs, on_progress, record)
+    finally:
+        if not options.dry_run:  # the work folders, with what workers that died (or earlier runs) left
+            sweep_work_folders(table.clip_folders(), table.stems_in)
+    return batch
+
+
+def _run(table, order, options, in_process, executor, jobs, on_progress, record):
     if in_process:
         for index in order:
             job = table[index]
@@ -138,7 +148,6 @@ def slice_files(inputs, out_dir, options=None, *, executor=None, jobs=1, progres
     else:
         for index, job, result, error in _on_executor(executor, table, order, options):
             record(index, job, result, error)
-    return batch
 
 
 def run_one(job, options, on_progress=None):
@@ -148,8 +157,8 @@ def run_one(job, options, on_progress=None):
     source, folder, stem = job
     try:
         if source == STDIN:
-            return slice_file(sys.stdin.buffer, folder, options, stem=stem, on_progress=on_progress), None
-        return slice_file(source, folder, options, stem=stem, on_progress=on_progress), None
+            return slice_file(sys.stdin.buffer, folder, options, stem=stem, on_progress=on_progress, sweep=False), None
+        return slice_file(source, folder, options, stem=stem, on_progress=on_progress, sweep=False), None
     except FastsliceError as exc:
         return None, str(exc)
     except OSError as exc:
@@ -201,11 +210,39 @@ class Jobs:
     def clip_folder(self, index):
         return self._folders[self._folder[index]][1]
 
+    def clip_folders(self):
+        """Every clip folder of the run, once."""
+        if self.has_stdin:
+            return [self._stdin.folder]
+        return list(dict.fromkeys(clip for _, clip in self._folders))
+
+    def stems_in(self, clip_folder):
+        """The stems of the inputs whose clips go to ``clip_folder`` (a pass over the table)."""
+        if self.has_stdin:
+            return {self._stdin.stem} if self._stdin.folder == clip_folder else set()
+        ids = {k for k, (_, clip) in enumerate(self._folders) if clip == clip_folder}
+        return {_split_name(name)[0] for name, k in zip(self._names, self._folder) if k in ids}
+
     def largest_first(self):
-        """Input indexes, largest file first (size stands for length), ties in input order."""
+        """Input indexes, largest file first (size stands for length), so that a long file among short
+        ones does not start last.  Files of about one size (within 19 %) go round the clip folders in
+        turn, each folder's in input order: workers then write in different folders, which file
+        systems let them do at once (creating files in one folder they do one at a time)."""
         if self.has_stdin:
             return [0]
-        return np.argsort(-np.frombuffer(self._sizes, np.int64), kind="stable").tolist() if len(self) else []
+        n = len(self)
+        if n == 0:
+            return []
+        sizes = np.frombuffer(self._sizes, np.int64)
+        alike = -np.floor(4 * np.log2(np.maximum(sizes, 1))).astype(np.int64)
+        folder = np.frombuffer(self._folder, np.int32).astype(np.int64)
+        group = alike * (len(self._folders) + 1) + folder
+        by_group = np.argsort(group, kind="stable")
+        sorted_group = group[by_group]
+        starts = np.flatnonzero(np.r_[True, sorted_group[1:] != sorted_group[:-1]])
+        rank = np.empty(n, np.int64)
+        rank[by_group] = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
+        return np.lexsort((folder, rank, alike)).tolist()
 
     def keep(self, mask):
         """Only the inputs where ``mask`` is true."""
@@ -409,6 +446,13 @@ class _Pool:
         workers, busy = [], {}  # busy: worker -> (index, attempts, why)
         try:
             while waiting or again or busy:
+                idle = [w for w in workers if w not in busy]
+                if again and not any(w.fresh for w in idle):  # a file to retry needs a fresh worker
+                    if len(workers) >= self.size and idle:
+                        self._stop([idle[0]])  # an idle one makes room for it
+                        workers.remove(idle[0])
+                    if len(workers) < self.size:
+                        workers.append(self._start())
                 while len(workers) < min(self.size, len(waiting) + len(again) + len(busy)):
                     workers.append(self._start())
                 for worker in list(workers):
@@ -527,11 +571,9 @@ def _worker(conn, options):
 
 
 def _clean_after(job):
-    """What a worker that died left of a file it had (its work folder), removed from here."""
-    from .outputs import InputOutput
-
+    """What a worker that died left of a file it had (its temporaries), removed from here."""
     if job.source != STDIN:
-        InputOutput(job.folder, job.stem).abandon()
+        InputOutput(job.folder, job.stem).sweep()
 
 
 def _how(exitcode):

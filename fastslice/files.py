@@ -17,6 +17,7 @@ is interrupted.
 import contextlib
 import dataclasses
 import errno
+import functools
 import io
 import os
 import queue
@@ -42,6 +43,8 @@ from .stream import Decoding, RangeStream, SampleCheck
 _WRITE_BUFFER_BYTES = 1 << 22
 # At most this often (seconds) a long input reports how far it has got.
 _PROGRESS_EVERY = 0.25
+# Inputs of at most this many seconds write their clips on the decoding thread unless threads= is given.
+_THREADED_FROM = 20
 
 
 @dataclasses.dataclass
@@ -59,7 +62,7 @@ class FileResult:
     interrupted: bool = False
 
 
-def slice_file(source, out_dir, options=None, *, stem=None, on_progress=None, **settings):
+def slice_file(source, out_dir, options=None, *, stem=None, on_progress=None, sweep=True, **settings):
     """Slice an audio file or stream into ``out_dir/<stem>_<i>.<ext>``; returns a ``FileResult``.
 
     ``source`` is a path or a readable binary file object (``sys.stdin.buffer``, a pipe);
@@ -90,8 +93,10 @@ def slice_file(source, out_dir, options=None, *, stem=None, on_progress=None, **
     Unless ``overwrite``, a file whose clips are all present from an earlier run with the same
     source and options is skipped (``fastslice.outputs``); a stream whose stem has clips in
     ``out_dir`` is refused.  ``on_progress(seconds, total_seconds)`` is called now and then while
-    a long input is read (``total_seconds`` None where the length is not known).  Raises
-    ``FastsliceError`` naming the input.
+    a long input is read (``total_seconds`` None where the length is not known).  ``sweep``
+    removes what an interrupted run of this input left in the work folder first (``slice_files``
+    passes False: it clears whole work folders once per run).  Raises ``FastsliceError`` naming
+    the input.
     """
     options = SliceOptions.coerce(options, settings)
     is_path = isinstance(source, (str, os.PathLike))
@@ -113,10 +118,14 @@ def slice_file(source, out_dir, options=None, *, stem=None, on_progress=None, **
                 recorded, clips = done
                 return FileResult(path, clips, recorded.get("seconds", 0.0), skipped=True)
     with readers.open_source(source, decoder=options.decoder, stream=options.stream) as reader:
-        return _slice_open(source, reader, output, options, record, on_progress)
+        try:
+            return _slice_open(source, reader, output, options, record, on_progress, sweep)
+        finally:
+            if sweep and not options.dry_run:
+                output.remove_work_folder_if_empty()
 
 
-def _slice_open(source, reader, output, options, record, on_progress):
+def _slice_open(source, reader, output, options, record, on_progress, sweep=True):
     """``slice_file`` of an open reader."""
     name = reader.name
     is_path = isinstance(source, (str, os.PathLike))
@@ -165,7 +174,7 @@ def _slice_open(source, reader, output, options, record, on_progress):
         clips += [clip_at(len(clips) + k, *r) for k, r in enumerate(ranges.finish())]
         return _result(name, decoding, check, clips, None)
 
-    output.begin(name, stream=not is_path, overwrite=options.overwrite)
+    output.begin(name, stream=not is_path, overwrite=options.overwrite, sweep=sweep)
     convert = out_rate != reader.samplerate or out_channels != reader.channels
     # Integer samples go to libsndfile as they are only for integer clips; it would write them
     # unscaled into float ones (--subtype FLOAT from 16-bit input gave 8227.0 for 0.251).
@@ -203,7 +212,10 @@ def _slice_open(source, reader, output, options, record, on_progress):
     def placed(work, clip):  # a stream's clip gets its name as soon as it is complete
         output.place(name, work, clip)
 
-    writer = _ClipWriter(threaded=(options.threads or available_cpus()) > 1, on_complete=None if is_path else placed)
+    # By default a short file's clips are written as they come: a thread of their own would cost more than it saves.
+    short = options.threads is None and reader.frames is not None and reader.frames <= _THREADED_FROM * reader.samplerate
+    writer = _ClipWriter(threaded=(options.threads or available_cpus()) > 1 and not short,
+                         on_complete=None if is_path else placed)
     try:
         with hold:
             try:
@@ -560,6 +572,7 @@ class _WavCopy:
                     copied += got
 
 
+@functools.lru_cache(maxsize=64)
 def _empty_wav_header(fmt, subtype, sample_rate, channels):
     """(header, offset of the data size field) that libsndfile writes for a clip with no frames, or
     None if its data chunk is not last."""

@@ -11,6 +11,8 @@
   integer format it holds for float or wider input (FLAC: ``PCM_24``), its default otherwise;
 * both asked: those, checked.
 """
+import functools
+
 import soundfile
 
 from .errors import ParameterError
@@ -22,6 +24,7 @@ _WIDEST_FIRST = ("DOUBLE", "FLOAT", "PCM_32", "PCM_24", "PCM_16", "PCM_S8", "PCM
 _EXTENSION = {"WAVEX": "wav", "AIFF": "aiff", "OGG": "ogg", "MPEG": "mp3", "MAT4": "mat", "MAT5": "mat"}
 
 
+@functools.lru_cache(maxsize=256)
 def check_output_format(format=None, subtype=None):
     """Raise ``ParameterError`` unless libsndfile writes ``format`` (and ``subtype`` in it)."""
     if format is None:
@@ -35,6 +38,7 @@ def check_output_format(format=None, subtype=None):
                              f"choose one of {sorted(soundfile.available_subtypes(format))}")
 
 
+@functools.lru_cache(maxsize=256)
 def output_format(info_format, info_subtype, format=None, subtype=None):
     """(format, subtype, extension) of the clips of an input of ``info_format`` / ``info_subtype``."""
     lossless = info_subtype in LOSSLESS_SUBTYPES and soundfile.check_format(info_format, info_subtype)

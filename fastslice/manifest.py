@@ -94,7 +94,8 @@ def atomic_path(path):
     """A hidden temporary path beside ``path`` (its folder made) that becomes ``path`` when the block
     completes, and is removed if it fails."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.is_dir():
+        path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
         yield temporary

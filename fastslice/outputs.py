@@ -1,23 +1,26 @@
 """Where one input's clips go, and how they get there without loss, doubles or clashes.
 
-Each input has, in its clip folder:
+In each clip folder:
 
-* its **marker** ``.<stem>.fastslice.json`` (``fastslice.manifest``): written once its clips
-  are complete, it lists them with their sizes;
-* its **work folder** ``.<stem>.fastslice.work/``: clips are written there first, as
-  ``<k>.<ext>.part``; nothing else writes there, so what an interrupted run leaves is found
-  by name, without listing the output folder or matching patterns, and removed whole.
+* every input has its **marker** ``.<stem>.fastslice.json`` (``fastslice.manifest``), written
+  once its clips are complete: it lists them with their sizes;
+* the folder's **work folder** ``.fastslice.work/`` holds clips while they are written, as
+  ``<stem>.<k>.<ext>.part``, and nothing else: no clip, no marker.  What an interrupted run
+  left there is found by name or by listing that small folder, never the output folder:
+  ``slice_file`` removes its stem's leftovers before it starts, and ``slice_files`` (whose
+  tasks do not) removes the work folders of a run's clip folders when the run is over, with
+  the leftovers of its inputs (``sweep_work_folders``).
 
 A file's clips are all or nothing.  They are written into the work folder while it is
 decoded; then ``commit`` checks that no clip would take the place of a file that is not this
-input's own earlier clip, removes the clips its old marker lists, writes the new marker, moves
-the clips to their names, and removes the work folder.  A run killed before the marker leaves
-only the work folder; one killed after it leaves a marker that lists clips not all in place,
-which a re-run does not count as done.
+input's own earlier clip, removes the clips its old marker lists, writes the new marker, and
+moves the clips to their names.  A run killed before the marker leaves only temporaries in the
+work folder; one killed after it leaves a marker that lists clips not all in place, which a
+re-run does not count as done.
 
 A stream's clips (a pipe, which may never end) are moved to their names as each completes,
-and listed in the work folder's journal as they are, so that an interrupted stream keeps
-them and a later run can tell they are there.
+and listed in its journal ``.<stem>.fastslice.journal`` as they are, so that an interrupted
+stream keeps them and a later run can tell they are there.
 
 Clips are moved to their names without replacing anything (a hard link, then the temporary
 name removed): no clip ever replaces another clip, an input file or any other file, whatever
@@ -29,24 +32,27 @@ every clip listed is there with the size recorded.
 """
 import errno
 import os
+import re
 import shutil
 from pathlib import Path
 
 from . import manifest
 from .errors import FastsliceError
 
-WORK_SUFFIX = ".fastslice.work"
-_JOURNAL = "placed.txt"
+WORK_FOLDER = ".fastslice.work"
+JOURNAL_SUFFIX = ".fastslice.journal"
 
 
 class InputOutput:
-    """The output side of one input: its clip folder (absolute), stem, marker and work folder."""
+    """The output side of one input: its clip folder (absolute), stem, marker and temporaries."""
 
     def __init__(self, folder, stem):
         self.folder = Path(os.path.abspath(folder))
         self.stem = stem
         self.marker = manifest.marker_path(self.folder, stem)
-        self.work = self.folder / f".{stem}{WORK_SUFFIX}"
+        self.work = self.folder / WORK_FOLDER
+        self.journal = self.folder / f".{stem}{JOURNAL_SUFFIX}"
+        self._temporaries = []  # work paths handed out (removed by abandon())
         self._placed = None  # a stream's journal, open while it places clips
         self._moved = []  # clips commit() has given their names (taken back by abandon())
         self._wrote_marker = False
@@ -70,11 +76,11 @@ class InputOutput:
                     return None
             except OSError:
                 return None
-        self._remove_work()  # left by a run killed after its marker: nothing in it is needed
         return recorded, clips
 
-    def begin(self, source, stream=False, overwrite=False):
-        """Clear what an earlier, interrupted run of this input left, and make the work folder.
+    def begin(self, source, stream=False, overwrite=False, sweep=True):
+        """Make the work folder; with ``sweep``, first remove this stem's temporaries that an earlier,
+        interrupted run left (``slice_files`` sweeps whole work folders itself, once per run).
 
         A stream cannot be recognised again: if an earlier run left clips under this stem (a
         marker, or a journal), it is refused unless ``overwrite``, which removes them first."""
@@ -82,18 +88,36 @@ class InputOutput:
             used, earlier = self._earlier_clips()
             if used and not overwrite:
                 names = "".join(f"{Path(p).name}, " for p in earlier[:2])
-                raise FastsliceError(f"{source}: {self.folder} already holds clips of the stem {self.stem!r} ({names}...); "
-                                     "give another stem (--stem) or --overwrite to replace them")
+                raise FastsliceError(f"{source}: {self.folder} already holds clips of the stem {self.stem!r} "
+                                     f"({names}...); give another stem (--stem) or --overwrite to replace them")
             for path in earlier:
                 _unlink(path)
             _unlink(self.marker)
-        self._remove_work()
-        self.folder.mkdir(parents=True, exist_ok=True)
-        os.mkdir(self.work)
+            _unlink(self.journal)
+        try:
+            os.mkdir(self.work)
+        except FileExistsError:
+            if sweep:
+                self.sweep()
+        except FileNotFoundError:  # the clip folder is new (another worker may be making it too)
+            os.makedirs(self.work, exist_ok=True)
 
     def work_path(self, k, extension):
         """Where clip ``k`` is written before it gets its name."""
-        return self.work / f"{k}.{extension}.part"
+        path = self.work / f"{self.stem}.{k}.{extension}.part"
+        self._temporaries.append(path)
+        return path
+
+    def sweep(self):
+        """Remove this stem's temporaries from the work folder (one listing of that small folder)."""
+        mine = re.compile(re.escape(self.stem) + r"\.[0-9]+\.[A-Za-z0-9]+\.part")
+        try:
+            with os.scandir(self.work) as entries:
+                names = [e.name for e in entries if mine.fullmatch(e.name)]
+        except OSError:
+            return
+        for name in names:
+            _unlink(self.work / name)
 
     # -- after slicing ----------------------------------------------------------------------
 
@@ -116,7 +140,7 @@ class InputOutput:
             except FileExistsError:  # taken since the check: by another run writing here at the same time
                 raise FastsliceError(_taken(source, clip.clip)) from None
             self._moved.append(clip.clip)
-        self._remove_work()
+        self._temporaries = []
 
     def place(self, source, work_path, clip):
         """A stream's clip, complete: give it its name now, and note it in the journal."""
@@ -125,24 +149,31 @@ class InputOutput:
         except FileExistsError:
             raise FastsliceError(_taken(source, clip.clip)) from None
         if self._placed is None:
-            self._placed = open(self.work / _JOURNAL, "a", encoding="utf-8")
+            self._placed = open(self.journal, "a", encoding="utf-8")
         self._placed.write(clip.clip + "\n")
         self._placed.flush()
 
     def finish_stream(self, record, clips):
-        """A stream's end (or Ctrl-C): the marker for the clips placed, then the work folder goes."""
+        """A stream's end (or Ctrl-C): the marker for the clips placed, then the journal goes."""
         manifest.write_marker(self.marker, record, clips)
         self._close_journal()
-        self._remove_work()
+        _unlink(self.journal)
+        self._remove_temporaries()
 
     def abandon(self):
-        """A file that failed: remove its work folder, and what ``commit`` had done of its part."""
+        """A file that failed: remove its temporaries, and what ``commit`` had done of its part."""
         self._close_journal()
         for path in self._moved:
             _unlink(path)
         if self._wrote_marker:
             _unlink(self.marker)
-        self._remove_work()
+        self._remove_temporaries()
+
+    def remove_work_folder_if_empty(self):
+        try:
+            os.rmdir(self.work)
+        except OSError:
+            pass
 
     # -- internals --------------------------------------------------------------------------
 
@@ -152,34 +183,66 @@ class InputOutput:
         read = manifest.read_marker(self.marker)
         paths = [c.clip for c in read[1]] if read is not None else []
         try:
-            with open(self.work / _JOURNAL, encoding="utf-8") as journal:
+            with open(self.journal, encoding="utf-8") as journal:
                 paths += [line.rstrip("\n") for line in journal if line.strip()]
         except OSError:
             pass
         existing = [p for p in dict.fromkeys(paths) if os.path.lexists(p)]
-        return read is not None or os.path.lexists(self.marker) or bool(existing), existing
+        return read is not None or os.path.lexists(self.marker) or os.path.lexists(self.journal) or bool(existing), existing
 
     def _close_journal(self):
         if self._placed is not None:
             self._placed.close()
             self._placed = None
 
-    def _remove_work(self):
+    def _remove_temporaries(self):
+        for path in self._temporaries:
+            _unlink(path)
+        self._temporaries = []
+
+
+def sweep_work_folders(folders, stems_in):
+    """Remove the work folders of ``folders`` (clip folders), once a run is over: an empty or absent
+    one costs no listing.  One that still holds temporaries (of a worker that died, or of a run
+    killed earlier) is listed, the temporaries of the stems ``stems_in(folder)`` gives (this
+    run's inputs there) are removed, and then the folder if that empties it."""
+    for folder in folders:
+        work = os.path.join(folder, WORK_FOLDER)
         try:
-            os.rmdir(self.work)
+            os.rmdir(work)
+            continue
         except FileNotFoundError:
-            pass
+            continue
         except OSError:
-            shutil.rmtree(self.work, ignore_errors=True)
+            pass
+        stems = stems_in(folder)
+        try:
+            with os.scandir(work) as entries:
+                names = [e.name for e in entries]
+        except OSError:
+            continue
+        for name in names:
+            parts = name.rsplit(".", 3)
+            if len(parts) == 4 and parts[3] == "part" and parts[1].isdigit() and parts[0] in stems:
+                _unlink(os.path.join(work, name))
+        try:
+            os.rmdir(work)
+        except OSError:
+            pass
 
 
 def move_without_replacing(temporary, final):
     """Move ``temporary`` to ``final``, which must not exist (``FileExistsError`` if it does): a hard
     link then an unlink, where the file system has hard links; else a check, then a rename."""
     final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
     try:
-        os.link(temporary, final)
+        try:
+            os.link(temporary, final)
+        except FileNotFoundError:
+            if not os.path.exists(temporary):
+                raise
+            final.parent.mkdir(parents=True, exist_ok=True)  # a template's subfolder
+            os.link(temporary, final)
     except FileExistsError:
         raise
     except OSError as exc:
@@ -187,6 +250,7 @@ def move_without_replacing(temporary, final):
             raise
         if os.path.lexists(final):  # no hard links here (FAT, some network shares)
             raise FileExistsError(errno.EEXIST, "File exists", str(final)) from None
+        final.parent.mkdir(parents=True, exist_ok=True)
         os.rename(temporary, final)
         return
     os.unlink(temporary)

@@ -18,6 +18,8 @@ import math
 import os
 import posixpath
 import secrets
+import shutil
+import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
@@ -47,31 +49,50 @@ def collect(out_dir, manifest=None, target=(4.0, 8.0)):
     The clips are those the markers (``.<stem>.fastslice.json``) under ``out_dir`` list, or the
     rows of ``manifest`` (CSV or JSON Lines, as ``--manifest`` writes them).  Clips already
     moved into ``dropped/`` are left out.  ``sources`` is one dict per source: its path, the
-    slicing parameters when a marker gives them, and the indexes of its clips.
+    slicing parameters when a marker gives them, and the indexes of its clips.  (``review``
+    streams the same without holding them: see ``measured``.)
     """
+    sources, clips = [], []
+    for source, group in measured(out_dir, manifest, target):
+        source["clips"] = list(range(len(clips), len(clips) + len(group)))
+        sources.append(source)
+        clips += group
+    if not clips:
+        raise FastsliceError(_no_clips(out_dir, manifest))
+    return sources, clips
+
+
+def measured(out_dir, manifest=None, target=(4.0, 8.0)):
+    """``(source, clips)`` per source of the set, one source at a time: each clip measured
+    (``clip_facts``), clips that are not there left out."""
     root = Path(out_dir)
     if not root.is_dir():
         raise FastsliceError(f"{out_dir}: no such folder" if not root.exists() else f"{out_dir}: not a folder")
     lo, hi = target
     if not (0 <= lo <= hi):
         raise ParameterError(f"target={target!r} must be two lengths in seconds, 0 <= lo <= hi")
-    sources, clips = {}, []
     top = os.path.abspath(root)
+    source, group = None, []
     for clip, record in _set_clips(root, manifest):
         if not os.path.isfile(clip.clip):
             continue
         name = record.get("source", clip.source)
-        source = sources.setdefault(name, {"source": name, "params": record.get("params"),
-                                           "decoder": record.get("decoder", "auto"),
-                                           "stream": record.get("stream"), "clips": []})
+        if source is None or name != source["source"]:
+            if group:
+                yield source, group
+            source = {"source": name, "params": record.get("params"), "decoder": record.get("decoder", "auto"),
+                      "stream": record.get("stream")}
+            group = []
         facts = clip_facts(clip.clip, target, (source["params"] or {}).get("threshold", _DEFAULT_THRESHOLD))
-        source["clips"].append(len(clips))
-        clips.append({"clip": Path(os.path.relpath(clip.clip, top)).as_posix(), "source": name,
+        group.append({"clip": Path(os.path.relpath(clip.clip, top)).as_posix(), "source": name,
                       "start": round(clip.start_seconds, 3), **facts})
-    if not clips:
-        raise FastsliceError(f"{out_dir}: no clips found (no .<stem>.fastslice.json marker"
-                             f"{'' if manifest else ' under it; give --manifest'})")
-    return list(sources.values()), clips
+    if group:
+        yield source, group
+
+
+def _no_clips(out_dir, manifest):
+    return (f"{out_dir}: no clips found (no .<stem>.fastslice.json marker"
+            f"{'' if manifest else ' under it; give --manifest'})")
 
 
 def _set_clips(root, manifest_path=None):
@@ -115,52 +136,85 @@ def clip_facts(path, target=(4.0, 8.0), threshold_db=_DEFAULT_THRESHOLD):
     return {"seconds": round(seconds, 3), "peak_db": round(_db(peak), 1), "rms_db": round(_db(rms), 1), "flags": flags}
 
 
-def sources_overview(sources, clips, max_points=1500):
+def sources_overview(sources, clips=None, max_points=1500):
     """Add to each source whose file is still there its level envelope (``low``/``high`` dB per
     bucket of ``bucket_seconds``), threshold and length; a source that is gone gets none."""
-    from .report import envelope
-
     for source in sources:
-        params = dict(source["params"] or {})  # from a manifest: none known, the Slicer's defaults frame it
-        if not os.path.isfile(source["source"]):
-            continue
-        try:
-            info, slicer, _, bucket, low, high = envelope(source["source"], params, max_points,
-                                                          decoder=source["decoder"], stream=source["stream"])
-        except FastsliceError:
-            continue
-        source.update(bucket_seconds=bucket * slicer.hop_samples / info.samplerate,
-                      threshold=slicer.threshold if source["params"] else None,
-                      seconds=info.frames / info.samplerate,
-                      low=[round(float(v), 1) for v in np.maximum(low, -120)],
-                      high=[round(float(v), 1) for v in np.maximum(high, -120)])
+        with_envelope(source, max_points)
     return sources
 
 
+def with_envelope(source, max_points=1500):
+    """``sources_overview`` of one source (read once, in constant memory); returns it."""
+    from .report import envelope
+
+    params = dict(source["params"] or {})  # from a manifest: none known, the Slicer's defaults frame it
+    if not os.path.isfile(source["source"]):
+        return source
+    try:
+        info, slicer, _, bucket, low, high = envelope(source["source"], params, max_points,
+                                                      decoder=source["decoder"], stream=source["stream"])
+    except FastsliceError:
+        return source
+    source.update(bucket_seconds=bucket * slicer.hop_samples / info.samplerate,
+                  threshold=slicer.threshold if source["params"] else None,
+                  seconds=info.frames / info.samplerate,
+                  low=[round(float(v), 1) for v in np.maximum(low, -120)],
+                  high=[round(float(v), 1) for v in np.maximum(high, -120)])
+    return source
+
+
 def write_page(page_path, out_dir, sources, clips, target=(4.0, 8.0)):
-    """Write the review page: one HTML file, everything inline."""
+    """Write the review page of ``collect``'s ``(sources, clips)``: one HTML file, everything inline."""
+    groups = ((source, [clips[i] for i in source["clips"]]) for source in sources)
+    stream_page(page_path, out_dir, groups, target)
+    return Path(page_path)
+
+
+def stream_page(page_path, out_dir, groups, target=(4.0, 8.0)):
+    """Write the review page from ``(source, clips)`` groups as they come (the page's data is
+    written to the file row by row, never held whole); returns the number of clips.  With none,
+    no page is written and ``FastsliceError`` says so."""
     page_path = Path(page_path)
     base = page_path.resolve().parent
     root = Path(out_dir).resolve()
-    rows = []
-    for clip in clips:
-        href = os.path.relpath(root / clip["clip"], base)
-        rows.append({**clip, "href": "/".join(quote(part) for part in Path(href).as_posix().split("/"))})
-    data = {"out_dir": str(out_dir), "target": list(target), "flags": list(FLAGS), "clips": rows,
-            "sources": [{k: v for k, v in s.items() if k not in ("params", "decoder", "stream")} for s in sources]}
-    nonce = secrets.token_urlsafe(16)
-    text = PAGE.replace("__NONCE__", nonce).replace("__DATA__", _script_json(data))
-    with manifest.atomic_path(page_path) as temporary:
-        temporary.write_text(text, encoding="utf-8")
-    return page_path
+    head, tail = PAGE.replace("__NONCE__", secrets.token_urlsafe(16)).split("__DATA__")
+    count = 0
+    with manifest.atomic_path(page_path) as temporary, tempfile.TemporaryFile("w+", encoding="utf-8") as sources:
+        with open(temporary, "w", encoding="utf-8") as out:
+            start = {"out_dir": str(out_dir), "target": list(target), "flags": list(FLAGS)}
+            out.write(head + _script_json(start)[:-1] + ', "clips": [')
+            for k, (source, clips) in enumerate(groups):
+                first = count
+                for clip in clips:
+                    href = os.path.relpath(root / clip["clip"], base)
+                    href = "/".join(quote(part) for part in Path(href).as_posix().split("/"))
+                    out.write(("," if count else "") + _script_json({**clip, "href": href}))
+                    count += 1
+                shown = {key: v for key, v in source.items() if key not in ("params", "decoder", "stream")}
+                shown["clips"] = list(range(first, count))
+                sources.write(("," if k else "") + _script_json(shown))
+            out.write('], "sources": [')
+            sources.seek(0)
+            shutil.copyfileobj(sources, out)
+            out.write("]}" + tail)
+        if not count:
+            raise FastsliceError(_no_clips(out_dir, None))
+    return count
 
 
 def review(out_dir, page_path=None, *, manifest=None, target=(4.0, 8.0)):
-    """Collect, measure and write the page (default ``OUT_DIR/review.html``); returns (page path, clip count)."""
-    sources, clips = collect(out_dir, manifest, target)
-    sources_overview(sources, clips)
-    page = write_page(page_path or Path(out_dir) / "review.html", out_dir, sources, clips, target)
-    return page, len(clips)
+    """Measure the set's clips and write the page (default ``OUT_DIR/review.html``), one source at
+    a time (memory does not grow with the set); returns (page path, clip count)."""
+    page = Path(page_path or Path(out_dir) / "review.html")
+    try:
+        groups = ((with_envelope(source), clips) for source, clips in measured(out_dir, manifest, target))
+        count = stream_page(page, out_dir, groups, target)
+    except FastsliceError as exc:
+        if str(exc) == _no_clips(out_dir, None):
+            raise FastsliceError(_no_clips(out_dir, manifest)) from None
+        raise
+    return page, count
 
 
 # -- prune ----------------------------------------------------------------------------------

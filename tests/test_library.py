@@ -46,7 +46,8 @@ def clip_files(folder):
 
 def leftovers(folder):
     """Temporary files and work folders anywhere under folder."""
-    return sorted(str(p) for p in folder.rglob("*") if p.name.endswith(".part") or p.name.endswith(".fastslice.work"))
+    return sorted(str(p) for p in folder.rglob("*") if p.name.endswith(".part") or p.name.endswith(".fastslice.work")
+                  or p.name.endswith(".fastslice.journal"))
 
 
 def markers(folder):
@@ -97,13 +98,13 @@ def test_slicing_take_leaves_the_files_of_take_1_alone(tmp_path):
     fastslice("slice", folder / "take_1.wav", "-o", out, *OPTIONS, check=0)
     theirs = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     # What a worker slicing take_1.wav at this moment has open: a temporary clip of its own.
-    (out / ".take_1.fastslice.work").mkdir()
-    (out / ".take_1.fastslice.work" / "3.wav.part").write_bytes(b"being written")
+    (out / ".fastslice.work").mkdir()
+    (out / ".fastslice.work" / "take_1.3.wav.part").write_bytes(b"being written")
     (out / ".take_1_3.wav.4242.part").write_bytes(b"being written by fastslice 0.2")
     fastslice("slice", folder / "take.wav", "-o", out, *OPTIONS, check=0)
     for path, data in theirs.items():
         assert path.read_bytes() == data, path
-    assert (out / ".take_1.fastslice.work" / "3.wav.part").exists() and (out / ".take_1_3.wav.4242.part").exists()
+    assert (out / ".fastslice.work" / "take_1.3.wav.part").exists() and (out / ".take_1_3.wav.4242.part").exists()
     assert_clips(out, "take", expected_clips(folder / "take.wav"))
 
 
@@ -336,7 +337,7 @@ def test_ctrl_c_during_a_handover_keeps_the_complete_queued_clips(tmp_path, monk
     original_write = files._write_clip
 
     def held_write(blocks, temporary, *args):
-        if temporary.name.startswith("0."):
+        if temporary.name.startswith("talk.0."):
             writing.set()
             go_on.wait(60)
         return original_write(blocks, temporary, *args)
@@ -385,10 +386,13 @@ def _workers_with_open(parent, path, exclude=()):
     return found
 
 
-def _kill_the_worker_of(process, path, times):
+def _kill_the_worker_of(process, path, times, once=lambda: True):
+    """Kill the worker that has ``path`` open, ``times`` times, each once ``once()`` holds."""
     killed = []
     deadline = time.monotonic() + 120
     while len(killed) < times and time.monotonic() < deadline and process.poll() is None:
+        if not once():
+            continue
         for pid in _workers_with_open(process.pid, path, exclude=killed):
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
@@ -396,25 +400,26 @@ def _kill_the_worker_of(process, path, times):
     return killed
 
 
-@pytest.fixture
-def batch_with_a_long_file(tmp_path):
-    folder = tmp_path / "in"
+@pytest.fixture(scope="module")
+def batch_with_a_long_file(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("batch") / "in"
     for k in range(6):
         write_recording(folder / f"short{k}.wav", 50 + k, seconds=8)
     long = folder / "long.flac"
     with soundfile.SoundFile(long, "w", SR, 1, subtype="PCM_16") as f:
-        for k in range(8):
-            f.write(signals.speech_like(60 + k, 60, SR, channels=1)[0])
+        for k in range(20):  # twenty minutes: still being sliced long after the short ones are done
+            f.write(signals.speech_like(60 + k % 4, 60, SR, channels=1)[0])
     return folder, long
 
 
-@pytest.mark.parametrize("kills", [1, 2])
-def test_a_killed_worker_costs_only_its_own_file(tmp_path, batch_with_a_long_file, kills):
+@pytest.mark.parametrize("kills, when", [(1, "at once"), (1, "the others done"), (2, "at once")])
+def test_a_killed_worker_costs_only_its_own_file(tmp_path, batch_with_a_long_file, kills, when):
     folder, long = batch_with_a_long_file
     out = tmp_path / "out"
     process = subprocess.Popen([sys.executable, "-m", "fastslice", "slice", folder, "-o", out, *OPTIONS, "-j", "2"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    killed = _kill_the_worker_of(process, long, kills)
+    others_done = lambda: len(list(out.glob(".short*.fastslice.json"))) == 6  # noqa: E731
+    killed = _kill_the_worker_of(process, long, kills, others_done if when == "the others done" else lambda: True)
     _, stderr = process.communicate(timeout=300)
     assert len(killed) == kills, stderr
     for k in range(6):

@@ -105,3 +105,18 @@ def test_the_projects_options_through_dask(cluster, library, tmp_path):
 
     assert files(tmp_path / "dask") == files(tmp_path / "local") and len(files(tmp_path / "local")) > 20
     assert all("/take" in name and name.count("/") == 2 for name in files(tmp_path / "local"))
+
+
+def test_workers_in_another_folder_get_absolute_paths(cluster, library, tmp_path, monkeypatch):
+    # The workers' working folder is not the caller's: relative inputs and -o must still land here.
+    before = cluster.run(os.getcwd)
+    cluster.run(os.chdir, "/")
+    try:
+        monkeypatch.chdir(tmp_path)
+        remote = slice_files(["library"], "relative", PARAMS, executor=cluster.get_executor(pure=False))
+    finally:
+        for worker, folder in before.items():
+            cluster.run(os.chdir, folder, workers=[worker])
+    local = slice_files([library], tmp_path / "local", PARAMS)
+    assert not remote.errors and tree(tmp_path / "relative") == tree(tmp_path / "local")
+    assert all(os.path.isabs(c.clip) and os.path.isabs(c.source) for c in remote.clips)

@@ -51,8 +51,9 @@ STDIN = "-"
 EXECUTOR_IN_FLIGHT = 256
 
 
-class Job(collections.namedtuple("Job", "source folder stem")):
-    """One input: its path (absolute, or ``"-"``), the folder its clips go to (absolute), its stem."""
+class Job(collections.namedtuple("Job", "source folder stem speaker records", defaults=("", ""))):
+    """One input: its path (absolute, or ``"-"``), the folder its clips go to (absolute), its stem, its
+    speaker (``""``: none), and the folder of its marker (``""``: the clip folder)."""
 
 
 @dataclasses.dataclass
@@ -128,7 +129,7 @@ def slice_files(inputs, out_dir, options=None, *, executor=None, jobs=1, progres
         _run(table, order, options, in_process, executor, jobs, on_progress, record)
     finally:
         if not options.dry_run:  # the work folders, with what workers that died (or earlier runs) left
-            sweep_work_folders(table.clip_folders(), table.stems_in)
+            sweep_work_folders(table.records_folders(), table.stems_in)
     return batch
 
 
@@ -154,11 +155,13 @@ def run_one(job, options, on_progress=None):
     """Slice one input (in whatever process); returns (FileResult or None, error message or None)."""
     from .files import slice_file
 
-    source, folder, stem = job
+    source, folder, stem, speaker, records = job
     try:
         if source == STDIN:
-            return slice_file(sys.stdin.buffer, folder, options, stem=stem, on_progress=on_progress, sweep=False), None
-        return slice_file(source, folder, options, stem=stem, on_progress=on_progress, sweep=False), None
+            return slice_file(sys.stdin.buffer, folder, options, stem=stem, speaker=speaker, records=records,
+                              on_progress=on_progress, sweep=False), None
+        return slice_file(source, folder, options, stem=stem, speaker=speaker, records=records,
+                          on_progress=on_progress, sweep=False), None
     except FastsliceError as exc:
         return None, str(exc)
     except OSError as exc:
@@ -174,7 +177,9 @@ class Jobs:
     """The inputs of a run, kept compactly (a few integers and the file's name per input), in a
     stable order: by input argument, then by path."""
 
-    def __init__(self):
+    def __init__(self, speaker_of=lambda folder: "", records_of=lambda clip_folder: ""):
+        self._speaker_of = speaker_of  # a source folder's speaker (SliceOptions.speaker_of)
+        self._records_of = records_of  # a clip folder's records folder ("": itself)
         self._folders = []  # (source folder, clip folder), both absolute
         self._folder_ids = {}
         self._folder = array("i")
@@ -193,9 +198,9 @@ class Jobs:
         self._names.append(name)
         self._sizes.append(size)
 
-    def add_stdin(self, clip_folder, stem):
+    def add_stdin(self, clip_folder, stem, speaker=""):
         self.has_stdin = True
-        self._stdin = Job(STDIN, clip_folder, stem)
+        self._stdin = Job(STDIN, clip_folder, stem, speaker, self._records_of(clip_folder))
 
     def __len__(self):
         return len(self._names) + self.has_stdin
@@ -205,22 +210,23 @@ class Jobs:
             return self._stdin
         source_folder, clip_folder = self._folders[self._folder[index]]
         name = self._names[index]
-        return Job(os.path.join(source_folder, name), clip_folder, _split_name(name)[0])
+        return Job(os.path.join(source_folder, name), clip_folder, _split_name(name)[0], self._speaker_of(source_folder),
+                   self._records_of(clip_folder))
 
     def clip_folder(self, index):
         return self._folders[self._folder[index]][1]
 
-    def clip_folders(self):
-        """Every clip folder of the run, once."""
+    def records_folders(self):
+        """Every folder of the run's markers and work folders, once."""
         if self.has_stdin:
-            return [self._stdin.folder]
-        return list(dict.fromkeys(clip for _, clip in self._folders))
+            return [self._stdin.records or self._stdin.folder]
+        return list(dict.fromkeys(self._records_of(clip) or clip for _, clip in self._folders))
 
-    def stems_in(self, clip_folder):
-        """The stems of the inputs whose clips go to ``clip_folder`` (a pass over the table)."""
+    def stems_in(self, records_folder):
+        """The stems of the inputs whose markers go to ``records_folder`` (a pass over the table)."""
         if self.has_stdin:
-            return {self._stdin.stem} if self._stdin.folder == clip_folder else set()
-        ids = {k for k, (_, clip) in enumerate(self._folders) if clip == clip_folder}
+            return {self._stdin.stem}
+        ids = {k for k, (_, clip) in enumerate(self._folders) if (self._records_of(clip) or clip) == records_folder}
         return {_split_name(name)[0] for name, k in zip(self._names, self._folder) if k in ids}
 
     def largest_first(self):
@@ -246,7 +252,7 @@ class Jobs:
 
     def keep(self, mask):
         """Only the inputs where ``mask`` is true."""
-        kept = Jobs()
+        kept = Jobs(self._speaker_of, self._records_of)
         for i in np.flatnonzero(mask).tolist():
             source_folder, clip_folder = self._folders[self._folder[i]]
             kept.add(source_folder, clip_folder, self._names[i], self._sizes[i])
@@ -266,21 +272,39 @@ def expand_inputs(inputs, out_dir, options=None, stdin_stem="stdin"):
     names = options.names
     out_abs = os.path.abspath(out_dir)
     out_real = os.path.realpath(out_abs)
-    table, problems = Jobs(), []
+    layout = options.project
+
+    def clip_folder_of(folder, mirrored):
+        """A source folder's clip folder: the layout's, or ``mirrored`` (the input tree under OUT_DIR)."""
+        if layout is None:
+            return mirrored
+        return os.path.normpath(os.path.join(out_abs, layout.clip_folder(options.speaker_of(folder))))
+
+    def records_of(clip_folder):
+        """Where a layout keeps a clip folder's markers: ``OUT_DIR/.fastslice/<clip folder>``."""
+        if layout is None:
+            return ""
+        return os.path.normpath(os.path.join(out_abs, manifest.RECORDS_FOLDER, os.path.relpath(clip_folder, out_abs)))
+
+    table, problems = Jobs(options.speaker_of, records_of), []
+
     identities = array("q")  # (device, inode) of each file, to slice a file reached twice once
-    clips_here = _ClipsOfThisRun(out_real)
+    clips_here = _ClipsOfThisRun(records_of)
     for spec in inputs:
         spec = os.fspath(spec)
         if spec == STDIN:
-            table.add_stdin(out_abs, stdin_stem)
+            speaker = options.speaker or ""
+            folder = out_abs if layout is None else os.path.normpath(os.path.join(out_abs, layout.clip_folder(speaker)))
+            table.add_stdin(folder, stdin_stem, speaker)
             continue
         path = os.path.abspath(spec)
         if os.path.isdir(path):
-            found = _walk(path, out_abs, out_real, table, identities, clips_here)
+            found = _walk(path, out_abs, out_real, table, identities, clips_here, clip_folder_of)
             if not found:
                 problems.append(f"{spec}: the folder holds no audio file")
         elif os.path.isfile(path):
-            _add_file(table, identities, os.path.dirname(path), out_abs, os.path.basename(path), clips_here,
+            folder = os.path.dirname(path)
+            _add_file(table, identities, folder, clip_folder_of(folder, out_abs), os.path.basename(path), clips_here,
                       explicit=True, problems=problems)
         elif glob.has_magic(spec):
             matches = sorted(glob.glob(spec, recursive=True))
@@ -289,9 +313,11 @@ def expand_inputs(inputs, out_dir, options=None, stdin_stem="stdin"):
             for match in matches:
                 match = os.path.abspath(match)
                 if os.path.isdir(match):
-                    _walk(match, out_abs, out_real, table, identities, clips_here)
+                    _walk(match, out_abs, out_real, table, identities, clips_here, clip_folder_of)
                 elif os.path.isfile(match):
-                    _add_file(table, identities, os.path.dirname(match), out_abs, os.path.basename(match), clips_here)
+                    folder = os.path.dirname(match)
+                    _add_file(table, identities, folder, clip_folder_of(folder, out_abs), os.path.basename(match),
+                              clips_here)
         elif os.path.lexists(path):
             problems.append(f"{spec}: not a regular file or folder")
         else:
@@ -301,14 +327,16 @@ def expand_inputs(inputs, out_dir, options=None, stdin_stem="stdin"):
     return _without_clashes(table, identities, names, problems), problems
 
 
-def _walk(root, out_abs, out_real, table, identities, clips_here):
-    """Add the audio files under ``root`` (one ``scandir`` per folder), mirrored under ``out_abs``."""
+def _walk(root, out_abs, out_real, table, identities, clips_here, clip_folder_of):
+    """Add the audio files under ``root`` (one ``scandir`` per folder), mirrored under ``out_abs``
+    (``clip_folder_of(folder, mirrored)`` says where each folder's clips go)."""
     import soundfile
 
     found = 0
     stack = [(root, out_abs)]
     while stack:
-        folder, clip_folder = stack.pop()
+        folder, mirrored = stack.pop()
+        clip_folder = clip_folder_of(folder, mirrored)
         try:
             with os.scandir(folder) as listing:
                 entries = sorted(listing, key=lambda e: e.name)
@@ -321,7 +349,7 @@ def _walk(root, out_abs, out_real, table, identities, clips_here):
                 continue
             if entry.is_dir():
                 if os.path.realpath(entry.path) != out_real:
-                    subfolders.append((entry.path, os.path.join(clip_folder, entry.name)))
+                    subfolders.append((entry.path, os.path.join(mirrored, entry.name)))
                 continue
             if entry.path in skip:
                 continue
@@ -359,28 +387,30 @@ def _split_name(name):
 
 
 class _ClipsOfThisRun:
-    """Clips that markers of ``-o`` list, in folders that are their own clip folder (``-o`` equal to
-    an input folder): the inputs must not include them.  Each such folder's markers are read once."""
+    """Clips that markers list in folders that are their own clip folder (``-o`` equal to an input
+    folder): the inputs must not include them.  Each such folder's markers are read once."""
 
-    def __init__(self, out_real):
-        self.out_real = out_real
+    def __init__(self, records_of):
+        self._records_of = records_of
         self._known = {}
 
     def in_folder(self, folder, clip_folder, names):
+        """The clips of this run's layout in ``folder`` (``names``: its listing, if at hand)."""
         if folder in self._known:
             return self._known[folder]
         clips = set()
         if os.path.realpath(clip_folder) == os.path.realpath(folder):
-            if names is None:
+            records = self._records_of(clip_folder) or folder
+            if names is None or records != folder:
                 try:
-                    names = os.listdir(folder)
+                    names = os.listdir(records)
                 except OSError:
                     names = []
             for name in names:
                 if name.startswith(".") and name.endswith(manifest.MARKER_SUFFIX):
-                    read = manifest.read_marker(os.path.join(folder, name))
+                    read = manifest.read_marker(os.path.join(records, name))
                     if read is not None:
-                        clips.update(os.path.normpath(c.clip) for c in read[1])
+                        clips.update(os.path.normpath(c.clip) for c in read[1] if c.has_file)
         self._known[folder] = clips
         return clips
 
@@ -397,7 +427,7 @@ def _without_clashes(table, identities, names, problems):
     seen_once = np.zeros(n, bool)
     seen_once[first] = True
     keep &= seen_once | (pairs[:, 0] == -1)  # a file reached twice is sliced once (its first place)
-    for kind, key in (("stem", lambda job: job.stem), ("first clip", lambda job: names.first_name(job.stem))):
+    for kind, key in (("stem", lambda job: job.stem), ("first clip", lambda job: names.first_name(job.stem, job.speaker))):
         hashes = np.zeros(n, np.int64)
         for i in np.flatnonzero(keep).tolist():
             job = table[i]
@@ -573,7 +603,7 @@ def _worker(conn, options):
 def _clean_after(job):
     """What a worker that died left of a file it had (its temporaries), removed from here."""
     if job.source != STDIN:
-        InputOutput(job.folder, job.stem).sweep()
+        InputOutput(job.folder, job.stem, job.records).sweep()
 
 
 def _how(exitcode):

@@ -55,9 +55,18 @@ def build_parser():
                      "2 or more write clips while reading goes on (default: one per CPU, or 1 with -j N or --dask)")
     cut.add_argument("--dask", metavar="ADDRESS", help="send the files to a Dask scheduler (tcp://HOST:8786), or 'local' "
                      "for a LocalCluster of --jobs workers; workers must see the same paths (pip install 'fastslice[dask]')")
-    cut.add_argument("--name", metavar="TEMPLATE", help="name the clips: {stem}, {i}, {start}, {end} (samples), {start_ms}, "
+    cut.add_argument("--name", metavar="TEMPLATE", help="name the clips: {stem}, {speaker}, {i}, {start}, {end} (samples), {start_ms}, "
                      "{end_ms}, format specs and subfolders, e.g. '{stem}/{i:04d}' (default {stem}_{i})")
     cut.add_argument("--stem", metavar="NAME", help="name the clips of standard input (-) NAME_0, NAME_1, ... (default: stdin)")
+    cut.add_argument("--speaker", metavar="NAME", help="the speaker of every input: in the manifest, the exports, "
+                     "{speaker} in --name, and a layout's speaker folders")
+    cut.add_argument("--speaker-from-folder", action="store_true", help="each input's speaker is its folder's name "
+                     "(one folder per speaker, as the projects lay them out)")
+    cut.add_argument("--layout", choices=("so-vits-svc", "fish-speech", "rvc", "gpt-sovits", "diffsinger"),
+                     help="the folders, names, clip format and lists that project's own preprocessing reads")
+    _add_export_options(cut)
+    cut.add_argument("--no-clips", action="store_true", help="write no clip files: the manifest and exports point "
+                     "into the sources (offsets and durations; PCM and FLAC only)")
     _add_decoder_options(cut)
     cut.add_argument("--overwrite", action="store_true", help="slice again inputs whose clips are already complete "
                      "(for -, replace the clips of an earlier run with the same --stem)")
@@ -76,6 +85,10 @@ def build_parser():
     stats.add_argument("--target", type=float, nargs=2, default=(4.0, 8.0), metavar=("LO", "HI"),
                        help="the wanted clip length range in seconds (default 4 8, as so-vits-svc asks)")
     stats.add_argument("--outliers", type=int, default=20, metavar="N", help="list at most N clips outside the target (default 20)")
+
+    export = commands.add_parser("export", help="write a sliced set's lists for another tool (from its markers)")
+    export.add_argument("folder", metavar="OUT_DIR", help="the folder fastslice slice wrote")
+    _add_export_options(export, flag="--to", required=True)
 
     review = commands.add_parser("review", help="write one HTML page to look at and listen to a sliced set, and mark clips to drop")
     review.add_argument("folder", metavar="OUT_DIR", help="the folder fastslice slice wrote")
@@ -109,6 +122,16 @@ def _add_slicer_options(parser):
     parser.add_argument("--min-interval", type=float, default=d["min_interval"], metavar="MS", help=f"minimum silence to cut at, in ms (default {d['min_interval']})")
     parser.add_argument("--hop-size", type=float, default=d["hop_size"], metavar="MS", help=f"RMS frame hop, in ms (default {d['hop_size']})")
     parser.add_argument("--max-sil-kept", type=float, default=d["max_sil_kept"], metavar="MS", help=f"maximum silence kept around a clip, in ms (default {d['max_sil_kept']})")
+
+
+def _add_export_options(parser, flag="--export", required=False):
+    parser.add_argument(flag, dest="exports", action="append", default=[], required=required, metavar="FORMAT[:PATH]",
+                        help="also write the set for another tool: hf (AudioFolder metadata), lhotse, nemo, kaldi, "
+                        "gpt-sovits, diffsinger; PATH is where (default: in OUT_DIR); repeatable")
+    parser.add_argument("--val", type=int, metavar="N", help="set N clips per speaker aside for validation "
+                        "(the same ones every run), in the exports' validation lists")
+    parser.add_argument("--language", metavar="CODE", help="the language of the clips, for GPT-SoVITS's list: "
+                        "zh, ja, en, ko or yue")
 
 
 def _add_decoder_options(parser):
@@ -215,8 +238,23 @@ def _slice_options(args):
         _slicer_params(args), format=args.format, subtype=args.subtype, overwrite=args.overwrite, dry_run=args.dry_run,
         start_seconds=args.start, end_seconds=args.end, sample_rate=args.sr, mono=args.mono, decoder=args.decoder,
         stream=args.stream, name_template=args.name, normalize_dbfs=args.normalize, normalize_mix=args.normalize_mix,
-        highpass_hz=args.highpass, highpass_order=args.highpass_order, threads=args.threads,
+        highpass_hz=args.highpass, highpass_order=args.highpass_order, threads=args.threads, speaker=args.speaker,
+        speaker_from_folder=args.speaker_from_folder, layout=args.layout, no_clips=args.no_clips,
     )
+
+
+def _exports(args, out_dir, options=None):
+    """The exports a command line asks for (its --export/--to, and its layout's lists), checked."""
+    from .exports import Export, check
+
+    exports = [Export.parse(spec, out_dir) for spec in args.exports]
+    if options is not None and options.project is not None:
+        exports += [Export(format, os.path.abspath(os.path.join(out_dir, path))) for format, path in options.project.exports
+                    if format not in {e.format for e in exports}]
+    if args.val is not None and args.val < 1:
+        raise FastsliceError(f"--val={args.val} must be a number of clips per speaker, >= 1")
+    check(exports, no_clips=options is not None and options.no_clips, language=args.language)
+    return exports
 
 
 def run_slice(args):
@@ -231,6 +269,9 @@ def run_slice(args):
             raise FastsliceError(f"--zip={args.zip}: the name must end in .zip")
         if args.manifest:
             manifest.manifest_kind(args.manifest)
+        exports = _exports(args, args.out, options)
+        if options.project is not None and options.project.by_speaker and "-" in args.inputs and not args.speaker:
+            raise FastsliceError(f"--layout {args.layout} puts clips in a folder per speaker: give --speaker for standard input")
         if "-" in args.inputs and (len(args.inputs) > 1 or args.dask):
             raise FastsliceError("- (standard input) must be the only input, and cannot go to --dask")
         if args.stem is not None and "-" not in args.inputs:
@@ -250,7 +291,7 @@ def run_slice(args):
     gc.freeze()
     progress = Progress(0, sys.stderr, enabled=not args.quiet and not args.dry_run and sys.stderr.isatty())
     state = {"records": None}
-    keep_clips = bool(args.manifest or args.zip or args.dry_run)
+    keep_clips = bool(args.manifest or args.zip or args.dry_run or exports)
 
     def inputs_found(n_files, problems):
         for problem in problems:
@@ -291,7 +332,11 @@ def run_slice(args):
             if args.manifest:
                 manifest.write_manifest(args.manifest, records.clips())
             if args.zip:
-                manifest.write_zip(args.zip, args.out, records.clips())
+                manifest.write_zip(args.zip, args.out, [c for c in records.clips() if c.has_file])
+            if exports:
+                from .exports import write_all
+
+                write_all(exports, records.clips, args.out, val=args.val or 0, language=args.language)
             if args.review and batch.n_clips:
                 from .review import review
 
@@ -464,6 +509,31 @@ def demo_recording(sr, seconds=40.0, seed=2024):
     return x.astype(np.float32)
 
 
+def run_export(args):
+    from . import manifest
+    from .exports import write_all
+
+    root = Path(args.folder)
+    if not root.is_dir():
+        raise FastsliceError(f"{args.folder}: no such folder")
+    try:
+        exports = _exports(args, args.folder)
+    except ValueError as exc:
+        print(f"fastslice: {exc}", file=sys.stderr)
+        return 2
+
+    def clips():
+        for _, _, listed in manifest.iter_markers(root):
+            yield from listed
+
+    if next(clips(), None) is None:
+        raise FastsliceError(f"{args.folder}: no clips found (no .<stem>.fastslice.json marker under it)")
+    write_all(exports, clips, args.folder, val=args.val or 0, language=args.language)
+    for export in exports:
+        print(f"fastslice export: {export.format} -> {export.path}")
+    return 0
+
+
 def run_review(args):
     from .review import review
 
@@ -494,6 +564,8 @@ def main(argv=None):
             return run_stats(args)
         if args.command == "warmup":
             return run_warmup(args)
+        if args.command == "export":
+            return run_export(args)
         if args.command == "review":
             return run_review(args)
         if args.command == "prune":

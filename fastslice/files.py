@@ -62,7 +62,8 @@ class FileResult:
     interrupted: bool = False
 
 
-def slice_file(source, out_dir, options=None, *, stem=None, on_progress=None, sweep=True, **settings):
+def slice_file(source, out_dir, options=None, *, stem=None, speaker=None, records=None, on_progress=None, sweep=True,
+               **settings):
     """Slice an audio file or stream into ``out_dir/<stem>_<i>.<ext>``; returns a ``FileResult``.
 
     ``source`` is a path or a readable binary file object (``sys.stdin.buffer``, a pipe);
@@ -95,15 +96,19 @@ def slice_file(source, out_dir, options=None, *, stem=None, on_progress=None, sw
     ``out_dir`` is refused.  ``on_progress(seconds, total_seconds)`` is called now and then while
     a long input is read (``total_seconds`` None where the length is not known).  ``sweep``
     removes what an interrupted run of this input left in the work folder first (``slice_files``
-    passes False: it clears whole work folders once per run).  Raises ``FastsliceError`` naming
-    the input.
+    passes False: it clears whole work folders once per run).  ``speaker`` is the input's speaker
+    (by default from the options); ``records`` is the folder of its marker and work folder (by
+    default ``out_dir``; ``slice_files`` gives a layout's).  Raises ``FastsliceError`` naming the
+    input.
     """
     options = SliceOptions.coerce(options, settings)
     is_path = isinstance(source, (str, os.PathLike))
     if not is_path and not stem:
         raise ParameterError("stem= is needed to name the clips of a file object (e.g. stem='talk')")
     stem = stem or Path(source).stem
-    output = InputOutput(out_dir, stem)
+    if speaker is None:
+        speaker = options.speaker_of(os.path.dirname(os.path.abspath(source))) if is_path else (options.speaker or "")
+    output = InputOutput(out_dir, stem, records)
     record = {"fastslice": __version__, "request": options.identity()}
     if is_path:
         path = os.fspath(source)
@@ -119,19 +124,24 @@ def slice_file(source, out_dir, options=None, *, stem=None, on_progress=None, sw
                 return FileResult(path, clips, recorded.get("seconds", 0.0), skipped=True)
     with readers.open_source(source, decoder=options.decoder, stream=options.stream) as reader:
         try:
-            return _slice_open(source, reader, output, options, record, on_progress, sweep)
+            return _slice_open(source, reader, output, options, record, on_progress, sweep, speaker)
         finally:
             if sweep and not options.dry_run:
                 output.remove_work_folder_if_empty()
 
 
-def _slice_open(source, reader, output, options, record, on_progress, sweep=True):
+def _slice_open(source, reader, output, options, record, on_progress, sweep=True, speaker=""):
     """``slice_file`` of an open reader."""
     name = reader.name
     is_path = isinstance(source, (str, os.PathLike))
     if reader.frames == 0:
         raise FastsliceError(f"{name}: holds no audio frames")
-    fmt, sub, ext = output_format(reader.format, reader.subtype, options.format, options.subtype)
+    if options.no_clips and not (is_path and reader.exact_seek):
+        how = "a stream cannot be pointed into" if not is_path else \
+            f"its decoder ({reader.decoder}: {reader.subtype}) does not give sample-exact offsets"
+        raise FastsliceError(f"{name}: --no-clips keeps clips as offsets into their source, and {how}; slice it "
+                             "with clip files (PCM and FLAC files can be kept as offsets)")
+    fmt, sub, ext = options.clip_format(reader.format, reader.subtype)
     try:
         slicer = options.slicer(reader.samplerate)
     except ParameterError as exc:
@@ -140,7 +150,9 @@ def _slice_open(source, reader, output, options, record, on_progress, sweep=True
     out_rate = options.sample_rate or reader.samplerate
     out_channels = 1 if options.mono else reader.channels
     record.update(params=options.slicer_params, format=fmt, subtype=sub, decoder=reader.decoder, stream=options.stream,
-                  segment=[first, stop], source_rate=reader.samplerate, sample_rate=out_rate, channels=out_channels)
+                  segment=[first, stop], source_rate=reader.samplerate, sample_rate=out_rate, channels=out_channels,
+                  speaker=speaker)
+    labs = options.project is not None and options.project.labs
     normalize_gain = _normalize_gain(options)
     highpass = None
     if options.highpass_hz is not None:
@@ -153,26 +165,33 @@ def _slice_open(source, reader, output, options, record, on_progress, sweep=True
     folder = str(output.folder)
 
     def clip_at(i, start, end):
-        clip_name = names.name(output.stem, i, first + start, first + end, reader.samplerate)
+        if options.no_clips:  # a range of the source, no file
+            return Clip(name, "", first + start, first + end, out_rate, out_channels, reader.samplerate,
+                        speaker=speaker, source_frames=reader.frames or 0)
+        clip_name = names.name(output.stem, i, first + start, first + end, reader.samplerate, speaker)
         if clip_name in seen:
             raise FastsliceError(f"{name}: --name {names.template!r} names clips {seen[clip_name]} and {i} both "
                                  f"{clip_name!r}; every clip needs a name of its own (e.g. put {{i}} in it plainly)")
         seen[clip_name] = i
         return Clip(name, os.path.join(folder, f"{clip_name}.{ext}"), first + start, first + end,
-                    out_rate, out_channels, reader.samplerate)
+                    out_rate, out_channels, reader.samplerate, speaker=speaker, source_frames=reader.frames or 0)
 
     check = SampleCheck(reader, dtype=None if highpass is None else np.float32)
     decoding = Decoding(reader, options.block_frames, first, stop, check, transform=highpass)
     ranges = RangeStream(slicer, None, reader.channels, np.float32)
     report = _Reporter(on_progress, reader, first, stop)
-    if options.dry_run:
+    if options.dry_run or options.no_clips:
         clips = []
         for _, mixed in decoding:
             clips += [clip_at(len(clips) + k, *r) for k, r in enumerate(ranges.feed_mono(mixed))]
             report(decoding.position)
         _check_some_audio(name, decoding)
         clips += [clip_at(len(clips) + k, *r) for k, r in enumerate(ranges.finish())]
-        return _result(name, decoding, check, clips, None)
+        result = _result(name, decoding, check, clips, None)
+        if options.no_clips and not options.dry_run:  # the ranges are the output: the marker lists them
+            record.update(seconds=result.audio_seconds, source_frames=reader.frames)
+            output.commit(name, record, [(None, clip) for clip in clips])
+        return result
 
     output.begin(name, stream=not is_path, overwrite=options.overwrite, sweep=sweep)
     convert = out_rate != reader.samplerate or out_channels != reader.channels
@@ -210,7 +229,7 @@ def _slice_open(source, reader, output, options, record, on_progress, sweep=True
         writer.write(clip, work, blocks, (out_rate, out_channels, fmt, sub, name), reads_alone=rereads)
 
     def placed(work, clip):  # a stream's clip gets its name as soon as it is complete
-        output.place(name, work, clip)
+        output.place(name, work, clip, labs)
 
     # By default a short file's clips are written as they come: a thread of their own would cost more than it saves.
     short = options.threads is None and reader.frames is not None and reader.frames <= _THREADED_FROM * reader.samplerate
@@ -240,9 +259,9 @@ def _slice_open(source, reader, output, options, record, on_progress, sweep=True
                 raise
         done = writer.done
         result = _result(name, decoding, check, [clip for _, clip in done], hold, interrupted)
-        record["seconds"] = result.audio_seconds
+        record.update(seconds=result.audio_seconds, source_frames=reader.frames or decoding.position, labs=labs)
         if is_path:
-            output.commit(name, record, done)
+            output.commit(name, record, done, labs)
         else:
             output.finish_stream(record, result.clips)
     except BaseException:
@@ -250,7 +269,7 @@ def _slice_open(source, reader, output, options, record, on_progress, sweep=True
         if is_path:  # a file that fails (or is interrupted) leaves none of its clips
             output.abandon()
         else:  # a stream keeps those it placed, and says so in its marker
-            record["seconds"] = (decoding.position - decoding.first) / reader.samplerate
+            record.update(seconds=(decoding.position - decoding.first) / reader.samplerate, labs=labs)
             output.finish_stream(record, [clip for _, clip in writer.done])
         raise
     return result
@@ -420,8 +439,7 @@ class _ClipWriter:
         if self._threaded:
             self._put(("job", clip, work, job))
         else:
-            job(_never)
-            self._complete(clip, work)
+            self._complete(clip, work, job(_never))
 
     def finish(self):
         """Wait for the clips queued; one whose queuing was interrupted is abandoned."""
@@ -440,8 +458,8 @@ class _ClipWriter:
             self._queue.put(self._STOP)  # the writer drains the queue until it sees this
             self._thread.join()
 
-    def _complete(self, clip, work):
-        clip = dataclasses.replace(clip, size=os.path.getsize(work))
+    def _complete(self, clip, work, frames):
+        clip = dataclasses.replace(clip, size=os.path.getsize(work), frames=frames)
         if self._on_complete is not None:
             self._on_complete(work, clip)
         self.done.append((work, clip))
@@ -482,12 +500,12 @@ class _ClipWriter:
             kind, clip, work = item[:3]
             try:
                 if kind == "job":
-                    item[3](self._stopping.is_set)
+                    frames = item[3](self._stopping.is_set)
                 elif kind == "lazy":
-                    _write_clip(self._watched(item[4]), work, *item[3], clip.clip)
+                    frames = _write_clip(self._watched(item[4]), work, *item[3], clip.clip)
                 else:
-                    _write_clip(self._watched(self._queued_blocks()), work, *item[3], clip.clip)
-                self._complete(clip, work)
+                    frames = _write_clip(self._watched(self._queued_blocks()), work, *item[3], clip.clip)
+                self._complete(clip, work, frames)
             except _Stopped as stopped:
                 if stopped.args == (self._STOP,):
                     return
@@ -570,6 +588,7 @@ class _WavCopy:
                     if got == 0:
                         raise OSError(f"the data ends before frame {end} on reading it again")
                     copied += got
+        return end - start
 
 
 @functools.lru_cache(maxsize=64)
@@ -610,7 +629,8 @@ def _copy_range(src, out, offset, count):
 
 
 def _write_clip(blocks, temporary, sample_rate, channels, fmt, subtype, source, final):
-    """Write the blocks to ``temporary`` (the work path of the clip ``final``)."""
+    """Write the blocks to ``temporary`` (the work path of the clip ``final``); returns the frames written."""
+    frames = 0
     with _clip_errors(temporary, source, final):
         # libsndfile writes to a path in 8 KB system calls; through a Python file with a large
         # buffer it writes the same bytes about three times faster.
@@ -620,9 +640,11 @@ def _write_clip(blocks, temporary, sample_rate, channels, fmt, subtype, source, 
                 _without_peak_chunk(out)
                 for block in blocks:
                     out.write(block)
+                    frames += block.shape[0]
                     guarded.raise_error()
             guarded.flush()
             guarded.raise_error()
+    return frames
 
 
 @contextlib.contextmanager

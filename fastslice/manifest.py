@@ -34,7 +34,7 @@ from .errors import FastsliceError
 
 #: The manifest's columns, in order.
 FIELDS = ("source", "clip", "start_sample", "end_sample", "start_seconds", "end_seconds", "sample_rate", "channels",
-          "source_rate")
+          "source_rate", "speaker", "text")
 #: The markers' layout; a marker of another layout never matches (the input is sliced again).
 MARKER_LAYOUT = 2
 MARKER_SUFFIX = ".fastslice.json"
@@ -53,6 +53,20 @@ class Clip:
     channels: int  # of the clip file
     source_rate: int = 0  # the source's sample rate (0: the same as sample_rate)
     size: int = None  # bytes of the clip file as written (None: not written, or not known)
+    speaker: str = ""
+    text: str = ""  # what is said in it, where known
+    source_frames: int = 0  # the source's length (frames at source_rate; 0: not known)
+    frames: int = None  # frames in the clip file (at sample_rate; None: not known)
+
+    @property
+    def length(self):
+        """The clip's length in frames of its file, or of its range in the source where there is no file."""
+        return self.frames if self.frames is not None else self.end_sample - self.start_sample
+
+    @property
+    def has_file(self):
+        """False for a clip kept only as a range of its source (``--no-clips``)."""
+        return bool(self.clip)
 
     @property
     def start_seconds(self):
@@ -70,6 +84,7 @@ class Clip:
             "start_sample": self.start_sample, "end_sample": self.end_sample,
             "start_seconds": round(self.start_seconds, 6), "end_seconds": round(self.end_seconds, 6),
             "sample_rate": self.sample_rate, "channels": self.channels, "source_rate": self.source_rate or self.sample_rate,
+            "speaker": self.speaker, "text": self.text,
         }
 
     @classmethod
@@ -78,13 +93,14 @@ class Clip:
         taken relative to ``folder``."""
         try:
             values = {name: int(row[name]) for name in _INTEGER_FIELDS if name in row and row[name] not in ("", None)}
-            clip = row["clip"]
-            if folder is not None and not os.path.isabs(clip):
-                clip = os.path.join(folder, clip)
-            size = row.get("bytes")
+            clip = row["clip"] or ""
+            if folder is not None and clip and not os.path.isabs(clip):
+                clip = os.path.normpath(os.path.join(folder, clip))
+            size, frames = row.get("bytes"), row.get("frames")
             return cls(row["source"], clip, values["start_sample"], values["end_sample"], values["sample_rate"],
                        values["channels"], values.get("source_rate", 0),
-                       None if size in (None, "") else int(size))
+                       None if size in (None, "") else int(size), row.get("speaker") or "", row.get("text") or "",
+                       0, None if frames in (None, "") else int(frames))
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a clip row ({type(exc).__name__}: {exc})") from None
 
@@ -122,8 +138,8 @@ def write_marker(path, record, clips):
         with open(temporary, "w", encoding="utf-8") as f:
             f.write(json.dumps({"fastslice_marker": MARKER_LAYOUT, **record})[:-1] + ', "clips": [')
             for k, clip in enumerate(clips):
-                row = clip.row(Path(os.path.relpath(clip.clip, folder)).as_posix())
-                row["bytes"] = clip.size
+                row = clip.row(Path(os.path.relpath(clip.clip, folder)).as_posix() if clip.has_file else "")
+                row["bytes"], row["frames"] = clip.size, clip.frames
                 f.write(("\n" if k == 0 else ",\n") + json.dumps(row, ensure_ascii=False))
             f.write("\n]}\n")
 
@@ -140,11 +156,14 @@ def read_marker(path):
         return None
     folder = os.path.abspath(path.parent)
     clips = []
+    frames = record.get("source_frames") or 0
     for row in record.pop("clips"):
         try:
             clip = Clip.from_row(row, folder)
         except (ValueError, AttributeError, TypeError):
             return None
+        if frames:
+            clip = dataclasses.replace(clip, source_frames=frames)
         if record.get("fastslice_marker") != MARKER_LAYOUT:
             # fastslice 0.2 stored paths as given on its command line: the clip is the one of that
             # name in the marker's folder
@@ -153,12 +172,17 @@ def read_marker(path):
     return record, clips
 
 
+#: Where a layout keeps the markers of OUT_DIR's clip folders (``OUT_DIR/.fastslice/<clip folder>``).
+RECORDS_FOLDER = ".fastslice"
+
+
 def iter_markers(root, skip=("dropped",)):
     """``(path, record, clips)`` of every readable marker under ``root`` (one walk; hidden folders
-    and the top-level folders named in ``skip`` are not entered)."""
+    but ``RECORDS_FOLDER``, and the top-level folders named in ``skip``, are not entered)."""
     root = os.path.abspath(root)
     for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not (folder == root and d in skip))
+        dirs[:] = sorted(d for d in dirs if (not d.startswith(".") or (folder == root and d == RECORDS_FOLDER))
+                         and not (folder == root and d in skip))
         for name in sorted(files):
             if name.startswith(".") and name.endswith(MARKER_SUFFIX):
                 read = read_marker(os.path.join(folder, name))
@@ -194,7 +218,7 @@ class ManifestWriter:
             self._csv.writeheader()
 
     def add(self, clip):
-        row = clip.row(Path(os.path.relpath(clip.clip, self._folder)).as_posix())
+        row = clip.row(Path(os.path.relpath(clip.clip, self._folder)).as_posix() if clip.has_file else "")
         if self._csv is not None:
             self._csv.writerow(row)
         else:

@@ -1,32 +1,40 @@
 """Clip names: ``--name TEMPLATE``.
 
 A template is a ``str.format`` string over the fields ``{stem}`` (the input's stem, or
-``--stem`` for standard input), ``{i}`` (the clip's number from 0), ``{start}`` and ``{end}``
-(samples in the source), ``{start_ms}`` and ``{end_ms}`` (milliseconds, rounded), with format
-specs (``{i:04d}``) and ``/`` for subfolders (``{stem}/{i:04d}``).  The extension is added.
+``--stem`` for standard input), ``{speaker}`` (``--speaker``, or the input's folder with
+``--speaker-from-folder``; empty otherwise), ``{i}`` (the clip's number from 0), ``{start}`` and
+``{end}`` (samples in the source), ``{start_ms}`` and ``{end_ms}`` (milliseconds, rounded), with
+format specs (``{i:04d}``) and ``/`` for subfolders (``{stem}/{i:04d}``).  The extension is added.
 The default, ``{stem}_{i}``, is the upstream CLI's.
 
 A name must stay inside the output folder: no absolute path, no ``..``, no empty or hidden
 part; a template that would break this for some input is refused before any work.  Each
 clip's name must differ within an input, so a template needs ``{i}``, ``{start}`` or
-``{start_ms}``.
+``{start_ms}``; and no name is ever given twice (``fastslice.outputs`` checks as names are made).
+
+``ascii_safe`` (the layouts of projects whose loaders warn about other names, e.g. so-vits-svc's
+``[.a-zA-Z0-9_/]``) spells the stem and speaker in those characters only: accents are dropped
+(``é`` -> ``e``), anything else becomes ``_``.
 """
+import hashlib
 import re
 import string
+import unicodedata
 
 from .errors import ParameterError
 
 DEFAULT = "{stem}_{i}"
-FIELDS = ("stem", "i", "start", "end", "start_ms", "end_ms")
+FIELDS = ("stem", "speaker", "i", "start", "end", "start_ms", "end_ms")
 _UNIQUE = ("i", "start", "start_ms")
-_INTEGER = re.compile(r"[ +-]*[0-9][0-9,_]*|[ +-]*[0-9]*")
+_NOT_SAFE = re.compile(r"[^.a-zA-Z0-9_]")
 
 
 class ClipNames:
-    """The names one template gives: ``name(stem, i, start, end, rate)`` (a relative path, no extension)."""
+    """The names one template gives: ``name(stem, i, start, end, rate, speaker)`` (a relative path, no extension)."""
 
-    def __init__(self, template=DEFAULT):
+    def __init__(self, template=DEFAULT, ascii_safe=False):
         self.template = DEFAULT if template is None else str(template)
+        self.ascii_safe = bool(ascii_safe)
         try:
             parts = list(string.Formatter().parse(self.template))
         except ValueError as exc:
@@ -39,16 +47,17 @@ class ClipNames:
         if not any(f in _UNIQUE for f in fields):
             raise ParameterError(f"--name {self.template!r} gives every clip of an input the same name; "
                                  "put {i}, {start} or {start_ms} in it")
-        self._parts = parts
-        self.name("stem", 0, 0, 0, 1000)  # a spec that does not fit its field fails here
+        self.name("stem", 0, 0, 0, 1000, "speaker")  # a spec that does not fit its field fails here
 
     @property
     def is_default(self):
-        return self.template == DEFAULT
+        return self.template == DEFAULT and not self.ascii_safe
 
-    def name(self, stem, i, start, end, rate):
+    def name(self, stem, i, start, end, rate, speaker=""):
         """The clip's path relative to the output folder, without extension."""
-        values = {"stem": stem, "i": i, "start": start, "end": end,
+        if self.ascii_safe:
+            stem, speaker = safe(stem), safe(speaker)
+        values = {"stem": stem, "speaker": speaker, "i": i, "start": start, "end": end,
                   "start_ms": round(start * 1000 / rate), "end_ms": round(end * 1000 / rate)}
         try:
             name = self.template.format(**values)
@@ -59,22 +68,22 @@ class ClipNames:
             raise ParameterError(f"--name {self.template!r} gives {name!r} for the input {stem!r}: {problem}")
         return name
 
-    def first_name(self, stem):
+    def first_name(self, stem, speaker=""):
         """The first clip's name of an input (to find inputs whose clips would clash)."""
-        return self.name(stem, 0, 0, 0, 1000)
+        return self.name(stem, 0, 0, 0, 1000, speaker)
 
-    def pattern(self, stem):
-        """A regular expression matching every name this template gives an input (relative path, no extension)."""
-        regex = ""
-        for literal, field, spec, conversion in self._parts:
-            regex += re.escape(literal)
-            if field is None:
-                continue
-            if field == "stem":
-                regex += re.escape(format(stem, spec or ""))
-            else:
-                regex += "(?:" + _INTEGER.pattern + ")"
-        return re.compile(regex)
+
+def safe(text):
+    """``text`` in ``[.a-zA-Z0-9_]`` only: accents dropped (``café`` -> ``cafe``), other characters
+    ``_``; where letters were lost (``日本語``), six hex digits of the original's hash follow, so
+    that two such names stay apart."""
+    folded = unicodedata.normalize("NFKD", text)
+    marks = sum(1 for c in folded if unicodedata.combining(c))
+    kept = folded.encode("ascii", "ignore").decode("ascii")
+    cleaned = _NOT_SAFE.sub("_", kept)
+    if len(kept) < len(folded) - marks or not cleaned:
+        cleaned += "_" + hashlib.sha1(text.encode("utf-8", "surrogateescape")).hexdigest()[:6]
+    return cleaned
 
 
 def unsafe(name):

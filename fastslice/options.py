@@ -17,9 +17,12 @@ import dataclasses
 import functools
 import math
 import numbers
+import os
 
 from .errors import ParameterError
+from .formats import LOSSLESS_SUBTYPES, output_format
 from .hold import HOLD_BYTES
+from .layouts import LAYOUTS
 from .naming import ClipNames
 from .readers import DECODERS
 from .slicer import PARAMS, check_params
@@ -31,8 +34,13 @@ _FLAGS = {
     "start_seconds": "--start", "end_seconds": "--end", "sample_rate": "--sr", "mono": "--mono",
     "normalize_dbfs": "--normalize", "normalize_mix": "--normalize-mix", "highpass_hz": "--highpass",
     "highpass_order": "--highpass-order", "name_template": "--name", "threads": "--threads",
-    "overwrite": "--overwrite", "dry_run": "--dry-run",
+    "overwrite": "--overwrite", "dry_run": "--dry-run", "speaker": "--speaker",
+    "speaker_from_folder": "--speaker-from-folder", "layout": "--layout", "no_clips": "--no-clips",
 }
+
+
+# Integer PCM subtypes Python's wave module reads.
+INTEGER_PCM = ("PCM_U8", "PCM_16", "PCM_24", "PCM_32")
 
 
 def _named(name, value):
@@ -79,6 +87,13 @@ class SliceOptions:
     block_frames: int = BLOCK_FRAMES
     overwrite: bool = False
     dry_run: bool = False
+    #: the speaker of every input, or None (with ``speaker_from_folder``: each input's folder's name)
+    speaker: str = None
+    speaker_from_folder: bool = False
+    #: a project's folder shape, names and clip format (``fastslice.layouts``), or None
+    layout: str = None
+    #: write no clip: each is a range of its source in the markers, manifests and exports
+    no_clips: bool = False
 
     @classmethod
     def make(cls, params=None, **settings):
@@ -164,7 +179,10 @@ class SliceOptions:
         put("highpass_order", order)
         if self.name_template is not None and not isinstance(self.name_template, str):
             raise ParameterError(f"{_named('name_template', self.name_template)} must be a template string")
-        object.__setattr__(self, "_names", ClipNames(self.name_template))
+        self._check_speaker_layout_and_clips()
+        layout = self.project
+        template = self.name_template if layout is None else layout.template
+        object.__setattr__(self, "_names", ClipNames(template, ascii_safe=layout is not None and layout.ascii_safe))
         rule = "a whole number >= 1, or None for one per CPU"
         if self.threads is not None and _number("threads", self.threads, integer=True, rule=rule) < 1:
             raise ParameterError(f"{_named('threads', self.threads)} must be {rule}")
@@ -173,6 +191,67 @@ class SliceOptions:
                 raise ParameterError(f"{name}={getattr(self, name)!r} must be a whole number >= 1")
         put("overwrite", bool(self.overwrite))
         put("dry_run", bool(self.dry_run))
+
+    def _check_speaker_layout_and_clips(self):
+        put = functools.partial(object.__setattr__, self)
+        if self.speaker is not None:
+            if not isinstance(self.speaker, str) or not self.speaker.strip() or self.speaker != self.speaker.strip() \
+                    or "/" in self.speaker or "\\" in self.speaker or self.speaker.startswith(".") or "|" in self.speaker:
+                raise ParameterError(f"{_named('speaker', self.speaker)} must be a plain name: not empty, no '/', '|' or "
+                                     "'\\', not starting with '.', no spaces around it")
+            if self.speaker_from_folder:
+                raise ParameterError("speaker and speaker_from_folder (--speaker, --speaker-from-folder) exclude each "
+                                     "other: give one")
+        put("speaker_from_folder", bool(self.speaker_from_folder))
+        put("no_clips", bool(self.no_clips))
+        if self.layout is not None:
+            if self.layout not in LAYOUTS:
+                raise ParameterError(f"{_named('layout', self.layout)} must be one of {', '.join(LAYOUTS)}")
+            layout = LAYOUTS[self.layout]
+            if self.name_template is not None:
+                raise ParameterError(f"{_named('layout', self.layout)} names the clips itself ({layout.template!r}); "
+                                     "leave out name_template (--name)")
+            if (layout.pcm_wav or layout.wav) and self.format not in (None, "WAV"):
+                raise ParameterError(f"{_named('layout', self.layout)} needs WAV clips; leave out format (--format) "
+                                     f"or give WAV, not {self.format!r}")
+            if layout.pcm_wav and self.subtype not in (None,) + INTEGER_PCM:
+                raise ParameterError(f"{_named('layout', self.layout)} needs integer PCM clips (its list step reads "
+                                     f"them with Python's wave module); give subtype PCM_16, PCM_24 or PCM_32, not "
+                                     f"{self.subtype!r}")
+        if self.no_clips:
+            changed = [name for name in ("sample_rate", "normalize_dbfs", "highpass_hz", "format", "subtype", "layout")
+                       if getattr(self, name) is not None] + (["mono"] if self.mono else [])
+            if changed:
+                raise ParameterError(f"no_clips (--no-clips) keeps each clip as a range of its source, so "
+                                     f"{', '.join(_named(name, getattr(self, name)) for name in changed)} cannot apply; "
+                                     "leave them out, or write clips")
+
+    @property
+    def project(self):
+        """The ``layouts.Layout`` of ``layout``, or None."""
+        return None if self.layout is None else LAYOUTS[self.layout]
+
+    def speaker_of(self, source_folder):
+        """The speaker of an input in ``source_folder``: ``speaker``; or the folder's name with
+        ``speaker_from_folder`` or a layout with a folder per speaker; else ``""``."""
+        if self.speaker is not None:
+            return self.speaker
+        if self.speaker_from_folder or (self.project is not None and self.project.by_speaker):
+            return os.path.basename(os.path.normpath(source_folder)) if source_folder else ""
+        return ""
+
+    def clip_format(self, input_format, input_subtype):
+        """(format, subtype, extension) of an input's clips: ``formats.output_format``, within the layout's rules."""
+        format, subtype = self.format, self.subtype
+        layout = self.project
+        if layout is not None and (layout.wav or layout.pcm_wav):
+            format = "WAV"
+            if subtype is None:
+                keep = input_subtype if input_subtype in LOSSLESS_SUBTYPES else "FLOAT"
+                subtype = keep if not layout.pcm_wav or keep in INTEGER_PCM else "PCM_16"
+                if subtype == "PCM_S8":  # WAV holds 8-bit PCM unsigned
+                    subtype = "PCM_U8"
+        return output_format(input_format, input_subtype, format, subtype)
 
     # -- what the options mean -------------------------------------------------------
 
@@ -202,6 +281,12 @@ class SliceOptions:
             identity["normalize"] = [self.normalize_dbfs, self.normalize_mix]
         if self.highpass_hz is not None:
             identity["highpass"] = [self.highpass_hz, self.highpass_order]
+        if self.layout is not None:
+            identity["layout"] = self.layout
+        if self.speaker is not None or self.speaker_from_folder:
+            identity["speaker"] = [self.speaker, self.speaker_from_folder]
+        if self.no_clips:
+            identity["no_clips"] = True
         return identity
 
 

@@ -33,7 +33,6 @@ every clip listed is there with the size recorded.
 import errno
 import os
 import re
-import shutil
 from pathlib import Path
 
 from . import manifest
@@ -44,14 +43,19 @@ JOURNAL_SUFFIX = ".fastslice.journal"
 
 
 class InputOutput:
-    """The output side of one input: its clip folder (absolute), stem, marker and temporaries."""
+    """The output side of one input: its clip folder (absolute), stem, marker and temporaries.
 
-    def __init__(self, folder, stem):
+    The marker, journal and work folder are in ``records`` (by default the clip folder itself;
+    a layout keeps them in ``OUT_DIR/.fastslice/...``, so that the clip folders hold nothing but
+    what the project reads)."""
+
+    def __init__(self, folder, stem, records=None):
         self.folder = Path(os.path.abspath(folder))
+        self.records = Path(os.path.abspath(records)) if records else self.folder
         self.stem = stem
-        self.marker = manifest.marker_path(self.folder, stem)
-        self.work = self.folder / WORK_FOLDER
-        self.journal = self.folder / f".{stem}{JOURNAL_SUFFIX}"
+        self.marker = manifest.marker_path(self.records, stem)
+        self.work = self.records / WORK_FOLDER
+        self.journal = self.records / f".{stem}{JOURNAL_SUFFIX}"
         self._temporaries = []  # work paths handed out (removed by abandon())
         self._placed = None  # a stream's journal, open while it places clips
         self._moved = []  # clips commit() has given their names (taken back by abandon())
@@ -71,8 +75,12 @@ class InputOutput:
         if any(recorded.get(key) != value for key, value in record.items()):
             return None
         for clip in clips:
+            if not clip.has_file:  # --no-clips: a range of the source, nothing to check
+                continue
             try:
                 if clip.size is None or os.stat(clip.clip).st_size != clip.size:
+                    return None
+                if recorded.get("labs") and not os.path.isfile(lab_path(clip.clip)):
                     return None
             except OSError:
                 return None
@@ -101,6 +109,8 @@ class InputOutput:
                 self.sweep()
         except FileNotFoundError:  # the clip folder is new (another worker may be making it too)
             os.makedirs(self.work, exist_ok=True)
+        if self.records != self.folder:
+            self.folder.mkdir(parents=True, exist_ok=True)
 
     def work_path(self, k, extension):
         """Where clip ``k`` is written before it gets its name."""
@@ -121,13 +131,14 @@ class InputOutput:
 
     # -- after slicing ----------------------------------------------------------------------
 
-    def commit(self, source, record, clips):
+    def commit(self, source, record, clips, labs=False):
         """Give a file's clips (written to their work paths, ``clip.clip`` their final names) their names,
-        with the marker.  ``clips`` are ``(work_path, Clip)`` pairs."""
-        read = manifest.read_marker(self.marker)
-        earlier = {os.path.normpath(c.clip) for c in read[1]} if read is not None else set()
-        for _, clip in clips:
-            final = os.path.normpath(clip.clip)
+        with the marker, and with ``labs`` a ``.lab`` transcript beside each.  ``clips`` are
+        ``(work_path, Clip)`` pairs; a clip with no file (``--no-clips``) has ``None``."""
+        earlier = self._earlier_files()
+        finals = [os.path.normpath(clip.clip) for work, clip in clips if work is not None]
+        finals += [lab_path(path) for path in finals] if labs else []
+        for final in finals:
             if final not in earlier and os.path.lexists(final):
                 raise FastsliceError(_taken(source, final))
         for path in earlier:
@@ -135,22 +146,20 @@ class InputOutput:
         self._wrote_marker = True
         manifest.write_marker(self.marker, record, [clip for _, clip in clips])
         for work_path, clip in clips:
-            try:
-                move_without_replacing(work_path, clip.clip)
-            except FileExistsError:  # taken since the check: by another run writing here at the same time
-                raise FastsliceError(_taken(source, clip.clip)) from None
-            self._moved.append(clip.clip)
+            if work_path is not None:
+                self._move(source, work_path, clip.clip)
+                if labs:
+                    self._write_lab(source, clip)
         self._temporaries = []
 
-    def place(self, source, work_path, clip):
-        """A stream's clip, complete: give it its name now, and note it in the journal."""
-        try:
-            move_without_replacing(work_path, clip.clip)
-        except FileExistsError:
-            raise FastsliceError(_taken(source, clip.clip)) from None
+    def place(self, source, work_path, clip, labs=False):
+        """A stream's clip, complete: give it its name now (with its ``.lab``), and note it in the journal."""
+        self._move(source, work_path, clip.clip)
+        if labs:
+            self._write_lab(source, clip)
         if self._placed is None:
             self._placed = open(self.journal, "a", encoding="utf-8")
-        self._placed.write(clip.clip + "\n")
+        self._placed.write(clip.clip + "\n" + (lab_path(clip.clip) + "\n" if labs else ""))
         self._placed.flush()
 
     def finish_stream(self, record, clips):
@@ -177,11 +186,36 @@ class InputOutput:
 
     # -- internals --------------------------------------------------------------------------
 
+    def _earlier_files(self):
+        """The clip files (and their ``.lab`` files) the marker lists: this input's own, to replace."""
+        read = manifest.read_marker(self.marker)
+        if read is None:
+            return set()
+        recorded, clips = read
+        paths = {os.path.normpath(c.clip) for c in clips if c.has_file}
+        return paths | {lab_path(p) for p in paths} if recorded.get("labs") else paths
+
+    def _move(self, source, work_path, final):
+        try:
+            move_without_replacing(work_path, final)
+        except FileExistsError:  # taken since the check: by another run writing here at the same time
+            raise FastsliceError(_taken(source, final)) from None
+        self._moved.append(final)
+
+    def _write_lab(self, source, clip):
+        work = self.work / f"{self.stem}.{len(self._moved)}.lab.part"
+        self._temporaries.append(work)
+        try:
+            work.write_text(clip.text, encoding="utf-8")
+        except OSError as exc:
+            raise FastsliceError(f"{source}: cannot write {lab_path(clip.clip)} ({exc.strerror or exc})") from None
+        self._move(source, work, lab_path(clip.clip))
+
     def _earlier_clips(self):
         """``(used, paths)``: whether an earlier stream run used this stem (a marker, or an interrupted
         run's journal), and the clips of it still there."""
         read = manifest.read_marker(self.marker)
-        paths = [c.clip for c in read[1]] if read is not None else []
+        paths = sorted(self._earlier_files()) if read is not None else []
         try:
             with open(self.journal, encoding="utf-8") as journal:
                 paths += [line.rstrip("\n") for line in journal if line.strip()]
@@ -229,6 +263,11 @@ def sweep_work_folders(folders, stems_in):
             os.rmdir(work)
         except OSError:
             pass
+
+
+def lab_path(clip):
+    """The transcript beside a clip: ``talk_0.wav`` -> ``talk_0.lab``."""
+    return os.path.splitext(clip)[0] + ".lab"
 
 
 def move_without_replacing(temporary, final):

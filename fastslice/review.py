@@ -29,6 +29,7 @@ import soundfile
 from . import manifest
 from ._review_page import PAGE
 from .errors import FastsliceError, ParameterError
+from .outputs import lab_path
 
 #: The folder under OUT_DIR that ``prune`` moves clips into.
 DROPPED = "dropped"
@@ -274,8 +275,9 @@ def prune(out_dir, list_path, *, restore=False, manifest=None):
     if problems:
         raise FastsliceError(f"{list_path}: nothing moved; fix these lines: " + "; ".join(problems))
     done = []
+    companions = [(Path(lab_path(s)), Path(lab_path(t))) for s, t in moves if os.path.isfile(lab_path(s))]
     try:
-        for source, target in moves:
+        for source, target in moves + companions:  # a clip's transcript (.lab) goes with it
             target.parent.mkdir(parents=True, exist_ok=True)
             os.rename(source, target)
             done.append((source, target))

@@ -115,9 +115,12 @@ def test_inputs_whose_names_clash_or_escape_are_refused_and_the_rest_sliced(tmp_
     assert not (tmp_path / "out2").exists() or files_under(tmp_path / "out2") == []
 
 
-def test_names_and_their_pattern():
+def test_names():
     names = ClipNames("{stem}/{i:04d}_{start_ms}-{end_ms}")
     assert names.name("talk", 3, 16000, 48000, SR) == "talk/0003_1000-3000"
-    assert names.pattern("talk").fullmatch("talk/0003_1000-3000")
-    assert not names.pattern("talk").fullmatch("talk2/0003_1000-3000")
     assert ClipNames().name("talk", 7, 0, 1, SR) == "talk_7" and ClipNames().is_default
+    assert ClipNames("{speaker}/{stem}_{i}").name("talk", 2, 0, 1, SR, "alice") == "alice/talk_2"
+    safe = ClipNames("{speaker}/{stem}_{i}", ascii_safe=True)
+    assert safe.name("café au lait", 0, 0, 1, SR, "Zoë") == "Zoe/cafe_au_lait_0"
+    japanese = safe.name("日本語", 0, 0, 1, SR, "s")
+    assert re.fullmatch(r"s/_[0-9a-f]{6}_0", japanese) and japanese != safe.name("中文", 0, 0, 1, SR, "s")

@@ -1,0 +1,429 @@
+"""Exports: a sliced set as each next tool reads it (``--export FORMAT[:PATH]``, ``fastslice export``).
+
+Each format is restated from the reading tool's own code (``tests/test_exports.py`` checks
+the files against those restatements, and against ``datasets``' own AudioFolder):
+
+========== ===================================================== =====================================
+format     files (default place)                                  "no text yet"
+========== ===================================================== =====================================
+hf         ``metadata.jsonl`` (or ``.csv``) beside the clips:      ``"text": ""``
+           ``file_name`` relative to it, other columns features
+lhotse     ``recordings.jsonl.gz``, ``supervisions.jsonl.gz``,    ``text`` left out (lhotse's own form)
+           ``cuts.jsonl.gz`` (MonoCut / MultiCut) in a folder
+nemo       ``manifest.json``: ``audio_filepath`` (relative to     ``"text": ""``
+           the manifest), ``duration``, ``text``, ``offset``
+kaldi      ``kaldi/``: ``wav.scp``, ``segments`` (``--no-clips``),  the utterance id alone on its line
+           ``utt2spk``, ``spk2utt``, ``text``; C-sorted, unique
+gpt-sovits ``dataset.list``: ``path|speaker|language|text``        an empty last field
+diffsinger ``transcriptions.csv``: ``name,ph_seq,ph_dur`` beside   empty labelling columns
+           ``wavs/``
+========== ===================================================== =====================================
+
+Rows come from a run's records or from the markers of a set (``fastslice export``), one at a
+time: every writer streams (Kaldi's files are sorted by an external merge sort of bounded
+runs), and writes its files to temporary names that are renamed when all are complete.
+
+Clips kept as ranges of their source (``--no-clips``) are exported as offsets: lhotse cuts into
+a recording of the whole source, NeMo's ``offset``, Kaldi's ``segments``; the formats whose
+tools read clip files (hf, gpt-sovits, diffsinger) refuse them.
+
+``--val N`` sets N clips per speaker aside for validation, the same ones every run (those whose
+names hash lowest): hf marks them in a ``split`` column; nemo, lhotse, kaldi and gpt-sovits
+write them to a second file or folder named with ``_val``.
+
+Speakers: the clip's speaker (``--speaker``, ``--speaker-from-folder``, a layout's folders), or
+for the formats that need one (kaldi, gpt-sovits) the source's stem where none was given.
+"""
+import contextlib
+import csv
+import dataclasses
+import gzip
+import hashlib
+import heapq
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from .errors import FastsliceError, ParameterError
+from .manifest import atomic_path
+
+#: Export formats, and the default place of each (relative to OUT_DIR).
+DEFAULTS = {"hf": "metadata.jsonl", "lhotse": ".", "nemo": "manifest.json", "kaldi": "kaldi",
+            "gpt-sovits": "dataset.list", "diffsinger": "transcriptions.csv"}
+FORMATS = tuple(DEFAULTS)
+#: The languages GPT-SoVITS's preparation step trains on (its 1-get-text.py), as it spells them.
+GPT_SOVITS_LANGUAGES = ("zh", "ja", "en", "ko", "yue")
+_NEEDS_FILES = ("hf", "gpt-sovits", "diffsinger")
+_SORT_RUN = 50_000  # lines sorted in memory at once (Kaldi's files)
+_ID_CHARACTERS = re.compile(r"[^A-Za-z0-9_.]")
+
+
+@dataclasses.dataclass(frozen=True)
+class Export:
+    format: str
+    path: str  # absolute
+
+    @classmethod
+    def parse(cls, spec, out_dir):
+        """``FORMAT`` or ``FORMAT:PATH`` (PATH relative to the working folder; by default in OUT_DIR)."""
+        format, _, path = str(spec).partition(":")
+        if format not in DEFAULTS:
+            raise ParameterError(f"--export {spec!r}: the format must be one of {', '.join(FORMATS)}")
+        if not path:
+            path = os.path.join(out_dir, DEFAULTS[format])
+        if format == "hf" and Path(path).suffix.lower() not in (".jsonl", ".csv"):
+            raise ParameterError(f"--export {spec!r}: AudioFolder reads metadata.jsonl or metadata.csv")
+        if format == "hf" and Path(path).stem != "metadata":
+            raise ParameterError(f"--export {spec!r}: AudioFolder finds its metadata only under the name "
+                                 "metadata.jsonl or metadata.csv")
+        return cls(format, os.path.abspath(path))
+
+
+def check(exports, no_clips=False, language=None):
+    """Refuse, before any work, exports that cannot be made: clip files needed with ``no_clips``,
+    GPT-SoVITS lists without a language it trains on."""
+    for export in exports:
+        if no_clips and export.format in _NEEDS_FILES:
+            raise ParameterError(f"--export {export.format}: its tool reads clip files, and --no-clips writes none; "
+                                 "use lhotse, nemo or kaldi, or write clips")
+        if export.format == "gpt-sovits" and language not in GPT_SOVITS_LANGUAGES:
+            raise ParameterError(f"--export gpt-sovits needs --language, one of {', '.join(GPT_SOVITS_LANGUAGES)} "
+                                 f"(GPT-SoVITS skips the lines of any other){'' if language is None else f'; not {language!r}'}")
+
+
+def write_all(exports, clips_of, out_dir, val=0, language=None):
+    """Write every export; ``clips_of()`` gives a new iterator over the set's clips, in order, each time."""
+    held_out = validation(clips_of(), val, out_dir) if val else frozenset()
+    for export in exports:
+        clips = clips_of()
+        if export.format in _NEEDS_FILES:
+            clips = _with_files(clips, export)
+        WRITERS[export.format](export.path, clips, out_dir, held_out, language)
+
+
+def _with_files(clips, export):
+    for clip in clips:
+        if not clip.has_file:
+            raise FastsliceError(f"--export {export.format}: {clip.source} was sliced with --no-clips, and "
+                                 f"{export.format}'s tool reads clip files; use lhotse, nemo or kaldi")
+        yield clip
+
+
+def validation(clips, n, out_dir):
+    """The keys of ``n`` clips per speaker set aside for validation: those whose names (under OUT_DIR,
+    so the same wherever the set is) hash lowest."""
+    lowest = {}
+    for clip in clips:
+        key = _key(clip)
+        name = os.path.relpath(key, out_dir) if clip.has_file else key
+        rank = hashlib.sha1(name.encode("utf-8", "surrogateescape")).hexdigest()
+        heap = lowest.setdefault(_speaker(clip), [])
+        item = (-int(rank, 16), key)  # the heap keeps the largest: the lowest hashes
+        if len(heap) < n:
+            heapq.heappush(heap, item)
+        elif item > heap[0]:
+            heapq.heapreplace(heap, item)
+    return frozenset(key for heap in lowest.values() for _, key in heap)
+
+
+def _key(clip):
+    return clip.clip if clip.has_file else f"{clip.source}\0{clip.start_sample}"
+
+
+def _speaker(clip):
+    return clip.speaker or Path(clip.source).stem
+
+
+def _seconds(clip):
+    """The clip's length in seconds: of its file (at its rate), or of its range in the source."""
+    if clip.has_file:
+        return clip.length / clip.sample_rate
+    return (clip.end_sample - clip.start_sample) / (clip.source_rate or clip.sample_rate)
+
+
+def _split(path, suffix="_val"):
+    """``manifest.json`` -> ``manifest_val.json``; a folder -> ``folder_val``."""
+    root, ext = os.path.splitext(path)
+    if ext == ".gz":
+        root, inner = os.path.splitext(root)
+        ext = inner + ext
+    return root + suffix + ext
+
+
+@contextlib.contextmanager
+def _files(*paths):
+    """Text files written to temporary names, all renamed when every one is complete."""
+    with contextlib.ExitStack() as stack:
+        handles = []
+        for path in paths:
+            temporary = stack.enter_context(atomic_path(path))
+            opener = gzip.open if str(path).endswith(".gz") else open
+            handles.append(stack.enter_context(opener(temporary, "wt", encoding="utf-8", newline="")))
+        yield handles
+
+
+# -- hf -----------------------------------------------------------------------------------------
+
+
+def write_hf(path, clips, out_dir, held_out, language=None):
+    folder = os.path.dirname(path)
+    fields = ["file_name", "source", "start", "duration", "speaker", "text"] + (["split"] if held_out else [])
+    with _files(path) as (f,):
+        writer = csv.DictWriter(f, fieldnames=fields) if path.endswith(".csv") else None
+        if writer is not None:
+            writer.writeheader()
+        for clip in clips:
+            relative = os.path.relpath(clip.clip, folder)
+            if relative == ".." or relative.startswith(".." + os.sep) or os.path.isabs(relative):
+                raise FastsliceError(f"--export hf:{path}: clip {clip.clip} is not under {folder}; AudioFolder reads "
+                                     "only files under its metadata's folder: put the metadata in OUT_DIR")
+            row = {"file_name": Path(relative).as_posix(), "source": clip.source, "start": round(clip.start_seconds, 6),
+                   "duration": round(_seconds(clip), 6), "speaker": clip.speaker, "text": clip.text}
+            if held_out:
+                row["split"] = "validation" if _key(clip) in held_out else "train"
+            if writer is not None:
+                writer.writerow(row)
+            else:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+# -- lhotse ---------------------------------------------------------------------------------------
+
+
+def write_lhotse(folder, clips, out_dir, held_out, language=None):
+    names = ("recordings.jsonl.gz", "supervisions.jsonl.gz", "cuts.jsonl.gz")
+    paths = [os.path.join(folder, n) for n in names]
+    if held_out:
+        paths += [_split(p) for p in paths]
+    with _files(*paths) as handles:
+        last_source = {}
+        for clip in clips:
+            part = 3 if held_out and _key(clip) in held_out else 0
+            recordings, supervisions, cuts = handles[part : part + 3]
+            recording, supervision, cut = lhotse_records(clip, out_dir)
+            if clip.has_file or last_source.get(part) != clip.source:  # a source's recording once per file
+                recordings.write(json.dumps(recording, ensure_ascii=False) + "\n")
+                last_source[part] = clip.source
+            supervisions.write(json.dumps(supervision, ensure_ascii=False) + "\n")
+            cuts.write(json.dumps(cut, ensure_ascii=False) + "\n")
+
+
+def lhotse_records(clip, out_dir):
+    """(Recording, SupervisionSegment, cut) dicts of one clip, as lhotse's ``to_dict`` writes them."""
+    channels = list(range(clip.channels))
+    if clip.has_file:
+        rate, frames, source = clip.sample_rate, clip.length, os.path.abspath(clip.clip)
+        recording_id = clip_id(clip, out_dir)
+        cut_id, start = recording_id, 0.0
+    else:
+        rate, frames, source = clip.source_rate or clip.sample_rate, clip.source_frames, clip.source
+        recording_id = source_id(clip.source)
+        cut_id, start = f"{recording_id}-{clip.start_sample:010d}-{clip.end_sample:010d}", clip.start_sample / rate
+    duration = (clip.length if clip.has_file else clip.end_sample - clip.start_sample) / rate
+    recording = {"id": recording_id, "sources": [{"type": "file", "channels": channels, "source": source}],
+                 "sampling_rate": rate, "num_samples": frames, "duration": frames / rate, "channel_ids": channels}
+    channel = 0 if len(channels) == 1 else channels
+    supervision = {"id": cut_id, "recording_id": recording_id, "start": start, "duration": duration,
+                   "channel": channel}
+    if clip.text:
+        supervision["text"] = clip.text
+    if clip.speaker:
+        supervision["speaker"] = clip.speaker
+    in_cut = {**supervision, "start": 0.0}  # a cut's supervisions start from the cut
+    cut = {"id": cut_id, "start": start, "duration": duration, "channel": channel, "supervisions": [in_cut],
+           "recording": recording, "type": "MonoCut" if len(channels) == 1 else "MultiCut"}
+    return recording, supervision, cut
+
+
+def clip_id(clip, out_dir):
+    """A clip's id: its path under OUT_DIR without the extension, ``/`` as ``-``."""
+    relative = os.path.splitext(os.path.relpath(clip.clip, out_dir))[0]
+    return Path(relative).as_posix().replace("/", "-")
+
+
+def source_id(source):
+    """A source's id: its stem and eight hex digits of its path (two sources of one stem stay apart)."""
+    return f"{Path(source).stem}-{hashlib.sha1(source.encode('utf-8', 'surrogateescape')).hexdigest()[:8]}"
+
+
+# -- nemo -----------------------------------------------------------------------------------------
+
+
+def write_nemo(path, clips, out_dir, held_out, language=None):
+    folder = os.path.dirname(path)
+    paths = [path] + ([_split(path)] if held_out else [])
+    with _files(*paths) as handles:
+        for clip in clips:
+            f = handles[1] if held_out and _key(clip) in held_out else handles[0]
+            row = {"audio_filepath": Path(os.path.relpath(clip.clip, folder)).as_posix() if clip.has_file else clip.source,
+                   "duration": round(_seconds(clip), 6), "text": clip.text}
+            if not clip.has_file:
+                row["offset"] = round(clip.start_seconds, 6)
+            if clip.speaker:
+                row["speaker"] = clip.speaker
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+# -- kaldi -----------------------------------------------------------------------------------------
+
+
+def write_kaldi(folder, clips, out_dir, held_out, language=None):
+    """A Kaldi data folder: every file sorted in C order by its first field, each id once; utterance
+    ids begin with their speaker's (``<speaker>-<clip>``), so that utt2spk sorts both ways."""
+    parts = {False: _KaldiLines(), True: _KaldiLines()}
+    with contextlib.ExitStack() as stack:
+        for part in parts.values():
+            stack.enter_context(part)
+        for clip in clips:
+            part = parts[bool(held_out) and _key(clip) in held_out]
+            speaker = kaldi_id(_speaker(clip))
+            if clip.has_file:
+                utterance = f"{speaker}-{kaldi_id(clip_id(clip, out_dir))}"
+                part.add("wav.scp", f"{utterance} {os.path.abspath(clip.clip)}")
+            else:
+                recording = kaldi_id(source_id(clip.source))
+                rate = clip.source_rate or clip.sample_rate
+                utterance = f"{speaker}-{recording}-{clip.start_sample:010d}"
+                part.add("wav.scp", f"{recording} {clip.source}", unique=False)
+                part.add("segments", f"{utterance} {recording} {clip.start_sample / rate:.6f} {clip.end_sample / rate:.6f}")
+            part.add("utt2spk", f"{utterance} {speaker}")
+            part.add("text", f"{utterance} {' '.join(clip.text.split())}".rstrip())
+        for held, part in parts.items():
+            if part.count or not held:
+                part.write(_split(folder) if held else folder)
+
+
+def kaldi_id(text):
+    """An id in ``[A-Za-z0-9_.]``: what is not becomes ``_`` (``-`` joins speaker and utterance)."""
+    return _ID_CHARACTERS.sub("_", text) or "_"
+
+
+class _KaldiLines:
+    """Lines of each Kaldi file, sorted (an external merge sort of bounded runs) when written."""
+
+    def __init__(self):
+        self._sorters = {}
+        self.count = 0
+        self._speaker, self._utterances = None, []
+
+    def add(self, name, line, unique=True):
+        self._sorters.setdefault(name, _ExternalSort(unique)).add(line)
+        self.count += name == "utt2spk"
+
+    def write(self, folder):
+        names = sorted(self._sorters) + ["spk2utt"]
+        with _files(*(os.path.join(folder, n) for n in names)) as handles:
+            files = dict(zip(names, handles))
+            for name, sorter in self._sorters.items():
+                for line in sorter.lines():
+                    files[name].write(line + "\n")
+                    if name == "utt2spk":
+                        self._spk2utt(files["spk2utt"], line)
+            self._spk2utt(files["spk2utt"], None)
+
+    def _spk2utt(self, f, line):
+        """Each speaker's utterances on one line, from utt2spk's lines in order (``None``: the end)."""
+        utterance, speaker = line.split(" ", 1) if line is not None else (None, None)
+        if speaker != self._speaker and self._speaker is not None:
+            f.write(f"{self._speaker} {' '.join(self._utterances)}\n")
+            self._utterances = []
+        self._speaker = speaker
+        if utterance is not None:
+            self._utterances.append(utterance)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for sorter in self._sorters.values():
+            sorter.close()
+        return False
+
+
+class _ExternalSort:
+    """Lines sorted by their first field in code-point order (UTF-8 byte order: C's), in bounded memory:
+    runs of ``_SORT_RUN`` lines are sorted and spilled to temporary files, then merged.  With
+    ``unique``, a first field seen twice is an error; else exact repeats are dropped."""
+
+    def __init__(self, unique=True, key=None, what="kaldi export: the id"):
+        self.unique, self.what = unique, what
+        self._key = key or _first_field
+        self._run, self._spilled = [], []
+
+    def add(self, line):
+        self._run.append(line)
+        if len(self._run) >= _SORT_RUN:
+            self._spill()
+
+    def _spill(self):
+        f = tempfile.TemporaryFile("w+", encoding="utf-8")
+        f.writelines(line + "\n" for line in sorted(self._run, key=self._key))
+        f.seek(0)
+        self._spilled.append(f)
+        self._run = []
+
+    def lines(self):
+        runs = [(line.rstrip("\n") for line in f) for f in self._spilled] + [iter(sorted(self._run, key=self._key))]
+        last = None
+        for line in heapq.merge(*runs, key=self._key):
+            if last is not None and self._key(line) == self._key(last):
+                if line == last and not self.unique:
+                    continue
+                raise FastsliceError(f"{self.what} {self._key(line)!r} is given twice ({last!r}, {line!r}); "
+                                     "give the clips other names")
+            last = line
+            yield line
+
+    def close(self):
+        for f in self._spilled:
+            f.close()
+
+
+def _first_field(line):
+    return line.split(" ", 1)[0]
+
+
+# -- gpt-sovits ---------------------------------------------------------------------------------------
+
+
+def write_gpt_sovits(path, clips, out_dir, held_out, language=None):
+    """GPT-SoVITS's ``.list``: ``path|speaker|language|text`` (absolute paths; its preparation steps
+    use each path's base name with their audio folder, so base names must be unique)."""
+    paths = [path] + ([_split(path)] if held_out else [])
+    names = _ExternalSort(unique=True, key=lambda name: name, what=f"--export gpt-sovits:{path}: the clip name")
+    try:
+        with _files(*paths) as handles:
+            for clip in clips:
+                f = handles[1] if held_out and _key(clip) in held_out else handles[0]
+                text = " ".join(clip.text.replace("|", " ").split())
+                speaker = _speaker(clip).replace("|", " ")
+                f.write(f"{os.path.abspath(clip.clip)}|{speaker}|{language}|{text}\n")
+                names.add(os.path.basename(clip.clip))
+            for _ in names.lines():  # raises for a base name given twice, before the list is renamed into place
+                pass
+    finally:
+        names.close()
+
+
+# -- diffsinger ---------------------------------------------------------------------------------------
+
+
+def write_diffsinger(path, clips, out_dir, held_out, language=None):
+    """DiffSinger's ``transcriptions.csv``: ``name`` (each clip is ``wavs/<name>.wav`` beside it) and the
+    labelling columns, empty until the set is labelled (MakeDiffSinger's forced alignment fills them)."""
+    wavs = os.path.join(os.path.dirname(path), "wavs")
+    with _files(path) as (f,):
+        writer = csv.DictWriter(f, fieldnames=["name", "ph_seq", "ph_dur"])
+        writer.writeheader()
+        for clip in clips:
+            name, ext = os.path.splitext(os.path.basename(clip.clip))
+            if os.path.normpath(os.path.dirname(clip.clip)) != os.path.normpath(wavs) or ext.lower() != ".wav":
+                raise FastsliceError(f"--export diffsinger:{path}: clip {clip.clip} is not a WAV in {wavs}, where "
+                                     "DiffSinger looks for wavs/<name>.wav; use --layout diffsinger")
+            writer.writerow({"name": name, "ph_seq": "", "ph_dur": ""})
+
+
+WRITERS = {"hf": write_hf, "lhotse": write_lhotse, "nemo": write_nemo, "kaldi": write_kaldi,
+           "gpt-sovits": write_gpt_sovits, "diffsinger": write_diffsinger}

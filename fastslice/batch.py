@@ -28,13 +28,14 @@ import glob
 import multiprocessing
 import multiprocessing.connection
 import os
+import re
 import signal
 import sys
 from array import array
 
 import numpy as np
 
-from . import manifest
+from . import manifest, storage
 from .errors import FastsliceError, ParameterError
 from .options import SliceOptions
 from .outputs import InputOutput, sweep_work_folders
@@ -125,11 +126,13 @@ def slice_files(inputs, out_dir, options=None, *, executor=None, jobs=1, progres
     if not in_process and options.threads is None:
         options = options.replace(threads=1)
     order = table.largest_first()
+    if storage.is_url(str(out_dir)) and not (options.overwrite or options.dry_run or table.has_stdin):
+        table.listing = storage.Listing.of(str(out_dir).rstrip("/"), options.storage_options)  # once per run
     try:
         _run(table, order, options, in_process, executor, jobs, on_progress, record)
     finally:
         if not options.dry_run:  # the work folders, with what workers that died (or earlier runs) left
-            sweep_work_folders(table.records_folders(), table.stems_in)
+            sweep_work_folders([f for f in table.records_folders() if not storage.is_url(f)], table.stems_in)
     return batch
 
 
@@ -138,7 +141,7 @@ def _run(table, order, options, in_process, executor, jobs, on_progress, record)
         for index in order:
             job = table[index]
             watch = None if on_progress is None else (lambda s, t, index=index, job=job: on_progress(index, job, s, t))
-            record(index, job, *run_one(job, options, on_progress=watch))
+            record(index, job, *run_one(job, options, on_progress=watch, listed=table.listed(index, options)))
     elif executor is None:
         from .warmup import warm_command_line
 
@@ -151,8 +154,9 @@ def _run(table, order, options, in_process, executor, jobs, on_progress, record)
             record(index, job, result, error)
 
 
-def run_one(job, options, on_progress=None):
-    """Slice one input (in whatever process); returns (FileResult or None, error message or None)."""
+def run_one(job, options, on_progress=None, listed=None):
+    """Slice one input (in whatever process); returns (FileResult or None, error message or None).
+    ``listed``: what the run's listing of a bucket output found of this input's objects."""
     from .files import slice_file
 
     source, folder, stem, speaker, records = job
@@ -160,14 +164,15 @@ def run_one(job, options, on_progress=None):
         if source == STDIN:
             return slice_file(sys.stdin.buffer, folder, options, stem=stem, speaker=speaker, records=records,
                               on_progress=on_progress, sweep=False), None
-        return slice_file(source, folder, options, stem=stem, speaker=speaker, records=records,
+        return slice_file(source, folder, options, stem=stem, speaker=speaker, records=records, listed=listed,
                           on_progress=on_progress, sweep=False), None
     except FastsliceError as exc:
         return None, str(exc)
     except OSError as exc:
         return None, f"{source}: {exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else "")
     except Exception as exc:  # a defect: reported for this input, the others go on
-        return None, f"{source}: fastslice failed on it ({type(exc).__name__}: {exc}); please report this"
+        return None, storage.redact(f"{storage.public(source)}: fastslice failed on it ({type(exc).__name__}: {exc}); "
+                                    "please report this", options.storage_options)
 
 
 # -- the inputs -----------------------------------------------------------------------------
@@ -176,6 +181,9 @@ def run_one(job, options, on_progress=None):
 class Jobs:
     """The inputs of a run, kept compactly (a few integers and the file's name per input), in a
     stable order: by input argument, then by path."""
+
+    #: a bucket output's one listing (``storage.Listing``), or None
+    listing = None
 
     def __init__(self, speaker_of=lambda folder: "", records_of=lambda clip_folder: ""):
         self._speaker_of = speaker_of  # a source folder's speaker (SliceOptions.speaker_of)
@@ -212,6 +220,16 @@ class Jobs:
         name = self._names[index]
         return Job(os.path.join(source_folder, name), clip_folder, _split_name(name)[0], self._speaker_of(source_folder),
                    self._records_of(clip_folder))
+
+    def listed(self, index, options):
+        """``{url: size}`` of the objects the run's listing found for input ``index`` (its marker, and
+        what its clip names begin with), or None without a listing."""
+        if self.listing is None:
+            return None
+        job = self[index]
+        found = self.listing.under(storage.join(job.folder, f".{job.stem}{manifest.MARKER_SUFFIX}"))
+        found.update(self.listing.under(storage.join(job.folder, options.names.prefix(job.stem, job.speaker))))
+        return found
 
     def clip_folder(self, index):
         return self._folders[self._folder[index]][1]
@@ -270,19 +288,20 @@ def expand_inputs(inputs, out_dir, options=None, stdin_stem="stdin"):
     folder): those are never sliced again."""
     options = options or SliceOptions()
     names = options.names
-    out_abs = os.path.abspath(out_dir)
-    out_real = os.path.realpath(out_abs)
+    remote_out = storage.is_url(str(out_dir))
+    out_abs = str(out_dir).rstrip("/") if remote_out else os.path.abspath(out_dir)
+    out_real = None if remote_out else os.path.realpath(out_abs)
     layout = options.project
 
     def clip_folder_of(folder, mirrored):
         """A source folder's clip folder: the layout's, or ``mirrored`` (the input tree under OUT_DIR)."""
         if layout is None:
             return mirrored
-        return os.path.normpath(os.path.join(out_abs, layout.clip_folder(options.speaker_of(folder))))
+        return storage.resolve(out_abs, layout.clip_folder(options.speaker_of(folder)))
 
     def records_of(clip_folder):
-        """Where a layout keeps a clip folder's markers: ``OUT_DIR/.fastslice/<clip folder>``."""
-        if layout is None:
+        """Where a layout keeps a clip folder's markers: ``OUT_DIR/.fastslice/<clip folder>`` (local output)."""
+        if layout is None or remote_out:
             return ""
         return os.path.normpath(os.path.join(out_abs, manifest.RECORDS_FOLDER, os.path.relpath(clip_folder, out_abs)))
 
@@ -294,8 +313,11 @@ def expand_inputs(inputs, out_dir, options=None, stdin_stem="stdin"):
         spec = os.fspath(spec)
         if spec == STDIN:
             speaker = options.speaker or ""
-            folder = out_abs if layout is None else os.path.normpath(os.path.join(out_abs, layout.clip_folder(speaker)))
+            folder = out_abs if layout is None else storage.resolve(out_abs, layout.clip_folder(speaker))
             table.add_stdin(folder, stdin_stem, speaker)
+            continue
+        if storage.is_url(spec):
+            _add_remote(spec, out_abs, table, identities, problems, clip_folder_of, options.storage_options)
             continue
         path = os.path.abspath(spec)
         if os.path.isdir(path):
@@ -325,6 +347,34 @@ def expand_inputs(inputs, out_dir, options=None, stdin_stem="stdin"):
     if table.has_stdin:
         return table, problems
     return _without_clashes(table, identities, names, problems), problems
+
+
+def _add_remote(spec, out_abs, table, identities, problems, clip_folder_of, storage_options):
+    """The objects a URL names: one object, a folder (every audio object under it, by extension), or
+    a glob pattern (``s3://bucket/archive/**/*.flac``), listed once; mirrored under ``out_abs``."""
+    pattern = glob.has_magic(spec.split("://", 1)[1])
+    root = spec.rstrip("/")
+    if pattern:
+        root = spec[: re.search(r"[*?\[]", spec).start()].rsplit("/", 1)[0]
+    found = storage.files_under(root, storage_options, pattern=spec if pattern else None)
+    if not pattern and not found:
+        try:
+            size, _ = storage.info(root, storage_options)
+            found, root = [(root, size)], storage.dirname(root)
+        except storage.StorageError:
+            found = []
+    audio = [(url, size) for url, size in found if _split_name(storage.basename(url))[1].lower() in _AUDIO_EXTENSIONS]
+    if not audio:
+        what = "no object matches this pattern" if pattern else "no audio object there (by extension)"
+        problems.append(f"{storage.public(spec)}: {what}")
+    for url, size in audio:
+        folder, name = url.rsplit("/", 1)
+        relative = storage.relative(folder, root) if folder != root else "."
+        mirrored = out_abs if relative == "." else storage.join(out_abs, relative) if storage.is_url(out_abs) \
+            else os.path.join(out_abs, relative)
+        table.add(folder, clip_folder_of(folder, mirrored), name, size)
+        identities.append(-2)  # a URL: reached twice only by the same spelling
+        identities.append(hash(url) & 0x7FFFFFFFFFFFFFFF)
 
 
 def _walk(root, out_abs, out_real, table, identities, clips_here, clip_folder_of):
@@ -490,7 +540,7 @@ class _Pool:
                         continue
                     task = again.popleft() if again and worker.fresh else (waiting.popleft(), 1, None)
                     try:
-                        worker.conn.send((task[0], table[task[0]]))
+                        worker.conn.send((task[0], table[task[0]], table.listed(task[0], self.options)))
                     except (OSError, ValueError):  # it died while idle: the task goes to another
                         (again if task[1] > 1 else waiting).appendleft(task if task[1] > 1 else task[0])
                         workers.remove(worker)
@@ -593,8 +643,8 @@ def _worker(conn, options):
             task = conn.recv()
             if task is None:
                 return
-            index, job = task
-            outcome = run_one(job, options, on_progress=lambda s, t: conn.send(("progress", s, t)))
+            index, job, listed = task
+            outcome = run_one(job, options, on_progress=lambda s, t: conn.send(("progress", s, t)), listed=listed)
             conn.send(("done", outcome))
     except (KeyboardInterrupt, EOFError, BrokenPipeError):
         return
@@ -630,7 +680,7 @@ def _on_executor(executor, table, order, options):
                 if index is None:
                     break
                 job = table[index]
-                running[executor.submit(run_one, job, options)] = (index, job)
+                running[executor.submit(run_one, job, options, listed=table.listed(index, options))] = (index, job)
             if not running:
                 return
             done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)

@@ -65,6 +65,9 @@ def build_parser():
     cut.add_argument("--layout", choices=("so-vits-svc", "fish-speech", "rvc", "gpt-sovits", "diffsinger"),
                      help="the folders, names, clip format and lists that project's own preprocessing reads")
     _add_export_options(cut)
+    cut.add_argument("--storage-options", metavar="JSON", help="fsspec's options for URLs (s3://, gs://, ...), "
+                     "e.g. '{\"client_kwargs\": {\"endpoint_url\": \"http://127.0.0.1:9000\"}}'; credentials also "
+                     "from the usual environment variables (pip install 'fastslice[s3]')")
     cut.add_argument("--no-clips", action="store_true", help="write no clip files: the manifest and exports point "
                      "into the sources (offsets and durations; PCM and FLAC only)")
     _add_decoder_options(cut)
@@ -240,6 +243,7 @@ def _slice_options(args):
         stream=args.stream, name_template=args.name, normalize_dbfs=args.normalize, normalize_mix=args.normalize_mix,
         highpass_hz=args.highpass, highpass_order=args.highpass_order, threads=args.threads, speaker=args.speaker,
         speaker_from_folder=args.speaker_from_folder, layout=args.layout, no_clips=args.no_clips,
+        storage_options=args.storage_options,
     )
 
 
@@ -259,7 +263,7 @@ def _exports(args, out_dir, options=None):
 
 def run_slice(args):
     _import_numba_without_blas_probe()
-    from . import manifest
+    from . import manifest, storage
 
     try:  # check the options once, before any work
         options = _slice_options(args)
@@ -310,9 +314,9 @@ def run_slice(args):
             if state["records"] is not None:
                 state["records"].add(index, result.clips)
             if args.labels and not args.dry_run:
-                labels = Path(job.folder) / f"{job.stem}_labels.txt"
-                if not (result.skipped and labels.exists()):
-                    manifest.write_labels(labels, result.clips)
+                labels = storage.join(job.folder, f"{job.stem}_labels.txt")
+                if not (result.skipped and (storage.is_url(labels) or os.path.exists(labels))):
+                    manifest.write_labels(labels, result.clips, options.storage_options)
         progress.update(0.0 if result is None else result.audio_seconds, index)
 
     def within(index, job, seconds, total):
@@ -329,14 +333,16 @@ def run_slice(args):
         if args.dry_run:
             _print_clip_table(records.clips() if records is not None else ())
         else:
-            if args.manifest:
-                manifest.write_manifest(args.manifest, records.clips())
             if args.zip:
-                manifest.write_zip(args.zip, args.out, [c for c in records.clips() if c.has_file])
+                manifest.write_zip(args.zip, args.out, [c for c in records.clips() if c.has_file and not
+                                                        storage.is_url(c.clip)], options.storage_options)
             if exports:
                 from .exports import write_all
 
-                write_all(exports, records.clips, args.out, val=args.val or 0, language=args.language)
+                write_all(exports, records.clips, args.out, val=args.val or 0, language=args.language,
+                          storage_options=options.storage_options)
+            if args.manifest:  # last: a reader that trusts the manifest never sees a partial set
+                manifest.write_manifest(args.manifest, records.clips(), options.storage_options)
             if args.review and batch.n_clips:
                 from .review import review
 
@@ -363,7 +369,11 @@ def run_slice(args):
 
 
 def _check_output_folder(out, dry_run):
-    """-o must be a folder fastslice can write in (made if missing)."""
+    """-o must be a folder fastslice can write in (made if missing); a URL is checked by its first upload."""
+    from .storage import is_url
+
+    if is_url(str(out)):
+        return
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise FastsliceError(f"-o {out}: exists and is not a folder")

@@ -46,6 +46,7 @@ import re
 import tempfile
 from pathlib import Path
 
+from . import storage
 from .errors import FastsliceError, ParameterError
 from .manifest import atomic_path
 
@@ -72,13 +73,23 @@ class Export:
         if format not in DEFAULTS:
             raise ParameterError(f"--export {spec!r}: the format must be one of {', '.join(FORMATS)}")
         if not path:
-            path = os.path.join(out_dir, DEFAULTS[format])
+            path = storage.join(out_dir, DEFAULTS[format])
         if format == "hf" and Path(path).suffix.lower() not in (".jsonl", ".csv"):
             raise ParameterError(f"--export {spec!r}: AudioFolder reads metadata.jsonl or metadata.csv")
         if format == "hf" and Path(path).stem != "metadata":
             raise ParameterError(f"--export {spec!r}: AudioFolder finds its metadata only under the name "
                                  "metadata.jsonl or metadata.csv")
-        return cls(format, os.path.abspath(path))
+        return cls(format, path if storage.is_url(path) else os.path.abspath(path))
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """What every writer of one ``write_all`` shares: the clips held out for validation (their keys),
+    the language, the storage options of URLs."""
+
+    held_out: frozenset = frozenset()
+    language: str = None
+    storage_options: dict = dataclasses.field(default=None, repr=False)
 
 
 def check(exports, no_clips=False, language=None):
@@ -93,14 +104,15 @@ def check(exports, no_clips=False, language=None):
                                  f"(GPT-SoVITS skips the lines of any other){'' if language is None else f'; not {language!r}'}")
 
 
-def write_all(exports, clips_of, out_dir, val=0, language=None):
-    """Write every export; ``clips_of()`` gives a new iterator over the set's clips, in order, each time."""
-    held_out = validation(clips_of(), val, out_dir) if val else frozenset()
+def write_all(exports, clips_of, out_dir, val=0, language=None, storage_options=None):
+    """Write every export; ``clips_of()`` gives a new iterator over the set's clips, in order, each time.
+    ``storage_options`` serve exports (and clips) at URLs."""
+    run = Run(validation(clips_of(), val, out_dir) if val else frozenset(), language, storage_options)
     for export in exports:
         clips = clips_of()
         if export.format in _NEEDS_FILES:
             clips = _with_files(clips, export)
-        WRITERS[export.format](export.path, clips, out_dir, held_out, language)
+        WRITERS[export.format](export.path, clips, out_dir, run)
 
 
 def _with_files(clips, export):
@@ -117,7 +129,7 @@ def validation(clips, n, out_dir):
     lowest = {}
     for clip in clips:
         key = _key(clip)
-        name = os.path.relpath(key, out_dir) if clip.has_file else key
+        name = storage.relative(key, out_dir) if clip.has_file else key
         rank = hashlib.sha1(name.encode("utf-8", "surrogateescape")).hexdigest()
         heap = lowest.setdefault(_speaker(clip), [])
         item = (-int(rank, 16), key)  # the heap keeps the largest: the lowest hashes
@@ -126,6 +138,10 @@ def validation(clips, n, out_dir):
         elif item > heap[0]:
             heapq.heapreplace(heap, item)
     return frozenset(key for heap in lowest.values() for _, key in heap)
+
+
+def _absolute(path):
+    return path if storage.is_url(path) else os.path.abspath(path)
 
 
 def _key(clip):
@@ -153,12 +169,12 @@ def _split(path, suffix="_val"):
 
 
 @contextlib.contextmanager
-def _files(*paths):
-    """Text files written to temporary names, all renamed when every one is complete."""
+def _files(run, *paths):
+    """Text files written to temporary names, all renamed (or uploaded) when every one is complete."""
     with contextlib.ExitStack() as stack:
         handles = []
         for path in paths:
-            temporary = stack.enter_context(atomic_path(path))
+            temporary = stack.enter_context(atomic_path(path, run.storage_options))
             opener = gzip.open if str(path).endswith(".gz") else open
             handles.append(stack.enter_context(opener(temporary, "wt", encoding="utf-8", newline="")))
         yield handles
@@ -167,22 +183,22 @@ def _files(*paths):
 # -- hf -----------------------------------------------------------------------------------------
 
 
-def write_hf(path, clips, out_dir, held_out, language=None):
-    folder = os.path.dirname(path)
-    fields = ["file_name", "source", "start", "duration", "speaker", "text"] + (["split"] if held_out else [])
-    with _files(path) as (f,):
+def write_hf(path, clips, out_dir, run=Run()):
+    folder = storage.dirname(path)
+    fields = ["file_name", "source", "start", "duration", "speaker", "text"] + (["split"] if run.held_out else [])
+    with _files(run, path) as (f,):
         writer = csv.DictWriter(f, fieldnames=fields) if path.endswith(".csv") else None
         if writer is not None:
             writer.writeheader()
         for clip in clips:
-            relative = os.path.relpath(clip.clip, folder)
+            relative = storage.relative(clip.clip, folder)
             if relative == ".." or relative.startswith(".." + os.sep) or os.path.isabs(relative):
                 raise FastsliceError(f"--export hf:{path}: clip {clip.clip} is not under {folder}; AudioFolder reads "
                                      "only files under its metadata's folder: put the metadata in OUT_DIR")
             row = {"file_name": Path(relative).as_posix(), "source": clip.source, "start": round(clip.start_seconds, 6),
                    "duration": round(_seconds(clip), 6), "speaker": clip.speaker, "text": clip.text}
-            if held_out:
-                row["split"] = "validation" if _key(clip) in held_out else "train"
+            if run.held_out:
+                row["split"] = "validation" if _key(clip) in run.held_out else "train"
             if writer is not None:
                 writer.writerow(row)
             else:
@@ -192,15 +208,15 @@ def write_hf(path, clips, out_dir, held_out, language=None):
 # -- lhotse ---------------------------------------------------------------------------------------
 
 
-def write_lhotse(folder, clips, out_dir, held_out, language=None):
+def write_lhotse(folder, clips, out_dir, run=Run()):
     names = ("recordings.jsonl.gz", "supervisions.jsonl.gz", "cuts.jsonl.gz")
-    paths = [os.path.join(folder, n) for n in names]
-    if held_out:
+    paths = [storage.join(folder, n) for n in names]
+    if run.held_out:
         paths += [_split(p) for p in paths]
-    with _files(*paths) as handles:
+    with _files(run, *paths) as handles:
         last_source = {}
         for clip in clips:
-            part = 3 if held_out and _key(clip) in held_out else 0
+            part = 3 if run.held_out and _key(clip) in run.held_out else 0
             recordings, supervisions, cuts = handles[part : part + 3]
             recording, supervision, cut = lhotse_records(clip, out_dir)
             if clip.has_file or last_source.get(part) != clip.source:  # a source's recording once per file
@@ -214,7 +230,7 @@ def lhotse_records(clip, out_dir):
     """(Recording, SupervisionSegment, cut) dicts of one clip, as lhotse's ``to_dict`` writes them."""
     channels = list(range(clip.channels))
     if clip.has_file:
-        rate, frames, source = clip.sample_rate, clip.length, os.path.abspath(clip.clip)
+        rate, frames, source = clip.sample_rate, clip.length, _absolute(clip.clip)
         recording_id = clip_id(clip, out_dir)
         cut_id, start = recording_id, 0.0
     else:
@@ -239,7 +255,7 @@ def lhotse_records(clip, out_dir):
 
 def clip_id(clip, out_dir):
     """A clip's id: its path under OUT_DIR without the extension, ``/`` as ``-``."""
-    relative = os.path.splitext(os.path.relpath(clip.clip, out_dir))[0]
+    relative = os.path.splitext(storage.relative(clip.clip, out_dir))[0]
     return Path(relative).as_posix().replace("/", "-")
 
 
@@ -251,13 +267,13 @@ def source_id(source):
 # -- nemo -----------------------------------------------------------------------------------------
 
 
-def write_nemo(path, clips, out_dir, held_out, language=None):
-    folder = os.path.dirname(path)
-    paths = [path] + ([_split(path)] if held_out else [])
-    with _files(*paths) as handles:
+def write_nemo(path, clips, out_dir, run=Run()):
+    folder = storage.dirname(path)
+    paths = [path] + ([_split(path)] if run.held_out else [])
+    with _files(run, *paths) as handles:
         for clip in clips:
-            f = handles[1] if held_out and _key(clip) in held_out else handles[0]
-            row = {"audio_filepath": Path(os.path.relpath(clip.clip, folder)).as_posix() if clip.has_file else clip.source,
+            f = handles[1] if run.held_out and _key(clip) in run.held_out else handles[0]
+            row = {"audio_filepath": Path(storage.relative(clip.clip, folder)).as_posix() if clip.has_file else clip.source,
                    "duration": round(_seconds(clip), 6), "text": clip.text}
             if not clip.has_file:
                 row["offset"] = round(clip.start_seconds, 6)
@@ -269,19 +285,19 @@ def write_nemo(path, clips, out_dir, held_out, language=None):
 # -- kaldi -----------------------------------------------------------------------------------------
 
 
-def write_kaldi(folder, clips, out_dir, held_out, language=None):
+def write_kaldi(folder, clips, out_dir, run=Run()):
     """A Kaldi data folder: every file sorted in C order by its first field, each id once; utterance
     ids begin with their speaker's (``<speaker>-<clip>``), so that utt2spk sorts both ways."""
-    parts = {False: _KaldiLines(), True: _KaldiLines()}
+    parts = {False: _KaldiLines(run), True: _KaldiLines(run)}
     with contextlib.ExitStack() as stack:
         for part in parts.values():
             stack.enter_context(part)
         for clip in clips:
-            part = parts[bool(held_out) and _key(clip) in held_out]
+            part = parts[bool(run.held_out) and _key(clip) in run.held_out]
             speaker = kaldi_id(_speaker(clip))
             if clip.has_file:
                 utterance = f"{speaker}-{kaldi_id(clip_id(clip, out_dir))}"
-                part.add("wav.scp", f"{utterance} {os.path.abspath(clip.clip)}")
+                part.add("wav.scp", f"{utterance} {_absolute(clip.clip)}")
             else:
                 recording = kaldi_id(source_id(clip.source))
                 rate = clip.source_rate or clip.sample_rate
@@ -303,7 +319,8 @@ def kaldi_id(text):
 class _KaldiLines:
     """Lines of each Kaldi file, sorted (an external merge sort of bounded runs) when written."""
 
-    def __init__(self):
+    def __init__(self, run):
+        self.run = run
         self._sorters = {}
         self.count = 0
         self._speaker, self._utterances = None, []
@@ -314,7 +331,7 @@ class _KaldiLines:
 
     def write(self, folder):
         names = sorted(self._sorters) + ["spk2utt"]
-        with _files(*(os.path.join(folder, n) for n in names)) as handles:
+        with _files(self.run, *(storage.join(folder, n) for n in names)) as handles:
             files = dict(zip(names, handles))
             for name, sorter in self._sorters.items():
                 for line in sorter.lines():
@@ -388,19 +405,19 @@ def _first_field(line):
 # -- gpt-sovits ---------------------------------------------------------------------------------------
 
 
-def write_gpt_sovits(path, clips, out_dir, held_out, language=None):
+def write_gpt_sovits(path, clips, out_dir, run=Run()):
     """GPT-SoVITS's ``.list``: ``path|speaker|language|text`` (absolute paths; its preparation steps
     use each path's base name with their audio folder, so base names must be unique)."""
-    paths = [path] + ([_split(path)] if held_out else [])
+    paths = [path] + ([_split(path)] if run.held_out else [])
     names = _ExternalSort(unique=True, key=lambda name: name, what=f"--export gpt-sovits:{path}: the clip name")
     try:
-        with _files(*paths) as handles:
+        with _files(run, *paths) as handles:
             for clip in clips:
-                f = handles[1] if held_out and _key(clip) in held_out else handles[0]
+                f = handles[1] if run.held_out and _key(clip) in run.held_out else handles[0]
                 text = " ".join(clip.text.replace("|", " ").split())
                 speaker = _speaker(clip).replace("|", " ")
-                f.write(f"{os.path.abspath(clip.clip)}|{speaker}|{language}|{text}\n")
-                names.add(os.path.basename(clip.clip))
+                f.write(f"{_absolute(clip.clip)}|{speaker}|{run.language}|{text}\n")
+                names.add(storage.basename(clip.clip))
             for _ in names.lines():  # raises for a base name given twice, before the list is renamed into place
                 pass
     finally:
@@ -410,16 +427,16 @@ def write_gpt_sovits(path, clips, out_dir, held_out, language=None):
 # -- diffsinger ---------------------------------------------------------------------------------------
 
 
-def write_diffsinger(path, clips, out_dir, held_out, language=None):
+def write_diffsinger(path, clips, out_dir, run=Run()):
     """DiffSinger's ``transcriptions.csv``: ``name`` (each clip is ``wavs/<name>.wav`` beside it) and the
     labelling columns, empty until the set is labelled (MakeDiffSinger's forced alignment fills them)."""
-    wavs = os.path.join(os.path.dirname(path), "wavs")
-    with _files(path) as (f,):
+    wavs = storage.join(storage.dirname(path), "wavs")
+    with _files(run, path) as (f,):
         writer = csv.DictWriter(f, fieldnames=["name", "ph_seq", "ph_dur"])
         writer.writeheader()
         for clip in clips:
-            name, ext = os.path.splitext(os.path.basename(clip.clip))
-            if os.path.normpath(os.path.dirname(clip.clip)) != os.path.normpath(wavs) or ext.lower() != ".wav":
+            name, ext = os.path.splitext(storage.basename(clip.clip))
+            if storage.dirname(clip.clip).rstrip("/") != wavs.rstrip("/") or ext.lower() != ".wav":
                 raise FastsliceError(f"--export diffsinger:{path}: clip {clip.clip} is not a WAV in {wavs}, where "
                                      "DiffSinger looks for wavs/<name>.wav; use --layout diffsinger")
             writer.writerow({"name": name, "ph_seq": "", "ph_dur": ""})

@@ -29,14 +29,13 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from . import __version__, readers
+from . import __version__, outputs, readers, storage
 from .errors import FastsliceError, ParameterError
 from .filters import HighPass, butter_highpass
 from .formats import INTEGER_SUBTYPES, output_format  # noqa: F401  (output_format: part of this module's API)
 from .hold import Reread, SampleHold
 from .manifest import Clip, marker_path  # noqa: F401  (Clip, marker_path: part of this module's API)
 from .options import SliceOptions
-from .outputs import InputOutput
 from .slicer import available_cpus
 from .stream import Decoding, RangeStream, SampleCheck
 
@@ -62,8 +61,8 @@ class FileResult:
     interrupted: bool = False
 
 
-def slice_file(source, out_dir, options=None, *, stem=None, speaker=None, records=None, on_progress=None, sweep=True,
-               **settings):
+def slice_file(source, out_dir, options=None, *, stem=None, speaker=None, records=None, listed=None, on_progress=None,
+               sweep=True, **settings):
     """Slice an audio file or stream into ``out_dir/<stem>_<i>.<ext>``; returns a ``FileResult``.
 
     ``source`` is a path or a readable binary file object (``sys.stdin.buffer``, a pipe);
@@ -98,42 +97,60 @@ def slice_file(source, out_dir, options=None, *, stem=None, speaker=None, record
     removes what an interrupted run of this input left in the work folder first (``slice_files``
     passes False: it clears whole work folders once per run).  ``speaker`` is the input's speaker
     (by default from the options); ``records`` is the folder of its marker and work folder (by
-    default ``out_dir``; ``slice_files`` gives a layout's).  Raises ``FastsliceError`` naming the
-    input.
+    default ``out_dir``; ``slice_files`` gives a layout's).  ``source`` and ``out_dir`` may be URLs
+    (``fastslice.storage``; ``storage_options`` in the options): the input is read once, ahead in
+    large requests, and each clip is uploaded whole under its name; ``listed`` is what the run's
+    listing of the output found of this input (``{url: size}``), else each is asked for.  Raises
+    ``FastsliceError`` naming the input.
     """
     options = SliceOptions.coerce(options, settings)
     is_path = isinstance(source, (str, os.PathLike))
+    remote = is_path and storage.is_url(str(source))
     if not is_path and not stem:
         raise ParameterError("stem= is needed to name the clips of a file object (e.g. stem='talk')")
-    stem = stem or Path(source).stem
+    stem = stem or Path(storage.basename(str(source))).stem
+    so = options.storage_options
     if speaker is None:
-        speaker = options.speaker_of(os.path.dirname(os.path.abspath(source))) if is_path else (options.speaker or "")
-    output = InputOutput(out_dir, stem, records)
+        folder = storage.dirname(str(source)) if remote else os.path.dirname(os.path.abspath(source)) if is_path else None
+        speaker = options.speaker_of(folder) if is_path else (options.speaker or "")
+    output = outputs.output_for(out_dir, stem, records, so, listed)
     record = {"fastslice": __version__, "request": options.identity()}
-    if is_path:
+    if remote:
+        size, version = storage.info(str(source), so)
+        record.update(source=storage.public(str(source)), size=size, version=version)
+    elif is_path:
         path = os.fspath(source)
         try:
             stat = os.stat(path)
         except OSError as exc:
             raise FastsliceError(f"{path}: cannot read it ({exc.strerror or exc})") from None
         record.update(source=os.path.realpath(path), size=stat.st_size, mtime_ns=stat.st_mtime_ns)
-        if not options.dry_run and not options.overwrite:
-            done = output.finished(record)
-            if done is not None:
-                recorded, clips = done
-                return FileResult(path, clips, recorded.get("seconds", 0.0), skipped=True)
-    with readers.open_source(source, decoder=options.decoder, stream=options.stream) as reader:
+    if is_path and not options.dry_run and not options.overwrite:
+        done = output.finished(record)
+        if done is not None:
+            recorded, clips = done
+            return FileResult(record["source"] if remote else os.fspath(source), clips, recorded.get("seconds", 0.0),
+                              skipped=True)
+    kind = "remote" if remote else "path" if is_path else "stream"
+    with contextlib.ExitStack() as stack:
+        if remote:  # read once, in order, ahead in large requests
+            opened = stack.enter_context(storage.open_read(str(source), so))
+            reader = stack.enter_context(readers.open_source(opened, decoder=options.decoder, stream=options.stream,
+                                                             name=record["source"]))
+        else:
+            reader = stack.enter_context(readers.open_source(source, decoder=options.decoder, stream=options.stream))
         try:
-            return _slice_open(source, reader, output, options, record, on_progress, sweep, speaker)
+            return _slice_open(source, reader, output, options, record, on_progress, sweep, speaker, kind)
         finally:
             if sweep and not options.dry_run:
                 output.remove_work_folder_if_empty()
 
 
-def _slice_open(source, reader, output, options, record, on_progress, sweep=True, speaker=""):
-    """``slice_file`` of an open reader."""
+def _slice_open(source, reader, output, options, record, on_progress, sweep=True, speaker="", kind="path"):
+    """``slice_file`` of an open reader; ``kind`` is "path" (a local file), "remote" (a URL: a file,
+    read through a file object) or "stream" (a pipe or file object: clips kept when interrupted)."""
     name = reader.name
-    is_path = isinstance(source, (str, os.PathLike))
+    is_path = kind != "stream"
     if reader.frames == 0:
         raise FastsliceError(f"{name}: holds no audio frames")
     if options.no_clips and not (is_path and reader.exact_seek):
@@ -173,7 +190,7 @@ def _slice_open(source, reader, output, options, record, on_progress, sweep=True
             raise FastsliceError(f"{name}: --name {names.template!r} names clips {seen[clip_name]} and {i} both "
                                  f"{clip_name!r}; every clip needs a name of its own (e.g. put {{i}} in it plainly)")
         seen[clip_name] = i
-        return Clip(name, os.path.join(folder, f"{clip_name}.{ext}"), first + start, first + end,
+        return Clip(name, storage.join(folder, f"{clip_name}.{ext}"), first + start, first + end,
                     out_rate, out_channels, reader.samplerate, speaker=speaker, source_frames=reader.frames or 0)
 
     check = SampleCheck(reader, dtype=None if highpass is None else np.float32)
@@ -199,7 +216,7 @@ def _slice_open(source, reader, output, options, record, on_progress, sweep=True
     # unscaled into float ones (--subtype FLOAT from 16-bit input gave 8227.0 for 0.251).
     as_floats = reader.dtype.kind == "i" and sub not in INTEGER_SUBTYPES
     # the writer reads each clip from the file itself (unless the clips are filtered audio)
-    rereads = is_path and reader.uncompressed and highpass is None
+    rereads = kind == "path" and reader.uncompressed and highpass is None
     copies = _WavCopy.plan(source, reader, fmt, sub, first) if rereads and not convert and normalize_gain is None else None
     if rereads:
         hold = Reread(lambda: readers.open_source(source, decoder="sndfile"), first)

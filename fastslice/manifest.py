@@ -26,10 +26,12 @@ import dataclasses
 import io
 import json
 import os
+import shutil
 import tempfile
 from array import array
 from pathlib import Path
 
+from . import storage
 from .errors import FastsliceError
 
 #: The manifest's columns, in order.
@@ -94,8 +96,8 @@ class Clip:
         try:
             values = {name: int(row[name]) for name in _INTEGER_FIELDS if name in row and row[name] not in ("", None)}
             clip = row["clip"] or ""
-            if folder is not None and clip and not os.path.isabs(clip):
-                clip = os.path.normpath(os.path.join(folder, clip))
+            if folder is not None and clip and not os.path.isabs(clip) and not storage.is_url(clip):
+                clip = storage.resolve(folder, clip)
             size, frames = row.get("bytes"), row.get("frames")
             return cls(row["source"], clip, values["start_sample"], values["end_sample"], values["sample_rate"],
                        values["channels"], values.get("source_rate", 0),
@@ -106,9 +108,19 @@ class Clip:
 
 
 @contextlib.contextmanager
-def atomic_path(path):
+def atomic_path(path, storage_options=None):
     """A hidden temporary path beside ``path`` (its folder made) that becomes ``path`` when the block
-    completes, and is removed if it fails."""
+    completes, and is removed if it fails.  For a URL, a local temporary file uploaded as the object
+    ``path`` when the block completes (an object store has no rename; the upload is whole or absent)."""
+    if storage.is_url(str(path)):
+        folder = tempfile.mkdtemp(prefix="fastslice-upload-")
+        temporary = Path(folder) / storage.basename(str(path))
+        try:
+            yield temporary
+            storage.put(str(temporary), str(path), storage_options or {})
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return
     path = Path(path)
     if not path.parent.is_dir():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -128,17 +140,16 @@ def marker_path(folder, stem):
     return Path(folder) / f".{stem}{MARKER_SUFFIX}"
 
 
-def write_marker(path, record, clips):
+def write_marker(path, record, clips, storage_options=None):
     """The marker: ``record`` (a dict) and a row per clip with its size, written row by row (a
-    stream may have made thousands of clips), atomically.  Clip paths are stored relative to the
-    marker's folder."""
-    path = Path(path)
-    folder = str(path.parent)
-    with atomic_path(path) as temporary:
+    stream may have made thousands of clips), atomically (a URL: uploaded whole).  Clip paths are
+    stored relative to the marker's folder."""
+    folder = storage.dirname(str(path))
+    with atomic_path(path, storage_options) as temporary:
         with open(temporary, "w", encoding="utf-8") as f:
             f.write(json.dumps({"fastslice_marker": MARKER_LAYOUT, **record})[:-1] + ', "clips": [')
             for k, clip in enumerate(clips):
-                row = clip.row(Path(os.path.relpath(clip.clip, folder)).as_posix() if clip.has_file else "")
+                row = clip.row(Path(storage.relative(clip.clip, folder)).as_posix() if clip.has_file else "")
                 row["bytes"], row["frames"] = clip.size, clip.frames
                 f.write(("\n" if k == 0 else ",\n") + json.dumps(row, ensure_ascii=False))
             f.write("\n]}\n")
@@ -147,14 +158,21 @@ def write_marker(path, record, clips):
 def read_marker(path):
     """``(record, clips)`` of a marker (clip paths made absolute from the marker's folder), or None
     if there is none or it cannot be read."""
-    path = Path(path)
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return None
+    return parse_marker(text, os.path.abspath(os.path.dirname(path)))
+
+
+def parse_marker(text, folder):
+    """``read_marker`` of a marker's text, its clip paths taken relative to ``folder`` (a path or URL)."""
+    try:
+        record = json.loads(text)
+    except ValueError:
         return None
     if not isinstance(record, dict) or not isinstance(record.get("clips"), list):
         return None
-    folder = os.path.abspath(path.parent)
     clips = []
     frames = record.get("source_frames") or 0
     for row in record.pop("clips"):
@@ -167,7 +185,7 @@ def read_marker(path):
         if record.get("fastslice_marker") != MARKER_LAYOUT:
             # fastslice 0.2 stored paths as given on its command line: the clip is the one of that
             # name in the marker's folder
-            clip = dataclasses.replace(clip, clip=os.path.join(folder, os.path.basename(row["clip"])))
+            clip = dataclasses.replace(clip, clip=storage.join(folder, storage.basename(row["clip"])))
         clips.append(clip)
     return record, clips
 
@@ -203,13 +221,14 @@ def manifest_kind(path):
 
 class ManifestWriter:
     """Writes a manifest row by row to a temporary name; ``close()`` renames it into place (an
-    error or ``abandon()`` removes it).  Clip paths are written relative to the manifest's folder."""
+    error or ``abandon()`` removes it).  Clip paths are written relative to the manifest's folder
+    where both are local, else as they are (URLs); sources as they are (absolute)."""
 
-    def __init__(self, path):
-        self.path = Path(path)
+    def __init__(self, path, storage_options=None):
+        self.path = path
         self.kind = manifest_kind(path)
-        self._folder = os.path.abspath(self.path.parent)
-        self._atomic = atomic_path(self.path)
+        self._folder = None if storage.is_url(str(path)) else os.path.abspath(os.path.dirname(path))
+        self._atomic = atomic_path(self.path, storage_options)
         self._temporary = self._atomic.__enter__()
         self._file = open(self._temporary, "w", newline="", encoding="utf-8")
         self._csv = None
@@ -218,7 +237,13 @@ class ManifestWriter:
             self._csv.writeheader()
 
     def add(self, clip):
-        row = clip.row(Path(os.path.relpath(clip.clip, self._folder)).as_posix() if clip.has_file else "")
+        if not clip.has_file:
+            name = ""
+        elif self._folder is None or storage.is_url(clip.clip):
+            name = clip.clip
+        else:
+            name = Path(os.path.relpath(clip.clip, self._folder)).as_posix()
+        row = clip.row(name)
         if self._csv is not None:
             self._csv.writerow(row)
         else:
@@ -244,9 +269,9 @@ class ManifestWriter:
         return False
 
 
-def write_manifest(path, clips):
+def write_manifest(path, clips, storage_options=None):
     """Write ``clips`` (any iterable of ``Clip``) to a CSV or JSON Lines manifest, atomically."""
-    with ManifestWriter(path) as writer:
+    with ManifestWriter(path, storage_options) as writer:
         for clip in clips:
             writer.add(clip)
 
@@ -337,21 +362,21 @@ class _Unclosed(io.RawIOBase):
 # -- other writers ---------------------------------------------------------------------------
 
 
-def write_labels(path, clips):
+def write_labels(path, clips, storage_options=None):
     """An Audacity label track: one ``start<TAB>end<TAB>name`` line per clip, in seconds, atomically."""
-    with atomic_path(path) as temporary:
+    with atomic_path(path, storage_options) as temporary:
         with open(temporary, "w", encoding="utf-8") as f:
             for c in clips:
                 f.write(f"{c.start_seconds:.6f}\t{c.end_seconds:.6f}\t{Path(c.clip).stem}\n")
 
 
-def write_zip(path, out_dir, clips):
+def write_zip(path, out_dir, clips, storage_options=None):
     """Store every clip in one zip file (uncompressed: audio does not deflate), paths relative to
-    ``out_dir``, atomically."""
+    ``out_dir``, atomically (local clips only)."""
     import zipfile
 
     out_dir = os.path.abspath(out_dir)
-    with atomic_path(path) as temporary:
+    with atomic_path(path, storage_options) as temporary:
         with zipfile.ZipFile(temporary, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
             for clip in clips:
                 archive.write(clip.clip, Path(os.path.relpath(clip.clip, out_dir)).as_posix())

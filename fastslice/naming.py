@@ -47,6 +47,7 @@ class ClipNames:
         if not any(f in _UNIQUE for f in fields):
             raise ParameterError(f"--name {self.template!r} gives every clip of an input the same name; "
                                  "put {i}, {start} or {start_ms} in it")
+        self._parts = parts
         self.name("stem", 0, 0, 0, 1000, "speaker")  # a spec that does not fit its field fails here
 
     @property
@@ -67,6 +68,20 @@ class ClipNames:
         if problem:
             raise ParameterError(f"--name {self.template!r} gives {name!r} for the input {stem!r}: {problem}")
         return name
+
+    def prefix(self, stem, speaker=""):
+        """What every clip name of an input begins with (the template up to its first numbered field)."""
+        if self.ascii_safe:
+            stem, speaker = safe(stem), safe(speaker)
+        text = ""
+        for literal, field, spec, _ in self._parts:
+            text += literal
+            if field is None:
+                continue
+            if field not in ("stem", "speaker"):
+                break
+            text += format(stem if field == "stem" else speaker, spec or "")
+        return text
 
     def first_name(self, stem, speaker=""):
         """The first clip's name of an input (to find inputs whose clips would clash)."""

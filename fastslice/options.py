@@ -26,6 +26,8 @@ from .layouts import LAYOUTS
 from .naming import ClipNames
 from .readers import DECODERS
 from .slicer import PARAMS, check_params
+from .storage import basename as storage_basename
+from .storage import check_options as check_storage_options
 from .stream import BLOCK_FRAMES
 
 # The command-line flag of each keyword, for messages.
@@ -94,6 +96,8 @@ class SliceOptions:
     layout: str = None
     #: write no clip: each is a range of its source in the markers, manifests and exports
     no_clips: bool = False
+    #: fsspec's keyword arguments for URLs (``--storage-options``); never shown, never recorded
+    storage_options: dict = dataclasses.field(default=None, repr=False, compare=False)
 
     @classmethod
     def make(cls, params=None, **settings):
@@ -191,6 +195,7 @@ class SliceOptions:
                 raise ParameterError(f"{name}={getattr(self, name)!r} must be a whole number >= 1")
         put("overwrite", bool(self.overwrite))
         put("dry_run", bool(self.dry_run))
+        put("storage_options", check_storage_options(self.storage_options))
 
     def _check_speaker_layout_and_clips(self):
         put = functools.partial(object.__setattr__, self)
@@ -237,7 +242,7 @@ class SliceOptions:
         if self.speaker is not None:
             return self.speaker
         if self.speaker_from_folder or (self.project is not None and self.project.by_speaker):
-            return os.path.basename(os.path.normpath(source_folder)) if source_folder else ""
+            return storage_basename(source_folder.rstrip("/")) if source_folder else ""
         return ""
 
     def clip_format(self, input_format, input_subtype):

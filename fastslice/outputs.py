@@ -33,9 +33,11 @@ every clip listed is there with the size recorded.
 import errno
 import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
-from . import manifest
+from . import manifest, storage
 from .errors import FastsliceError
 
 WORK_FOLDER = ".fastslice.work"
@@ -306,3 +308,131 @@ def _unlink(path):
         os.unlink(path)
     except FileNotFoundError:
         pass
+
+
+class BucketOutput:
+    """The output side of one input whose clip folder is a URL: an object store, which has no rename.
+
+    Clips are written to a local temporary folder while the input is decoded; ``commit`` uploads
+    each under its final name in one request (an object is whole or absent), then the marker, and
+    only then removes what the old marker listed that the new one does not.  A stream's clips are
+    uploaded as each completes.  ``listed`` (``{url: size}`` of this input's objects, from the
+    run's one listing of the output) lets ``finished`` check the clips without a request each.
+    """
+
+    def __init__(self, folder, stem, storage_options, listed=None):
+        self.folder = folder.rstrip("/")
+        self.records = self.folder
+        self.stem = stem
+        self.options = storage_options or {}
+        self.marker = storage.join(self.folder, f".{stem}{manifest.MARKER_SUFFIX}")
+        self.listed = listed
+        self.work = None  # a local temporary folder, from begin()
+        self._uploaded = []
+        self._wrote_marker = False
+
+    def _read_marker(self):
+        if self.listed is not None and self.marker not in self.listed:
+            return None  # the run's listing has no marker for it: no request
+        data = storage.read_bytes(self.marker, self.options)
+        return None if data is None else manifest.parse_marker(data.decode("utf-8", "replace"), self.folder)
+
+    def _size(self, url):
+        if self.listed is not None:
+            return self.listed.get(url)
+        try:
+            return storage.info(url, self.options)[0]
+        except storage.StorageError:
+            return None
+
+    def finished(self, record):
+        read = self._read_marker()
+        if read is None:
+            return None
+        recorded, clips = read
+        if recorded.get("fastslice_marker") != manifest.MARKER_LAYOUT:
+            return None
+        if any(recorded.get(key) != value for key, value in record.items()):
+            return None
+        for clip in clips:
+            if clip.has_file and (clip.size is None or self._size(clip.clip) != clip.size
+                                  or recorded.get("labs") and self._size(lab_path(clip.clip)) is None):
+                return None
+        return recorded, clips
+
+    def begin(self, source, stream=False, overwrite=False, sweep=True):
+        if stream:
+            read = self._read_marker()
+            if read is not None and not overwrite:
+                raise FastsliceError(f"{source}: {self.folder} already holds clips of the stem {self.stem!r}; "
+                                     "give another stem (--stem) or --overwrite to replace them")
+            for clip in (read[1] if read is not None else ()):
+                if clip.has_file:
+                    storage.remove(clip.clip, self.options)
+            if read is not None:
+                storage.remove(self.marker, self.options)
+        self.work = Path(tempfile.mkdtemp(prefix="fastslice-work-"))
+
+    def work_path(self, k, extension):
+        return self.work / f"{self.stem}.{k}.{extension}.part"
+
+    def sweep(self):
+        pass  # temporaries are local, in a folder of their own
+
+    def commit(self, source, record, clips, labs=False):
+        read = self._read_marker()
+        for work_path, clip in clips:
+            if work_path is not None:
+                self._upload(source, work_path, clip, labs)
+        self._wrote_marker = True
+        try:
+            manifest.write_marker(self.marker, record, [clip for _, clip in clips], self.options)
+        except storage.StorageError as exc:
+            raise FastsliceError(f"{source}: {exc}") from None
+        kept = {clip.clip for _, clip in clips}
+        for old in (read[1] if read is not None else ()):  # the old marker's clips that are not the new ones
+            if old.has_file and old.clip not in kept:
+                storage.remove(old.clip, self.options)
+                if read[0].get("labs"):
+                    storage.remove(lab_path(old.clip), self.options)
+        self._uploaded = []
+        self.remove_work_folder_if_empty()
+
+    def place(self, source, work_path, clip, labs=False):
+        self._upload(source, work_path, clip, labs)
+
+    def finish_stream(self, record, clips):
+        manifest.write_marker(self.marker, record, clips, self.options)
+        self.remove_work_folder_if_empty()
+
+    def abandon(self):
+        for url in self._uploaded:
+            storage.remove(url, self.options)
+        if self._wrote_marker:
+            storage.remove(self.marker, self.options)
+        self.remove_work_folder_if_empty()
+
+    def remove_work_folder_if_empty(self):
+        if self.work is not None:
+            shutil.rmtree(self.work, ignore_errors=True)
+            self.work = None
+
+    def _upload(self, source, work_path, clip, labs):
+        try:
+            storage.put(str(work_path), clip.clip, self.options)
+            self._uploaded.append(clip.clip)
+            if labs:
+                lab = Path(f"{work_path}.lab")
+                lab.write_text(clip.text, encoding="utf-8")
+                storage.put(str(lab), lab_path(clip.clip), self.options)
+                self._uploaded.append(lab_path(clip.clip))
+        except storage.StorageError as exc:  # the input is named first, then the object
+            raise FastsliceError(f"{source}: {exc}") from None
+        os.unlink(work_path)
+
+
+def output_for(folder, stem, records=None, storage_options=None, listed=None):
+    """The output side of an input: a ``BucketOutput`` for a URL, else an ``InputOutput``."""
+    if storage.is_url(str(folder)):
+        return BucketOutput(str(folder), stem, storage_options, listed)
+    return InputOutput(folder, stem, records)

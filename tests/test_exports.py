@@ -401,9 +401,9 @@ def test_kaldi_files_sorted_in_bounded_runs_are_the_same(speakers, tmp_path, mon
     out = tmp_path / "set"
     slice_(root, out, "--speaker-from-folder", "--no-clips")
     clips = lambda: (c for _, _, listed in manifest.iter_markers(out) for c in listed)  # noqa: E731
-    exports.write_kaldi(str(tmp_path / "whole"), clips(), str(out), frozenset())
+    exports.write_kaldi(str(tmp_path / "whole"), clips(), str(out))
     monkeypatch.setattr(exports, "_SORT_RUN", 2)  # every two lines spilled to a file, then merged
-    exports.write_kaldi(str(tmp_path / "runs"), clips(), str(out), frozenset())
+    exports.write_kaldi(str(tmp_path / "runs"), clips(), str(out))
     names = sorted(p.name for p in (tmp_path / "whole").iterdir())
     assert names == ["segments", "spk2utt", "text", "utt2spk", "wav.scp"]
     for name in names:

@@ -357,6 +357,8 @@ def _add_remote(spec, out_abs, table, identities, problems, clip_folder_of, stor
     if pattern:
         root = spec[: re.search(r"[*?\[]", spec).start()].rsplit("/", 1)[0]
     found = storage.files_under(root, storage_options, pattern=spec if pattern else None)
+    if not pattern and [url for url, _ in found] == [root]:  # the URL of one object
+        root = storage.dirname(root)
     if not pattern and not found:
         try:
             size, _ = storage.info(root, storage_options)

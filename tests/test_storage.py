@@ -301,3 +301,18 @@ def test_secrets_are_redacted_from_every_message():
     assert_no_secret(clean)
     assert "X-Amz-Signature=***" in clean and "https://***@host/x" in clean and "database=x" in storage.redact("database=x")
     assert storage.public("https://host/a.wav?X-Amz-Signature=1&sig=2") == "https://host/a.wav"
+
+
+def test_one_object_and_a_pattern(s3, library, tmp_path):
+    prefix = f"s3://inputs/{s3.name}-one"
+    upload_library(s3, library, prefix)
+    out = f"s3://clips/{s3.name}-one"
+    one = cli(s3, "slice", f"{prefix}/part1/take1.wav", "-o", out, *OPTIONS)
+    assert one.returncode == 0 and "1 files" in one.stderr, one.stderr
+    pattern = cli(s3, "slice", f"{prefix}/**/take[02].wav", "-o", f"{out}-pattern", *OPTIONS)
+    assert pattern.returncode == 0 and "2 files" in pattern.stderr, pattern.stderr
+    names = sorted(bucket_content(s3, out)) + sorted(bucket_content(s3, f"{out}-pattern"))
+    assert ".take1.fastslice.json" in names and "take1_0.wav" in names
+    assert "part0/take0_0.wav" in names and "part0/take2_0.wav" in names
+    missing = cli(s3, "slice", f"{prefix}/nothing/*.wav", "-o", out, *OPTIONS)
+    assert missing.returncode == 1 and "no object matches this pattern" in missing.stderr

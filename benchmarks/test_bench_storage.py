@@ -8,7 +8,7 @@ Group ``object storage: <fmt>``, in one run:
 
 * ``local``: ``fastslice slice HOUR -o OUT`` on local disk, a new folder each round;
 * ``bucket``: ``fastslice slice s3://inputs/HOUR -o s3://clips/ROUND --storage-options ...``;
-* ``transfer floor``: what the server allows: the hour read from the bucket once (8 MiB
+* ``transfer floor``: what the server allows: the hour read from the bucket once (4 MiB
   requests, as fastslice reads it) and the same bytes uploaded back as one object.
 
 ``extra_info["peak_rss_mb"]`` of the command lines (through ``test_bench_files``' launcher).

@@ -17,7 +17,6 @@ import dataclasses
 import functools
 import math
 import numbers
-import os
 
 from .errors import ParameterError
 from .formats import LOSSLESS_SUBTYPES, output_format

@@ -16,11 +16,9 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
-import soundfile
 from test_cli import OPTIONS, PARAMS, write_recording
 
 from fastslice import storage
@@ -42,7 +40,6 @@ class Moto:
     name = "moto"
 
     def __init__(self):
-        from moto.server import ThreadedMotoServer
 
         self.port = _free_port()
         self.requests = []

@@ -31,6 +31,13 @@ def build_parser():
     cut.add_argument("-o", "--out", required=True, metavar="OUT_DIR", help="folder for the clips (input folders are mirrored under it)")
     _add_slicer_options(cut)
     cut.add_argument("--max-length", type=float, metavar="MS", help="maximum clip length in ms: longer clips are cut at their quietest frames")
+    cut.add_argument("--cues", metavar="FILE", help="one clip per cue of a subtitle file (.srt, .vtt), an Audacity label "
+                     "file or a CSV of start,end[,text] (seconds), its text carried; 'auto': each input's "
+                     "<stem>.srt, .vtt or _labels.txt")
+    cut.add_argument("--snap", type=float, metavar="MS", help="with --cues: move each boundary to the quietest frame "
+                     "within MS (default 300 for subtitles, 0 for labels and CSV)")
+    cut.add_argument("--detector", choices=("rms", "speech"), default="rms", help="what decides silent frames: rms "
+                     "(the threshold, default; for singing) or speech (Silero VAD: pip install 'fastslice[speech]')")
     cut.add_argument("--merge-short", action="store_true", help="pack consecutive clips together up to --max-length (pauses between them kept)")
     cut.add_argument("--start", type=float, metavar="SECONDS", help="slice each input from this time on (skip an intro)")
     cut.add_argument("--end", type=float, metavar="SECONDS", help="slice each input up to this time (skip an outro)")
@@ -82,6 +89,8 @@ def build_parser():
     analyze.add_argument("--merge-short", action="store_true", help="as for slice")
     _add_decoder_options(analyze)
     analyze.add_argument("--plot", metavar="PNG", help="draw the RMS envelope, the threshold and the cuts into PNG (needs matplotlib)")
+    analyze.add_argument("--detector", choices=("rms", "speech"), default="rms", help="as for slice; speech also "
+                         "prints the speech ratio and pause lengths, and plots the speech probability")
 
     stats = commands.add_parser("stats", help="count, hours and lengths of the clips in a folder")
     stats.add_argument("folder", metavar="DIR", help="a folder of clips (searched recursively)")
@@ -243,7 +252,7 @@ def _slice_options(args):
         stream=args.stream, name_template=args.name, normalize_dbfs=args.normalize, normalize_mix=args.normalize_mix,
         highpass_hz=args.highpass, highpass_order=args.highpass_order, threads=args.threads, speaker=args.speaker,
         speaker_from_folder=args.speaker_from_folder, layout=args.layout, no_clips=args.no_clips,
-        storage_options=args.storage_options,
+        storage_options=args.storage_options, cues=args.cues, snap_ms=args.snap, detector=args.detector,
     )
 
 
@@ -278,6 +287,9 @@ def run_slice(args):
             raise FastsliceError(f"--layout {args.layout} puts clips in a folder per speaker: give --speaker for standard input")
         if "-" in args.inputs and (len(args.inputs) > 1 or args.dask):
             raise FastsliceError("- (standard input) must be the only input, and cannot go to --dask")
+        if args.cues not in (None, "auto") and len(args.inputs) > 1:
+            raise FastsliceError(f"--cues {args.cues} cuts one recording; with several inputs, give each its own "
+                                 "cue file beside it and --cues auto")
         if args.stem is not None and "-" not in args.inputs:
             raise FastsliceError("--stem names the clips of standard input (-); files are named after themselves")
         if args.stem is not None and (not args.stem or "/" in args.stem or os.sep in args.stem or args.stem.startswith(".")):
@@ -427,8 +439,9 @@ class _executor:
 
 def _print_clip_table(clips):
     print(f"{'clip':<40} {'start (s)':>10} {'end (s)':>10} {'length (s)':>10}")
+    here = os.getcwd() + os.sep
     for c in clips:
-        name = os.path.relpath(c.clip)
+        name = os.path.relpath(c.clip) if c.clip.startswith(here) else c.clip  # under the working folder: relative
         print(f"{name:<40} {c.start_seconds:>10.3f} {c.end_seconds:>10.3f} {c.end_seconds - c.start_seconds:>10.3f}")
 
 
@@ -440,7 +453,7 @@ def run_analyze(args):
     from .report import analyze, format_analysis, plot_envelope
 
     params = _slicer_params(args)
-    source = {"decoder": args.decoder, "stream": args.stream}
+    source = {"decoder": args.decoder, "stream": args.stream, "detector": args.detector}
     print(format_analysis(analyze(args.file, params, **source)))
     if args.plot:
         plot_envelope(args.file, params, args.plot, **source)

@@ -18,6 +18,7 @@ import contextlib
 import dataclasses
 import errno
 import functools
+import hashlib
 import io
 import os
 import queue
@@ -29,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from . import __version__, outputs, readers, storage
+from . import __version__, cues, outputs, readers, speech, storage
 from .errors import FastsliceError, ParameterError
 from .filters import HighPass, butter_highpass
 from .formats import INTEGER_SUBTYPES, output_format  # noqa: F401  (output_format: part of this module's API)
@@ -115,6 +116,10 @@ def slice_file(source, out_dir, options=None, *, stem=None, speaker=None, record
         speaker = options.speaker_of(folder) if is_path else (options.speaker or "")
     output = outputs.output_for(out_dir, stem, records, so, listed)
     record = {"fastslice": __version__, "request": options.identity()}
+    cue_file = None
+    if options.cues is not None:  # the cue file is part of what decides the clips
+        cue_file, cue_text = _cue_file(source, options, is_path, remote)
+        record["cue_file"] = {"path": cue_file, "sha1": hashlib.sha1(cue_text.encode("utf-8")).hexdigest()}
     if remote:
         size, version = storage.info(str(source), so)
         record.update(source=storage.public(str(source)), size=size, version=version)
@@ -140,15 +145,59 @@ def slice_file(source, out_dir, options=None, *, stem=None, speaker=None, record
         else:
             reader = stack.enter_context(readers.open_source(source, decoder=options.decoder, stream=options.stream))
         try:
-            return _slice_open(source, reader, output, options, record, on_progress, sweep, speaker, kind)
+            cuts = None if cue_file is None else (cue_file, cue_text)
+            return _slice_open(source, reader, output, options, record, on_progress, sweep, speaker, kind, cuts)
         finally:
             if sweep and not options.dry_run:
                 output.remove_work_folder_if_empty()
 
 
-def _slice_open(source, reader, output, options, record, on_progress, sweep=True, speaker="", kind="path"):
+def _cue_file(source, options, is_path, remote):
+    """(path, text) of the cue file an input is cut by."""
+    if options.cues != "auto":
+        path = options.cues
+    elif not is_path:
+        raise FastsliceError(f"{getattr(source, 'name', '<stream>')}: --cues auto looks beside a file; give the stream "
+                             "its cue file (--cues FILE)")
+    elif remote:
+        raise FastsliceError(f"{storage.public(str(source))}: --cues auto looks beside local files; give --cues FILE")
+    else:
+        path = cues.for_input(source)
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            return os.path.abspath(path), f.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FastsliceError(f"{path}: cannot read it as a cue file ({exc})") from None
+
+
+class _Cuts:
+    """Where an input's clips are, found as it is read: ``(start, end, text)`` ranges, from the
+    slicer (``RangeStream``; no text) or from cues (``cues.CueCutter`` over the RMS frames)."""
+
+    def __init__(self, slicer, channels, gate=None, cutter=None):
+        self.cutter = cutter
+        self.ranges = RangeStream(slicer, None, channels, np.float32, gate=gate, frames_only=cutter is not None)
+        if cutter is not None:
+            self.ranges.rms_sink = cutter.feed
+
+    def feed_mono(self, mono):
+        found = self.ranges.feed_mono(mono)
+        return self.cutter.ready() if self.cutter is not None else [(s, e, "") for s, e in found]
+
+    def finish(self):
+        found = self.ranges.finish()
+        if self.cutter is not None:
+            return self.cutter.finish(self.ranges.n_samples)
+        return [(s, e, "") for s, e in found]
+
+    def first_open_sample(self):
+        return self.cutter.first_open_sample() if self.cutter is not None else self.ranges.first_open_sample()
+
+
+def _slice_open(source, reader, output, options, record, on_progress, sweep=True, speaker="", kind="path", cue=None):
     """``slice_file`` of an open reader; ``kind`` is "path" (a local file), "remote" (a URL: a file,
-    read through a file object) or "stream" (a pipe or file object: clips kept when interrupted)."""
+    read through a file object) or "stream" (a pipe or file object: clips kept when interrupted);
+    ``cue`` is ``(path, text)`` of the cue file that cuts it, if any."""
     name = reader.name
     is_path = kind != "stream"
     if reader.frames == 0:
@@ -181,21 +230,34 @@ def _slice_open(source, reader, output, options, record, on_progress, sweep=True
     names, seen = options.names, {}
     folder = str(output.folder)
 
-    def clip_at(i, start, end):
+    def clip_at(i, start, end, text=""):
         if options.no_clips:  # a range of the source, no file
             return Clip(name, "", first + start, first + end, out_rate, out_channels, reader.samplerate,
-                        speaker=speaker, source_frames=reader.frames or 0)
+                        speaker=speaker, text=text, source_frames=reader.frames or 0)
         clip_name = names.name(output.stem, i, first + start, first + end, reader.samplerate, speaker)
         if clip_name in seen:
             raise FastsliceError(f"{name}: --name {names.template!r} names clips {seen[clip_name]} and {i} both "
                                  f"{clip_name!r}; every clip needs a name of its own (e.g. put {{i}} in it plainly)")
         seen[clip_name] = i
         return Clip(name, storage.join(folder, f"{clip_name}.{ext}"), first + start, first + end,
-                    out_rate, out_channels, reader.samplerate, speaker=speaker, source_frames=reader.frames or 0)
+                    out_rate, out_channels, reader.samplerate, speaker=speaker, text=text,
+                    source_frames=reader.frames or 0)
 
     check = SampleCheck(reader, dtype=None if highpass is None else np.float32)
     decoding = Decoding(reader, options.block_frames, first, stop, check, transform=highpass)
-    ranges = RangeStream(slicer, None, reader.channels, np.float32)
+    cutter = None
+    if cue is not None:
+        cue_kind, cue_list = cues.read(cue[0], cue[1])
+        snap_ms = options.snap_ms if options.snap_ms is not None else cues.SUBTITLE_SNAP_MS if cue_kind in ("srt", "vtt") else 0
+        rate = reader.samplerate
+        params = options.slicer_params
+        merge_short = params.get("merge_short", False)
+        cutter = cues.CueCutter(cues.in_samples(cue_list, rate, first, stop), slicer.hop_samples,
+                                round(snap_ms * rate / 1000), merge_within=round(slicer.min_interval * rate / 1000),
+                                min_length=round(slicer.min_length * rate / 1000) if merge_short else None,
+                                max_length=slicer.max_length_samples)
+    gate = speech.SpeechGate(reader.samplerate, slicer.hop_samples) if options.detector == "speech" else None
+    ranges = _Cuts(slicer, reader.channels, gate, cutter)
     report = _Reporter(on_progress, reader, first, stop)
     if options.dry_run or options.no_clips:
         clips = []
@@ -204,7 +266,7 @@ def _slice_open(source, reader, output, options, record, on_progress, sweep=True
             report(decoding.position)
         _check_some_audio(name, decoding)
         clips += [clip_at(len(clips) + k, *r) for k, r in enumerate(ranges.finish())]
-        result = _result(name, decoding, check, clips, None)
+        result = _result(name, decoding, check, clips, None, cuts=ranges)
         if options.no_clips and not options.dry_run:  # the ranges are the output: the marker lists them
             record.update(seconds=result.audio_seconds, source_frames=reader.frames)
             output.commit(name, record, [(None, clip) for clip in clips])
@@ -226,8 +288,8 @@ def _slice_open(source, reader, output, options, record, on_progress, sweep=True
     interrupted = False
     queued = []  # clips handed to the writer, in order; writer.done are those complete on disk
 
-    def write(start, end):
-        clip = clip_at(len(queued), start, end)
+    def write(start, end, text):
+        clip = clip_at(len(queued), start, end, text)
         work = output.work_path(len(queued), ext)
         queued.append(clip)
         if copies is not None and copies.fits(end - start):
@@ -258,8 +320,8 @@ def _slice_open(source, reader, output, options, record, on_progress, sweep=True
                 try:
                     for samples, mixed in decoding:
                         hold.append(samples)
-                        for start, end in ranges.feed_mono(mixed):
-                            write(start, end)
+                        for start, end, text in ranges.feed_mono(mixed):
+                            write(start, end, text)
                         hold.release_before(ranges.first_open_sample())
                         report(decoding.position)
                 except KeyboardInterrupt:
@@ -268,14 +330,14 @@ def _slice_open(source, reader, output, options, record, on_progress, sweep=True
                     interrupted = True  # a stream ends with Ctrl-C: keep what is finished
                 if not interrupted:
                     _check_some_audio(name, decoding)
-                    for start, end in ranges.finish():
-                        write(start, end)
+                    for start, end, text in ranges.finish():
+                        write(start, end, text)
                 writer.finish()
             except BaseException:
                 writer.stop()  # before the hold closes: the writer may be reading from it
                 raise
         done = writer.done
-        result = _result(name, decoding, check, [clip for _, clip in done], hold, interrupted)
+        result = _result(name, decoding, check, [clip for _, clip in done], hold, interrupted, cuts=ranges)
         record.update(seconds=result.audio_seconds, source_frames=reader.frames or decoding.position, labs=labs)
         if is_path:
             output.commit(name, record, done, labs)
@@ -316,15 +378,21 @@ def _check_some_audio(name, decoding):
         raise FastsliceError(f"{name}: holds no audio frames")
 
 
-def _result(name, decoding, check, clips, hold, interrupted=False):
+def _result(name, decoding, check, clips, hold, interrupted=False, cuts=None):
     rate = decoding.source.samplerate
     notes = check.warnings()
+    cutter = None if cuts is None else cuts.cutter
+    if cutter is not None and cutter.split:
+        notes.append(f"{name}: {cutter.split} cues longer than --max-length were cut at their quietest frames; "
+                     "their pieces have no text")
     missing = 0 if interrupted else decoding.missing_frames
     if missing:
         notes.insert(0, f"{name}: the header promises {decoding.position + missing} frames but the data ends after "
                         f"{decoding.position} ({missing / rate:.3f} s missing): sliced as far as the data goes")
     if not clips and not interrupted:
-        notes.append(f"{name}: no clip: it is all silence below the threshold")
+        why = ("no cue falls inside it" if cutter is not None else "no speech found in it"
+               if cuts is not None and cuts.ranges.gate is not None else "it is all silence below the threshold")
+        notes.append(f"{name}: no clip: {why}")
     seconds = (decoding.position - decoding.first) / rate
     return FileResult(name, clips, seconds, warnings=notes, decoded_frames=decoding.decoded,
                       spilled_frames=0 if hold is None else hold.spilled_frames, interrupted=interrupted)

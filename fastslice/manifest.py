@@ -363,11 +363,13 @@ class _Unclosed(io.RawIOBase):
 
 
 def write_labels(path, clips, storage_options=None):
-    """An Audacity label track: one ``start<TAB>end<TAB>name`` line per clip, in seconds, atomically."""
+    """An Audacity label track: one ``start<TAB>end<TAB>label`` line per clip, in seconds (the label: the
+    clip's text, or its name), atomically.  Fed back as ``--cues``, it gives the same clips."""
     with atomic_path(path, storage_options) as temporary:
         with open(temporary, "w", encoding="utf-8") as f:
             for c in clips:
-                f.write(f"{c.start_seconds:.6f}\t{c.end_seconds:.6f}\t{Path(c.clip).stem}\n")
+                label = " ".join(c.text.split()) or Path(c.clip).stem
+                f.write(f"{c.start_seconds:.6f}\t{c.end_seconds:.6f}\t{label}\n")
 
 
 def write_zip(path, out_dir, clips, storage_options=None):

@@ -17,6 +17,7 @@ import dataclasses
 import functools
 import math
 import numbers
+import os
 
 from .errors import ParameterError
 from .formats import LOSSLESS_SUBTYPES, output_format
@@ -37,7 +38,9 @@ _FLAGS = {
     "highpass_order": "--highpass-order", "name_template": "--name", "threads": "--threads",
     "overwrite": "--overwrite", "dry_run": "--dry-run", "speaker": "--speaker",
     "speaker_from_folder": "--speaker-from-folder", "layout": "--layout", "no_clips": "--no-clips",
+    "cues": "--cues", "snap_ms": "--snap", "detector": "--detector",
 }
+DETECTORS = ("rms", "speech")
 
 
 # Integer PCM subtypes Python's wave module reads.
@@ -97,6 +100,12 @@ class SliceOptions:
     no_clips: bool = False
     #: fsspec's keyword arguments for URLs (``--storage-options``); never shown, never recorded
     storage_options: dict = dataclasses.field(default=None, repr=False, compare=False)
+    #: a cue file (subtitles, labels, CSV) to cut one clip per cue, "auto" for each input's own, or None
+    cues: str = None
+    #: how far (ms) a cue's boundary may move to the quietest frame (None: 300 for subtitles, 0 for labels)
+    snap_ms: float = None
+    #: what decides silent frames: "rms" (the threshold) or "speech" (Silero VAD, fastslice.speech)
+    detector: str = "rms"
 
     @classmethod
     def make(cls, params=None, **settings):
@@ -195,6 +204,33 @@ class SliceOptions:
         put("overwrite", bool(self.overwrite))
         put("dry_run", bool(self.dry_run))
         put("storage_options", check_storage_options(self.storage_options))
+        self._check_cues_and_detector()
+
+    def _check_cues_and_detector(self):
+        put = functools.partial(object.__setattr__, self)
+        if self.cues is not None:
+            if not isinstance(self.cues, str) or not self.cues:
+                raise ParameterError(f"{_named('cues', self.cues)} must be a cue file (.srt, .vtt, labels, .csv) or 'auto'")
+            if self.cues != "auto" and not os.path.isfile(self.cues):
+                raise ParameterError(f"{_named('cues', self.cues)}: no such file")
+            if self.detector != "rms":
+                raise ParameterError(f"{_named('cues', self.cues)} cuts where the cues say; it does not go with "
+                                     f"{_named('detector', self.detector)}")
+            if self.no_clips:
+                pass  # cues as ranges of the source: fine
+        if self.snap_ms is not None:
+            if self.cues is None:
+                raise ParameterError(f"{_named('snap_ms', self.snap_ms)} moves cues' boundaries; give cues (--cues)")
+            value = _number("snap_ms", self.snap_ms)
+            if value < 0:
+                raise ParameterError(f"{_named('snap_ms', value)} must be a time >= 0 in ms")
+            put("snap_ms", value)
+        if self.detector not in DETECTORS:
+            raise ParameterError(f"{_named('detector', self.detector)} must be one of {', '.join(DETECTORS)}")
+        if self.detector == "speech":
+            from .speech import model_path
+
+            model_path()  # the model is there, or a message that says how to install it
 
     def _check_speaker_layout_and_clips(self):
         put = functools.partial(object.__setattr__, self)
@@ -291,6 +327,10 @@ class SliceOptions:
             identity["speaker"] = [self.speaker, self.speaker_from_folder]
         if self.no_clips:
             identity["no_clips"] = True
+        if self.cues is not None:
+            identity["cues"] = [self.cues if self.cues == "auto" else os.path.abspath(self.cues), self.snap_ms]
+        if self.detector != "rms":
+            identity["detector"] = self.detector
         return identity
 
 

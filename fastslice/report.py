@@ -53,7 +53,7 @@ _Info = namedtuple("_Info", "samplerate frames channels")
 # -- one recording ----------------------------------------------------------------
 
 
-def analyze(path, params=None, *, decoder="auto", stream=None):
+def analyze(path, params=None, *, decoder="auto", stream=None, detector="rms"):
     """Level statistics of the recording at ``path`` and the clips ``params`` would cut.
 
     ``params`` are ``Slicer``'s keyword arguments (``threshold``, ``min_length``,
@@ -67,9 +67,13 @@ def analyze(path, params=None, *, decoder="auto", stream=None):
     ``speech_level`` (dB or ``None``), ``suggested_threshold`` (dB or ``None``),
     ``threshold`` (dB, the one ``params`` use), ``clips`` (count),
     ``clip_lengths`` (``{"min", "median", "max"}`` in s), ``clip_bins`` (list
-    of ``(label, count)``) and ``ranges`` (list of ``(start, end)`` samples).
+    of ``(label, count)``) and ``ranges`` (list of ``(start, end)`` samples).  With
+    ``detector="speech"`` the clips are the speech detector's (``fastslice.speech``), and
+    ``speech_ratio`` (the share of 32 ms windows that are speech) and ``pauses`` (``count``,
+    ``min``, ``median``, ``max`` seconds of the non-speech stretches between speech) are added.
     """
     params = dict(params or {})
+    detected = _Speech() if detector == "speech" else None
     counts = np.zeros(_N_BINS, np.int64)
     loudest = -math.inf
 
@@ -81,7 +85,7 @@ def analyze(path, params=None, *, decoder="auto", stream=None):
             counts[:] += np.bincount(_bin_index(db), minlength=_N_BINS)
             loudest = max(loudest, float(db.max()))
 
-    info, slicer, ranges = _stream(path, params, sink, decoder, stream)
+    info, slicer, ranges = _stream(path, params, sink, decoder, stream, detected)
     sr = info.samplerate
     n = int(counts.sum())
     levels = {q: _histogram_percentile(counts, q) for q in PERCENTILES}
@@ -114,6 +118,7 @@ def analyze(path, params=None, *, decoder="auto", stream=None):
         "clip_lengths": _summary(lengths),
         "clip_bins": _bin_counts(lengths, ANALYSIS_BINS),
         "ranges": [(int(start), int(end)) for start, end in ranges],
+        **({} if detected is None else detected.summary()),
     }
 
 
@@ -145,11 +150,18 @@ def format_analysis(result):
         ("clip length max (s)", _seconds(lengths["max"])),
     ]
     rows += [(f"clips of {label} s", f"{count}") for label, count in result["clip_bins"]]
+    if "speech_ratio" in result:
+        pauses = result["pauses"]
+        rows += [("speech (share of 32 ms windows)", f"{100 * result['speech_ratio']:.1f} %  (Silero VAD, threshold 0.5)"),
+                 ("pauses between speech", f"{pauses['count']}"),
+                 ("pause length min (s)", _seconds(pauses["min"])),
+                 ("pause length median (s)", _seconds(pauses["median"])),
+                 ("pause length max (s)", _seconds(pauses["max"]))]
     width = max(len(label) for label, _ in rows)
     return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
 
 
-def envelope(path, params=None, max_points=2000, *, decoder="auto", stream=None):
+def envelope(path, params=None, max_points=2000, *, decoder="auto", stream=None, speech=None):
     """The RMS envelope of a recording in dB, read once in constant memory, as the minimum and maximum
     of at most ``max_points`` buckets of frames.  Returns ``(info, slicer, ranges, bucket, low, high)``:
     ``bucket`` frames per value, and the clip ranges ``params`` cut."""
@@ -179,11 +191,11 @@ def envelope(path, params=None, max_points=2000, *, decoder="auto", stream=None)
         np.minimum.at(state["low"], index, db)
         np.maximum.at(state["high"], index, db)
 
-    info, slicer, ranges = _stream(path, params, sink, decoder, stream)
+    info, slicer, ranges = _stream(path, params, sink, decoder, stream, speech)
     return info, slicer, ranges, state["bucket"], state["low"], state["high"]
 
 
-def plot_envelope(path, params, png_path, *, max_points=2000, decoder="auto", stream=None):
+def plot_envelope(path, params, png_path, *, max_points=2000, decoder="auto", stream=None, detector="rms"):
     """Draw the recording's RMS envelope (dB over time), the threshold and the clip boundaries to ``png_path``.
 
     The file is read once, in blocks; the envelope is kept as the minimum and
@@ -196,7 +208,9 @@ def plot_envelope(path, params, png_path, *, max_points=2000, decoder="auto", st
         from matplotlib.figure import Figure
     except ImportError:
         raise FastsliceError("--plot needs matplotlib: pip install 'fastslice[plot]'") from None
-    info, slicer, ranges, bucket, low, high = envelope(path, params, max_points, decoder=decoder, stream=stream)
+    speech = _Speech() if detector == "speech" else None
+    info, slicer, ranges, bucket, low, high = envelope(path, params, max_points, decoder=decoder, stream=stream,
+                                                       speech=speech)
     sr, n_samples = info.samplerate, info.frames
     hop = slicer.hop_samples / sr
     times = (np.arange(low.shape[0]) * bucket + (bucket - 1) / 2) * hop
@@ -217,6 +231,19 @@ def plot_envelope(path, params, png_path, *, max_points=2000, decoder="auto", st
     ax.set_ylabel("RMS level (dB)")
     ax.set_title(f"{Path(path).name}: {len(ranges)} clips")
     ax.legend(loc="lower right", fontsize="small")
+    if speech is not None:  # the speech probability beside the level
+        from .speech import RATE, WINDOW
+
+        probabilities = speech.all()
+        step = max(1, probabilities.shape[0] // (2 * max_points))
+        shown = probabilities[: probabilities.shape[0] // step * step].reshape(-1, step).max(axis=1)
+        right = ax.twinx()
+        right.plot((np.arange(shown.shape[0]) * step + step / 2) * WINDOW / RATE, shown, color="tab:orange",
+                   linewidth=0.7, label="speech probability (max)")
+        right.axhline(speech.gate.threshold, color="tab:orange", linestyle=":", linewidth=0.8)
+        right.set_ylim(0, 1.05)
+        right.set_ylabel("speech probability")
+        right.legend(loc="upper right", fontsize="small")
     figure.tight_layout()
     Path(png_path).parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(png_path, format="png")
@@ -309,11 +336,44 @@ def _slicer(sr, params):
         raise ParameterError(f"params: {exc}") from None
 
 
-def _stream(path, params, sink, decoder="auto", stream=None):
+class _Speech:
+    """The speech detector of ``analyze`` and ``envelope``: its gate, and what its windows said."""
+
+    def __init__(self):
+        self.probabilities = []  # arrays of the 32 ms windows' probabilities, in order
+        self.gate = None
+
+    def gate_for(self, rate, hop):
+        from .speech import SpeechGate
+
+        self.gate = SpeechGate(rate, hop)
+        self.gate.probability_sink = lambda first, p: self.probabilities.append(p.copy())
+        return self.gate
+
+    def all(self):
+        return np.concatenate(self.probabilities) if self.probabilities else np.zeros(0, np.float32)
+
+    def summary(self):
+        from .speech import RATE, WINDOW
+
+        speech = self.all() >= self.gate.threshold
+        ratio = float(speech.mean()) if speech.size else 0.0
+        # runs of non-speech windows with speech before and after them
+        edges = np.flatnonzero(np.diff(speech.astype(np.int8)))
+        pauses = []
+        for a, b in zip(edges[::1], edges[1:]):
+            if not speech[a + 1] and speech[a]:
+                pauses.append((b - a) * WINDOW / RATE)
+        lengths = np.array(pauses)
+        return {"speech_ratio": ratio, "pauses": {"count": len(pauses), **_summary(lengths)}}
+
+
+def _stream(path, params, sink, decoder="auto", stream=None, speech=None):
     """Read the file once, passing each ``(first_frame, rms)`` block to ``sink``; (info, slicer, ranges)."""
     from .stream import iter_frame_rms
 
-    blocks = iter_frame_rms(path, decoder=decoder, stream=stream, **params)
+    gate_for = None if speech is None else speech.gate_for
+    blocks = iter_frame_rms(path, decoder=decoder, stream=stream, gate_for=gate_for, **params)
     while True:
         try:
             first, rms = next(blocks)

@@ -38,7 +38,7 @@ class RangeStream:
     the end; the ranges are the same either way.
     """
 
-    def __init__(self, slicer, n_samples, channels, dtype=np.float32):
+    def __init__(self, slicer, n_samples, channels, dtype=np.float32, gate=None, frames_only=False):
         if (n_samples is not None and n_samples < 0) or channels < 1:
             raise ParameterError(f"n_samples={n_samples!r} and channels={channels!r} must be >= 0 (or None) and >= 1")
         self.slicer = slicer
@@ -54,7 +54,9 @@ class RangeStream:
         self._too_short = None if self.n_samples is None else slicer._is_too_short(self.n_samples)
         self._withheld = []
         # A recording too short to cut is returned whole, unread, unless a maximum length applies.
-        self._whole = self._too_short is True and (self._limit is None or self.n_samples <= self._limit)
+        # With frames_only, the RMS frames are computed (for rms_sink) and no range is given out.
+        self.frames_only = frames_only
+        self._whole = not frames_only and self._too_short is True and (self._limit is None or self.n_samples <= self._limit)
         if self._whole:
             return
         dtype = self.dtype
@@ -69,7 +71,12 @@ class RangeStream:
         self._scratch = np.empty(win, dtype)
         self._win_length = dtype.type(win)
         self._n_channels = dtype.type(channels)
-        self._threshold = slicer._comparable_threshold(dtype)
+        # A speech gate (fastslice.speech.SpeechGate) decides silent frames instead of the threshold:
+        # speech frames are inf, the others keep their level (the quietest is still where to cut).
+        self.gate = gate
+        self._threshold = slicer._comparable_threshold(dtype) if gate is None else dtype.type(np.inf)
+        self._ungated = np.empty(0, dtype)  # frames computed, waiting for the gate's decisions
+        self._ungated_first = 0
         # mono[k] is sample mono_start + k; it holds samples mono_start .. mono_stop - 1.
         self._mono = np.empty(win + hop + _MONO_STEP, dtype)
         self._mono_start = 0
@@ -131,6 +138,8 @@ class RangeStream:
             take = min(room, block.shape[0] - position)
             filled = self._mono_stop - self._mono_start
             mix(block[position : position + take], self._mono[filled : filled + take])
+            if self.gate is not None:
+                self.gate.feed(self._mono[filled : filled + take])
             self._mono_stop += take
             position += take
             ranges += self._run_frames()
@@ -153,7 +162,11 @@ class RangeStream:
             raise FastsliceError(f"stream ended after {self.fed} of {self.n_samples} samples")
         if self._whole:
             return [(0, self.n_samples)]
+        if self.gate is not None:
+            self.gate.finish()
         ranges = self._withheld + self._run_frames()  # the last frames (the RMS sink sees them all)
+        if self.frames_only:
+            return []
         self._withheld = []
         if self._too_short and (self._limit is None or self.n_samples <= self._limit):
             return [(0, self.n_samples)]
@@ -201,17 +214,52 @@ class RangeStream:
                 self._mono[: self._mono_stop - self._mono_start], self._mono_start, known,
                 slicer.hop_samples, first, self._win_length, self._plan, self._stacks, self._scratch, rms,
             )
-            self._ring[np.arange(first, last) % self._ring.shape[0]] = rms
             if self.rms_sink is not None:
                 self.rms_sink(first, rms)
-            count = _kernels.tag_silences(
-                self._ring, first, last, self._threshold, slicer.min_interval_frames,
-                slicer.min_length_frames, slicer.max_sil_kept_frames, self._state, self._tags,
-            )
-            if self._limit is not None:
-                self._history = np.concatenate([self._history, rms])
-            ranges += self._ranges_of_tags(self._tags[:count])
+            if self.frames_only:
+                pass
+            elif self.gate is None:
+                ranges += self._tag(first, rms, rms)
+            else:
+                if not self._ungated.shape[0]:
+                    self._ungated_first = first
+                self._ungated = np.concatenate([self._ungated, rms])
             self._next_frame = last
+        if self.gate is not None:
+            ranges += self._tag_decided()
+        return ranges
+
+    def _tag(self, first, rms, levels):
+        """Run the silence state machine over frames ``[first, first + len(rms))``: ``levels`` are what it
+        compares with the threshold and takes the quietest of (``rms`` itself, or gated), ``rms`` what a
+        maximum length cuts at."""
+        slicer = self.slicer
+        last = first + rms.shape[0]
+        self._ring[np.arange(first, last) % self._ring.shape[0]] = levels
+        count = _kernels.tag_silences(
+            self._ring, first, last, self._threshold, slicer.min_interval_frames,
+            slicer.min_length_frames, slicer.max_sil_kept_frames, self._state, self._tags,
+        )
+        if self._limit is not None:
+            self._history = np.concatenate([self._history, rms])
+        return self._ranges_of_tags(self._tags[:count])
+
+    def _tag_decided(self):
+        """Tag the computed frames the gate has decided, in steps that fit the tag buffer."""
+        ranges = []
+        decided = self.gate.decided_frames()
+        ready = self._ungated.shape[0] if decided is None else max(0, min(self._ungated.shape[0],
+                                                                          decided - self._ungated_first))
+        done = 0
+        while done < ready:
+            part = self._ungated[done : min(ready, done + _FRAMES_PER_STEP)]
+            first = self._ungated_first + done
+            ranges += self._tag(first, part, self.gate.gate(first, part))
+            done += part.shape[0]
+        if done:
+            self._ungated = self._ungated[done:]
+            self._ungated_first += done
+            self.gate.release_before(self._ungated_first)
         return ranges
 
     def _limit_lengths(self, ranges, final):
@@ -302,15 +350,18 @@ def iter_clip_ranges(source, *, decoder="auto", stream=None, block_frames=BLOCK_
         yield from ranges.finish()
 
 
-def iter_frame_rms(source, *, decoder="auto", stream=None, block_frames=BLOCK_FRAMES, **params):
+def iter_frame_rms(source, *, decoder="auto", stream=None, block_frames=BLOCK_FRAMES, gate_for=None, **params):
     """Yield ``(first_frame, rms)`` blocks of a recording's RMS envelope (one value per hop) as it is
     read; the generator's return value (``StopIteration.value``) is ``(source info, list of clip ranges)``.
 
     ``params`` as for ``iter_clip_ranges``.  A recording too short to slice (``Slicer``'s
-    too-short rule) may have no RMS to yield.
+    too-short rule) may have no RMS to yield.  ``gate_for(rate, hop)``, if given, makes the gate
+    that decides silent frames (``fastslice.speech.SpeechGate``).
     """
     with readers.open_source(source, decoder=decoder, stream=stream) as f:
-        stream_ = RangeStream(slicer_for(f.samplerate, params), None, f.channels, np.float32)
+        slicer = slicer_for(f.samplerate, params)
+        gate = None if gate_for is None else gate_for(f.samplerate, slicer.hop_samples)
+        stream_ = RangeStream(slicer, None, f.channels, np.float32, gate=gate)
         pending = []
         stream_.rms_sink = lambda first, rms: pending.append((first, rms.copy()))
         ranges = []

@@ -214,3 +214,65 @@ def repeated(wav, ext, times=10):
     if ext == "ogg":
         return _cached(path, lambda partial: _sndfile_encode(wav, partial, "OGG", "VORBIS", times))
     return _cached(path, lambda partial: _remux(encoded(wav, ext), partial, ext, times))
+
+
+# -- an hour of real speech (test_bench_cues.py) ---------------------------------------------------
+
+SPOKEN_RATE = 22050  # espeak-ng's
+_SPOKEN_SENTENCES = [
+    "The quick brown fox jumps over the lazy dog.", "She sells sea shells by the sea shore.",
+    "How much wood would a woodchuck chuck if a woodchuck could chuck wood?",
+    "Peter Piper picked a peck of pickled peppers.", "A journey of a thousand miles begins with a single step.",
+    "All that glitters is not gold.", "The early bird catches the worm, but the second mouse gets the cheese.",
+    "Better late than never, but never late is better.", "Every cloud has a silver lining.",
+    "Actions speak louder than words.", "When in Rome, do as the Romans do.",
+    "The pen is mightier than the sword.", "Fortune favours the bold and the well prepared.",
+    "Rome was not built in a day, and neither was this recording.", "Two wrongs do not make a right.",
+    "Practice makes perfect, or at least a little better each time.",
+]
+
+
+def spoken_hour(seconds=3600):
+    """``(wav, srt)``: ``seconds`` of espeak-ng speech (its sentences in a seeded order, pauses of 0.4-1.5 s,
+    a -65 dB noise floor), 22.05 kHz mono 16-bit, and a subtitle per sentence (each time moved by up to
+    250 ms); cached across sessions."""
+    import subprocess
+
+    import soundfile
+
+    seconds = capped(seconds)
+    wav = WORKLOAD_DIR / f"spoken_{seconds:g}s_v1.wav"
+    srt = wav.with_suffix(".srt")
+    if wav.exists() and srt.exists():
+        return wav, srt
+    WORKLOAD_DIR.mkdir(parents=True, exist_ok=True)
+    said = []
+    for k, sentence in enumerate(_SPOKEN_SENTENCES):
+        path = WORKLOAD_DIR / f".spoken_sentence_{k}.wav"
+        subprocess.run(["espeak-ng", "-s", "165", "-w", str(path), sentence], check=True)
+        y, _ = soundfile.read(path, dtype="float32")
+        path.unlink()
+        loud = np.flatnonzero(np.abs(y) > 10 ** (-45 / 20))
+        said.append((y[loud[0] : loud[-1] + 1] * 0.5, sentence))
+    rng = np.random.default_rng(31)
+    n = round(seconds * SPOKEN_RATE)
+    out = (rng.standard_normal(n) * 10 ** (-65 / 20)).astype(np.float32)
+    lines, position, k = [], int(0.5 * SPOKEN_RATE), 0
+    while True:
+        y, sentence = said[rng.integers(len(said))]
+        if position + y.shape[0] >= n:
+            break
+        out[position : position + y.shape[0]] += y
+        a = position / SPOKEN_RATE + rng.uniform(-0.25, 0.25)
+        b = (position + y.shape[0]) / SPOKEN_RATE + rng.uniform(-0.25, 0.25)
+        k += 1
+        lines.append(f"{k}\n{_srt_time(a)} --> {_srt_time(b)}\n{sentence}\n")
+        position += y.shape[0] + int(rng.uniform(0.4, 1.5) * SPOKEN_RATE)
+    _cached(wav, lambda partial: soundfile.write(partial, out, SPOKEN_RATE, subtype="PCM_16", format="WAV"))
+    _cached(srt, lambda partial: partial.write_text("\n".join(lines), encoding="utf-8"))
+    return wav, srt
+
+
+def _srt_time(t):
+    ms = max(0, round(t * 1000))
+    return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"

@@ -178,7 +178,7 @@ class CueCutter:
                 time, lowest, highest = min(time, n_samples), min(lowest, n_samples), min(highest, n_samples)
             last_frame = highest // self.hop
             if n_samples is None and last_frame >= known_frames:
-                return  # its window is not all here yet
+                break  # its window is not all here yet
             cut = self._quietest(lowest, highest, time)
             if self._next % 2 == 0:
                 self._open_start = cut
@@ -188,7 +188,6 @@ class CueCutter:
                 self._open_start = None
             self._cut = cut
             self._next += 1
-            self._release()
         self._settle(final=n_samples is not None)
 
     def _quietest(self, lowest, highest, time):
@@ -223,14 +222,14 @@ class CueCutter:
 
     def _release(self):
         """Forget frames no boundary or open clip will read again."""
-        keep = [self._cut - self.snap]
+        keep = []
         if self._open_start is not None:
             keep.append(self._open_start)
         if self._decided:
             keep.append(self._decided[0][0])
         if self._next < 2 * len(self._cues):
             keep.append(self._boundary(self._next)[1])
-        frame = max(0, min(keep) // self.hop - 1)
+        frame = max(0, min(keep) // self.hop - 1) if keep else self._frames_first + self._frames.shape[0]
         drop = min(frame - self._frames_first, self._frames.shape[0])
         if drop > 0:
             self._frames = self._frames[drop:]

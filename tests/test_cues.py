@@ -276,3 +276,18 @@ def test_analyze_with_the_speech_detector(spoken, tmp_path):
     stream = subprocess.run([sys.executable, "-m", "fastslice", "slice", "-", "-o", str(tmp_path / "s"), "--cues", "auto"],
                             input=io.BytesIO((folder / "talk.wav").read_bytes()).getvalue(), capture_output=True)
     assert stream.returncode == 1 and b"--cues auto looks beside a file" in stream.stderr
+
+
+def test_the_cutter_holds_only_the_frames_of_the_clips_still_open():
+    rng = np.random.default_rng(9)
+    hop = 100
+    listed = [(k * 10_000 + 2_000, k * 10_000 + 7_000, f"cue {k}") for k in range(300)]  # 30 s of cues, 100 frames each
+    cutter = cues.CueCutter(listed, hop, snap=500)
+    held, out = [], []
+    for k in range(400):
+        cutter.feed(k * 100, rng.random(100))
+        held.append(cutter._frames.shape[0])
+        out += cutter.ready()
+    out += cutter.finish(400 * 100 * hop)
+    assert len(out) == 300 and [t for _, _, t in out] == [t for _, _, t in listed]
+    assert max(held) <= 200  # about one cue and its snap windows, however long the stream

@@ -117,6 +117,6 @@ def test_workers_in_another_folder_get_absolute_paths(cluster, library, tmp_path
     finally:
         for worker, folder in before.items():
             cluster.run(os.chdir, folder, workers=[worker])
-    local = slice_files([library], tmp_path / "local", PARAMS)
+    assert not slice_files([library], tmp_path / "local", PARAMS).errors
     assert not remote.errors and tree(tmp_path / "relative") == tree(tmp_path / "local")
     assert all(os.path.isabs(c.clip) and os.path.isabs(c.source) for c in remote.clips)

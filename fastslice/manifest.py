@@ -26,6 +26,7 @@ import dataclasses
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 from array import array
@@ -40,6 +41,8 @@ FIELDS = ("source", "clip", "start_sample", "end_sample", "start_seconds", "end_
 #: The markers' layout; a marker of another layout never matches (the input is sliced again).
 MARKER_LAYOUT = 2
 MARKER_SUFFIX = ".fastslice.json"
+#: The folder beside the markers where clips and markers are written before they get their names.
+WORK_FOLDER = ".fastslice.work"
 _INTEGER_FIELDS = ("start_sample", "end_sample", "sample_rate", "channels", "source_rate")
 
 
@@ -108,10 +111,15 @@ class Clip:
 
 
 @contextlib.contextmanager
-def atomic_path(path, storage_options=None):
+def atomic_path(path, storage_options=None, temporary=None):
     """A hidden temporary path beside ``path`` (its folder made) that becomes ``path`` when the block
     completes, and is removed if it fails.  For a URL, a local temporary file uploaded as the object
-    ``path`` when the block completes (an object store has no rename; the upload is whole or absent)."""
+    ``path`` when the block completes (an object store has no rename; the upload is whole or absent).
+
+    ``temporary`` is the temporary path to use instead (on the same file system: a work folder whose
+    leftovers are swept).  Otherwise, once the file is in place, the temporaries that processes no
+    longer running left beside it (a run killed while writing it) are removed: one listing of its
+    folder, for the files written once per run (manifests, exports)."""
     if storage.is_url(str(path)):
         folder = tempfile.mkdtemp(prefix="fastslice-upload-")
         temporary = Path(folder) / storage.basename(str(path))
@@ -124,13 +132,40 @@ def atomic_path(path, storage_options=None):
     path = Path(path)
     if not path.parent.is_dir():
         path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
+    sweep = temporary is None
+    temporary = Path(temporary) if temporary is not None else path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
         yield temporary
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+    if sweep:
+        _remove_stale_temporaries(path)
+
+
+def _remove_stale_temporaries(path):
+    """Remove ``.<name>.<pid>.part`` beside ``path`` where no process ``pid`` is running."""
+    pattern = re.compile(re.escape(f".{path.name}.") + r"([0-9]+)\.part")
+    try:
+        with os.scandir(path.parent) as entries:
+            stale = [(e.name, int(m.group(1))) for e in entries if (m := pattern.fullmatch(e.name))]
+    except OSError:
+        return
+    for name, pid in stale:
+        if pid != os.getpid() and not _running(pid):
+            with contextlib.suppress(OSError):
+                os.unlink(path.parent / name)
+
+
+def _running(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True
 
 
 # -- markers ----------------------------------------------------------------------------
@@ -145,7 +180,23 @@ def write_marker(path, record, clips, storage_options=None):
     stream may have made thousands of clips), atomically (a URL: uploaded whole).  Clip paths are
     stored relative to the marker's folder."""
     folder = storage.dirname(str(path))
-    with atomic_path(path, storage_options) as temporary:
+    temporary, made = None, None
+    if not storage.is_url(str(path)):  # written through the work folder beside it, whose leftovers are swept
+        work = Path(folder) / WORK_FOLDER
+        if not work.is_dir():
+            work.mkdir(parents=True, exist_ok=True)
+            made = work
+        temporary = work / f"{Path(path).name[1:-len(MARKER_SUFFIX)]}.{os.getpid()}.marker.part"
+    try:
+        _write_marker(path, record, clips, storage_options, temporary, folder)
+    finally:
+        if made is not None:  # made for this marker alone (prune): removed again
+            with contextlib.suppress(OSError):
+                made.rmdir()
+
+
+def _write_marker(path, record, clips, storage_options, temporary, folder):
+    with atomic_path(path, storage_options, temporary) as temporary:
         with open(temporary, "w", encoding="utf-8") as f:
             f.write(json.dumps({"fastslice_marker": MARKER_LAYOUT, **record})[:-1] + ', "clips": [')
             for k, clip in enumerate(clips):

@@ -40,7 +40,7 @@ from pathlib import Path
 from . import manifest, storage
 from .errors import FastsliceError
 
-WORK_FOLDER = ".fastslice.work"
+WORK_FOLDER = manifest.WORK_FOLDER
 JOURNAL_SUFFIX = ".fastslice.journal"
 
 

@@ -463,6 +463,28 @@ def test_clips_truncated_after_the_marker_are_sliced_again(tmp_path):
         assert_clips(out, f"f{k}", expected_clips(folder / f"f{k}.wav"))
 
 
+def test_temporaries_of_a_run_killed_while_writing_are_removed_by_the_next(tmp_path):
+    """A run killed while it wrote its manifest (or an input's marker) left a hidden temporary; the
+    next run that writes the same file removes it, and a live process's temporary is left alone."""
+    folder = tmp_path / "in"
+    write_recording(folder / "f0.wav", 80)
+    out = tmp_path / "out"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a process id no longer running
+    stale_manifest = out / f".clips.csv.{dead.pid}.part"
+    live_manifest = out / f".clips.csv.{os.getppid()}.part"
+    stale_marker = out / ".fastslice.work" / f"f0.{dead.pid}.marker.part"
+    stale_marker.parent.mkdir(parents=True)
+    for path in (stale_manifest, live_manifest, stale_marker):
+        path.write_text("half a file")
+    fastslice("slice", folder, "-o", out, *OPTIONS, "--manifest", out / "clips.csv", check=0)
+    assert not stale_manifest.exists() and not stale_marker.exists()
+    assert live_manifest.exists(), "the temporary of a process still running was removed"
+    live_manifest.unlink()
+    assert leftovers(out) == []
+    assert_every_clip_is_its_markers(out, [folder / "f0.wav"])
+
+
 # -- 14. progress within a long file ------------------------------------------------------------------
 
 

@@ -48,6 +48,18 @@ def one_core(argv):
     return (["taskset", "-c", "0"] if shutil.which("taskset") else []) + argv
 
 
+def timed_processes(benchmark, argv, folder, rounds):
+    """Time the process ``argv(out)`` over ``rounds`` rounds, each into a new folder under ``folder`` (after
+    one warm-up run); then run it once more for its peak RSS.  Returns ``(peak RSS in MB, the first round's folder)``."""
+    subprocess.run(argv(folder / "warm"), check=True)  # numba's cache, the page cache, first loads
+    numbers = iter(range(100))
+    benchmark.pedantic(lambda: subprocess.run(argv(folder / f"r{next(numbers)}"), check=True), rounds=rounds,
+                       iterations=1)
+    done = subprocess.run([sys.executable, "-c", _PEAK_RSS, *argv(folder / "rss")], capture_output=True, text=True,
+                          check=True)
+    return round(int(done.stdout.split()[-1]) / 1024, 1), folder / "r0"
+
+
 @pytest.mark.parametrize("how", ["rms", "cues", "speech"])
 def test_cues_and_speech(benchmark, hour, tmp_path, how):
     wav, srt, seconds = hour
@@ -57,13 +69,7 @@ def test_cues_and_speech(benchmark, hour, tmp_path, how):
     def argv(out):
         return one_core([sys.executable, "-m", "fastslice", "slice", str(wav), "-o", str(out), *CLI_OPTIONS, *extra])
 
-    subprocess.run(argv(tmp_path / "warm"), check=True)  # numba's cache, the page cache, onnxruntime's first load
-    rounds = iter(range(100))
-    benchmark.pedantic(lambda: subprocess.run(argv(tmp_path / f"r{next(rounds)}"), check=True),
-                       rounds=ROUNDS, iterations=1)
-    done = subprocess.run([sys.executable, "-c", _PEAK_RSS, *argv(tmp_path / "rss")], capture_output=True, text=True,
-                          check=True)
-    benchmark.extra_info.update(peak_rss_mb=round(int(done.stdout.split()[-1]) / 1024, 1),
-                                clips=len([n for n in os.listdir(tmp_path / "r0") if n.endswith(".wav")]))
+    rss, first = timed_processes(benchmark, argv, tmp_path, ROUNDS)  # onnxruntime's first load in the warm-up
+    benchmark.extra_info.update(peak_rss_mb=rss, clips=len([n for n in os.listdir(first) if n.endswith(".wav")]))
     if benchmark.stats:
         benchmark.extra_info["x_realtime"] = round(seconds / benchmark.stats.stats.min)

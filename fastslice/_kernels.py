@@ -465,17 +465,57 @@ def trailing_tag(n_frames, min_interval, state, tag):
 
 
 @jit
+def _through_sections(sos, state, c, x):
+    """One sample ``x`` (float64) of channel ``c`` through the second-order sections ``sos`` (n, 6) in
+    transposed direct form II, ``state[c]`` (n, 2) updated; the filtered sample."""
+    for s in range(sos.shape[0]):
+        b0, b1, b2, a1, a2 = sos[s, 0], sos[s, 1], sos[s, 2], sos[s, 4], sos[s, 5]
+        y = b0 * x + state[c, s, 0]
+        state[c, s, 0] = b1 * x - a1 * y + state[c, s, 1]
+        state[c, s, 1] = b2 * x - a2 * y
+        x = y
+    return x
+
+
+@jit
 def sos_filter(sos, state, block, out):
     """Filter ``block`` (frames, channels) through the second-order sections ``sos`` (n, 6) into ``out``,
     in transposed direct form II, in float64; ``state`` (channels, n, 2) is carried to the next block."""
     frames = block.shape[0]
     for c in range(block.shape[1]):
         for k in range(frames):
-            x = np.float64(block[k, c])
-            for s in range(sos.shape[0]):
-                b0, b1, b2, a1, a2 = sos[s, 0], sos[s, 1], sos[s, 2], sos[s, 4], sos[s, 5]
-                y = b0 * x + state[c, s, 0]
-                state[c, s, 0] = b1 * x - a1 * y + state[c, s, 1]
-                state[c, s, 1] = b2 * x - a2 * y
-                x = y
-            out[k, c] = x
+            out[k, c] = _through_sections(sos, state, c, np.float64(block[k, c]))
+
+
+@jit
+def filtered_energy(sos, state, block, sums, stops, out):
+    """Filter ``block`` (frames, channels) through ``sos`` (n, 6) as ``sos_filter`` does, adding each
+    filtered sample's square to ``sums[channel]`` (float64); after ``stops[k]`` samples of the block
+    (ascending, 1..frames), ``out[k]`` is a copy of ``sums``.  ``state`` is carried to the next block."""
+    frames, channels = block.shape
+    k = 0
+    n_stops = stops.shape[0]
+    while k < n_stops and stops[k] <= 0:
+        for c in range(channels):
+            out[k, c] = sums[c]
+        k += 1
+    for i in range(frames):
+        for c in range(channels):
+            x = _through_sections(sos, state, c, np.float64(block[i, c]))
+            sums[c] += x * x
+        while k < n_stops and stops[k] == i + 1:
+            for c in range(channels):
+                out[k, c] = sums[c]
+            k += 1
+
+
+@jit
+def count_beyond_full_scale(block):
+    """Samples of a float block (any shape, contiguous) above 1.0 or below -1.0: what an integer
+    format clips."""
+    flat = block.reshape(-1)
+    count = 0
+    for i in range(flat.shape[0]):
+        if flat[i] > 1.0 or flat[i] < -1.0:
+            count += 1
+    return count

@@ -49,6 +49,10 @@ def build_parser():
                      "(e.g. -1); the cuts are unchanged")
     cut.add_argument("--normalize-mix", type=float, default=1.0, metavar="ALPHA", help="with --normalize: write "
                      "ALPHA * normalized + (1 - ALPHA) * clip (RVC 0.75, GPT-SoVITS 0.25; default 1)")
+    cut.add_argument("--loudness", type=float, metavar="LUFS", help="bring each clip to this integrated loudness "
+                     "(ITU-R BS.1770-4, e.g. -23 as fish-speech's guide), its peak kept under --peak-ceiling")
+    cut.add_argument("--peak-ceiling", type=float, metavar="DBFS", help="keep each clip's sample peak at or under DBFS "
+                     "by lowering its gain (default -1 with --loudness; alone: only clips above it are lowered)")
     cut.add_argument("--mono", action="store_true", help="mix the clips down to mono (the mean of the channels)")
     cut.add_argument("--zip", metavar="PATH", help="also write every clip into one zip file (the clips' paths relative to OUT_DIR)")
     cut.add_argument("--format", help="container of the clips, e.g. WAV, FLAC (default: the input's, or WAV for compressed input)")
@@ -81,6 +85,8 @@ def build_parser():
     cut.add_argument("--overwrite", action="store_true", help="slice again inputs whose clips are already complete "
                      "(for -, replace the clips of an earlier run with the same --stem)")
     cut.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
+    cut.add_argument("-v", "--verbose", action="store_true", help="a summary line per file: its clips, and the "
+                     "threshold --threshold auto chose for it")
 
     analyze = commands.add_parser("analyze", help="RMS levels, noise floor, a suggested threshold, and the clips given options would make")
     analyze.add_argument("file", metavar="FILE", help="an audio file")
@@ -129,11 +135,29 @@ def build_parser():
 
 def _add_slicer_options(parser):
     d = CLI_DEFAULTS
-    parser.add_argument("--threshold", type=float, default=d["threshold"], metavar="DB", help=f"RMS level below which a frame is silent, in dB (default {d['threshold']:g})")
+    parser.add_argument("--threshold", type=_threshold, default=d["threshold"], metavar="DB|auto[-N]",
+                        help=f"RMS level below which a frame is silent, in dB (default {d['threshold']:g}); 'auto': "
+                        "each input's own, halfway between its noise floor and speech level; 'auto-N': N dB above "
+                        "its noise floor")
     parser.add_argument("--min-length", type=float, default=d["min_length"], metavar="MS", help=f"minimum clip length, in ms (default {d['min_length']})")
     parser.add_argument("--min-interval", type=float, default=d["min_interval"], metavar="MS", help=f"minimum silence to cut at, in ms (default {d['min_interval']})")
     parser.add_argument("--hop-size", type=float, default=d["hop_size"], metavar="MS", help=f"RMS frame hop, in ms (default {d['hop_size']})")
     parser.add_argument("--max-sil-kept", type=float, default=d["max_sil_kept"], metavar="MS", help=f"maximum silence kept around a clip, in ms (default {d['max_sil_kept']})")
+
+
+def _threshold(text):
+    """--threshold: a level in dB, or a rule (auto, auto-N) checked by fastslice.levels."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    from .errors import ParameterError
+    from .levels import ThresholdRule
+
+    try:
+        return ThresholdRule.parse(text).text
+    except ParameterError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _add_export_options(parser, flag="--export", required=False):
@@ -250,6 +274,7 @@ def _slice_options(args):
         _slicer_params(args), format=args.format, subtype=args.subtype, overwrite=args.overwrite, dry_run=args.dry_run,
         start_seconds=args.start, end_seconds=args.end, sample_rate=args.sr, mono=args.mono, decoder=args.decoder,
         stream=args.stream, name_template=args.name, normalize_dbfs=args.normalize, normalize_mix=args.normalize_mix,
+        loudness_lufs=args.loudness, peak_ceiling_dbfs=args.peak_ceiling,
         highpass_hz=args.highpass, highpass_order=args.highpass_order, threads=args.threads, speaker=args.speaker,
         speaker_from_folder=args.speaker_from_folder, layout=args.layout, no_clips=args.no_clips,
         storage_options=args.storage_options, cues=args.cues, snap_ms=args.snap, detector=args.detector,
@@ -322,6 +347,8 @@ def run_slice(args):
             progress.stream.write("\n")
         for note in notes:
             print(f"fastslice: {note}", file=sys.stderr)
+        if result is not None and args.verbose:
+            print(f"fastslice: {_file_summary(result)}", file=sys.stderr)
         if result is not None:
             if state["records"] is not None:
                 state["records"].add(index, result.clips)
@@ -378,6 +405,18 @@ def run_slice(args):
         print("fastslice: interrupted; the clips finished until then are kept", file=sys.stderr)
         return 130
     return 1 if failures else 0
+
+
+def _file_summary(result):
+    """-v's line for a file: its clips and seconds, and the threshold auto chose."""
+    if result.skipped:
+        return f"{result.source}: already done ({len(result.clips)} clips)"
+    seconds = sum(c.end_seconds - c.start_seconds for c in result.clips)
+    n = len(result.clips)
+    line = f"{result.source}: {n} clip{'' if n == 1 else 's'}, {seconds:.1f} s of {result.audio_seconds:.1f} s"
+    if result.threshold_choice is not None:
+        line += f"; {result.threshold_choice.summary()}"
+    return line + (" (interrupted)" if result.interrupted else "")
 
 
 def _check_output_folder(out, dry_run):

@@ -13,6 +13,13 @@ the marker that lets a re-run skip the input.
 A file is all or nothing: if it fails or is interrupted, none of its clips from that
 run is kept.  A stream (a pipe, which may never end) keeps every finished clip when it
 is interrupted.
+
+With ``threshold="auto"`` the cuts wait for the end of the input (``_AutoCuts``): its RMS
+frames are kept and counted, the threshold is chosen from them (``fastslice.levels``), and the
+clips are written from the samples held meanwhile (read again from a PCM file, else held, in a
+temporary file beyond the memory bound).  A clip's level is changed, where the options say so,
+by a gain found in a first pass over it (``_Level``: peak, loudness, ceiling); samples still past
+full scale when written into an integer format are counted and reported, clip by clip.
 """
 import contextlib
 import dataclasses
@@ -30,7 +37,17 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from . import __version__, cues, outputs, readers, speech, storage
+from . import (
+    __version__,
+    _kernels,
+    cues,
+    levels,
+    loudness,
+    outputs,
+    readers,
+    speech,
+    storage,
+)
 from .errors import FastsliceError, ParameterError
 from .filters import HighPass, butter_highpass
 from .formats import INTEGER_SUBTYPES, output_format  # noqa: F401  (output_format: part of this module's API)
@@ -60,6 +77,8 @@ class FileResult:
     spilled_frames: int = 0
     #: a stream ended by Ctrl-C: the clips finished until then are kept
     interrupted: bool = False
+    #: with threshold="auto": the ``levels.Choice`` that cut it (threshold, floor, speech level)
+    threshold_choice: object = None
 
 
 def slice_file(source, out_dir, options=None, *, stem=None, speaker=None, records=None, listed=None, on_progress=None,
@@ -194,6 +213,54 @@ class _Cuts:
         return self.cutter.first_open_sample() if self.cutter is not None else self.ranges.first_open_sample()
 
 
+class _AutoCuts:
+    """The cuts of ``threshold="auto"``: none until the input has been read.  Its RMS frames are
+    computed as it is (the slicer's threshold plays no part in them) and kept (``levels.Levels``: 4
+    bytes a hop, an hour at 10 ms is 1.4 MB); ``finish`` chooses the threshold
+    and runs the slicer's state machine over the frames.  Every sample is needed until then."""
+
+    cutter = None
+
+    def __init__(self, options, slicer, channels, rate):
+        self.options, self.rate, self.rule = options, rate, options.threshold_rule
+        self.ranges = RangeStream(slicer, None, channels, np.float32, frames_only=True)
+        self.levels = levels.Levels()
+        self.ranges.rms_sink = lambda first, rms: self.levels.add(rms)
+        self.choice = None
+
+    def feed_mono(self, mono):
+        self.ranges.feed_mono(mono)
+        return []
+
+    def first_open_sample(self):
+        return 0
+
+    def finish(self, interrupted=False):
+        """The ranges, at the threshold chosen from every frame.  ``interrupted``: the input ended
+        early (Ctrl-C on a stream): the ranges of the frames computed so far, less the last, whose end
+        is only where the input stopped."""
+        if not interrupted:
+            self.ranges.finish()
+        rms = self.levels.frames()
+        self.choice = self.levels.analysis(self.rule)
+        slicer = self.options.slicer(self.rate, threshold=self.choice.threshold)
+        n_samples = self.ranges.fed
+        if interrupted:  # the samples whose frames are all computed
+            if rms.shape[0] == 0:
+                return []
+            n_samples = min(n_samples, (rms.shape[0] - 1) * slicer.hop_samples + slicer.win_samples
+                            - 2 * (slicer.win_samples // 2))
+            rms = rms[: slicer.n_frames(n_samples)]
+        elif slicer._is_whole(n_samples):
+            rms = np.empty(0, np.float32)
+        found = [(int(s), int(e), "") for s, e in slicer.ranges_from_rms(rms, n_samples)]
+        return found[:-1] if interrupted else found
+
+    def params(self):
+        """The slicer's parameters that cut the clips: the threshold chosen, in dB."""
+        return dict(self.options.params_at(self.choice.threshold))
+
+
 def _slice_open(source, reader, output, options, record, on_progress, sweep=True, speaker="", kind="path", cue=None):
     """``slice_file`` of an open reader; ``kind`` is "path" (a local file), "remote" (a URL: a file,
     read through a file object) or "stream" (a pipe or file object: clips kept when interrupted);
@@ -219,7 +286,7 @@ def _slice_open(source, reader, output, options, record, on_progress, sweep=True
                   segment=[first, stop], source_rate=reader.samplerate, sample_rate=out_rate, channels=out_channels,
                   speaker=speaker)
     labs = options.project is not None and options.project.labs
-    normalize_gain = _normalize_gain(options)
+    level = _Level.of(options, out_rate, out_channels)
     highpass = None
     if options.highpass_hz is not None:
         try:
@@ -229,11 +296,16 @@ def _slice_open(source, reader, output, options, record, on_progress, sweep=True
             raise FastsliceError(f"{name}: {exc}") from None
     names, seen = options.names, {}
     folder = str(output.folder)
+    # the threshold that cuts the clips, for their rows (None where cues or speech cut them)
+    by_threshold = cue is None and options.detector == "rms"
 
     def clip_at(i, start, end, text=""):
+        threshold = None
+        if by_threshold:
+            threshold = float(ranges.choice.threshold if isinstance(ranges, _AutoCuts) else slicer.threshold)
         if options.no_clips:  # a range of the source, no file
             return Clip(name, "", first + start, first + end, out_rate, out_channels, reader.samplerate,
-                        speaker=speaker, text=text, source_frames=reader.frames or 0)
+                        speaker=speaker, text=text, source_frames=reader.frames or 0, threshold=threshold)
         clip_name = names.name(output.stem, i, first + start, first + end, reader.samplerate, speaker)
         if clip_name in seen:
             raise FastsliceError(f"{name}: --name {names.template!r} names clips {seen[clip_name]} and {i} both "
@@ -241,7 +313,7 @@ def _slice_open(source, reader, output, options, record, on_progress, sweep=True
         seen[clip_name] = i
         return Clip(name, storage.join(folder, f"{clip_name}.{ext}"), first + start, first + end,
                     out_rate, out_channels, reader.samplerate, speaker=speaker, text=text,
-                    source_frames=reader.frames or 0)
+                    source_frames=reader.frames or 0, threshold=threshold)
 
     check = SampleCheck(reader, dtype=None if highpass is None else np.float32)
     decoding = Decoding(reader, options.block_frames, first, stop, check, transform=highpass)
@@ -257,15 +329,27 @@ def _slice_open(source, reader, output, options, record, on_progress, sweep=True
                                 min_length=round(slicer.min_length * rate / 1000) if merge_short else None,
                                 max_length=slicer.max_length_samples)
     gate = speech.SpeechGate(reader.samplerate, slicer.hop_samples) if options.detector == "speech" else None
-    ranges = _Cuts(slicer, reader.channels, gate, cutter)
+    if options.threshold_rule is not None:
+        ranges = _AutoCuts(options, slicer, reader.channels, reader.samplerate)
+    else:
+        ranges = _Cuts(slicer, reader.channels, gate, cutter)
     report = _Reporter(on_progress, reader, first, stop)
+
+    def finish_cuts(interrupted=False):
+        """The ranges still to come; with ``auto``, all of them, and the threshold recorded."""
+        if not isinstance(ranges, _AutoCuts):
+            return [] if interrupted else ranges.finish()
+        found = ranges.finish(interrupted)
+        record.update(params=ranges.params(), threshold=ranges.choice.record())
+        return found
+
     if options.dry_run or options.no_clips:
         clips = []
         for _, mixed in decoding:
             clips += [clip_at(len(clips) + k, *r) for k, r in enumerate(ranges.feed_mono(mixed))]
             report(decoding.position)
         _check_some_audio(name, decoding)
-        clips += [clip_at(len(clips) + k, *r) for k, r in enumerate(ranges.finish())]
+        clips += [clip_at(len(clips) + k, *r) for k, r in enumerate(finish_cuts())]
         result = _result(name, decoding, check, clips, None, cuts=ranges)
         if options.no_clips and not options.dry_run:  # the ranges are the output: the marker lists them
             record.update(seconds=result.audio_seconds, source_frames=reader.frames)
@@ -279,7 +363,7 @@ def _slice_open(source, reader, output, options, record, on_progress, sweep=True
     as_floats = reader.dtype.kind == "i" and sub not in INTEGER_SUBTYPES
     # the writer reads each clip from the file itself (unless the clips are filtered audio)
     rereads = kind == "path" and reader.uncompressed and highpass is None
-    copies = _WavCopy.plan(source, reader, fmt, sub, first) if rereads and not convert and normalize_gain is None else None
+    copies = _WavCopy.plan(source, reader, fmt, sub, first) if rereads and not convert and level is None else None
     if rereads:
         hold = Reread(lambda: readers.open_source(source, decoder="sndfile"), first)
     else:
@@ -287,6 +371,7 @@ def _slice_open(source, reader, output, options, record, on_progress, sweep=True
                           options.block_frames)
     interrupted = False
     queued = []  # clips handed to the writer, in order; writer.done are those complete on disk
+    spec = _ClipSpec(out_rate, out_channels, fmt, sub, name, [])
 
     def write(start, end, text):
         clip = clip_at(len(queued), start, end, text)
@@ -304,8 +389,8 @@ def _slice_open(source, reader, output, options, record, on_progress, sweep=True
                 blocks = (readers.as_float32(b) for b in blocks)
             return blocks
 
-        blocks = clip_blocks() if normalize_gain is None else _normalized(clip_blocks, normalize_gain, options.hold_bytes)
-        writer.write(clip, work, blocks, (out_rate, out_channels, fmt, sub, name), reads_alone=rereads)
+        blocks = clip_blocks() if level is None else level.blocks(clip_blocks, options.hold_bytes, clip.clip)
+        writer.write(clip, work, blocks, spec, reads_alone=rereads)
 
     def placed(work, clip):  # a stream's clip gets its name as soon as it is complete
         output.place(name, work, clip, labs)
@@ -330,14 +415,15 @@ def _slice_open(source, reader, output, options, record, on_progress, sweep=True
                     interrupted = True  # a stream ends with Ctrl-C: keep what is finished
                 if not interrupted:
                     _check_some_audio(name, decoding)
-                    for start, end, text in ranges.finish():
-                        write(start, end, text)
+                for start, end, text in finish_cuts(interrupted):
+                    write(start, end, text)
                 writer.finish()
             except BaseException:
                 writer.stop()  # before the hold closes: the writer may be reading from it
                 raise
         done = writer.done
-        result = _result(name, decoding, check, [clip for _, clip in done], hold, interrupted, cuts=ranges)
+        result = _result(name, decoding, check, [clip for _, clip in done], hold, interrupted, cuts=ranges,
+                         notes=(level.warnings(name) if level is not None else []) + _clipping_warnings(spec))
         record.update(seconds=result.audio_seconds, source_frames=reader.frames or decoding.position, labs=labs)
         if is_path:
             output.commit(name, record, done, labs)
@@ -378,9 +464,13 @@ def _check_some_audio(name, decoding):
         raise FastsliceError(f"{name}: holds no audio frames")
 
 
-def _result(name, decoding, check, clips, hold, interrupted=False, cuts=None):
+def _result(name, decoding, check, clips, hold, interrupted=False, cuts=None, notes=()):
     rate = decoding.source.samplerate
-    notes = check.warnings()
+    extra, notes = list(notes), check.warnings()
+    choice = getattr(cuts, "choice", None)
+    if choice is not None and not choice.separated:
+        notes.append(f"{name}: --threshold {choice.rule}: {choice.reason}; cut at {choice.threshold:g} dB, as a fixed "
+                     f"threshold would (give --threshold DB to choose)")
     cutter = None if cuts is None else cuts.cutter
     if cutter is not None and cutter.split:
         notes.append(f"{name}: {cutter.split} cues longer than --max-length were cut at their quietest frames; "
@@ -394,8 +484,9 @@ def _result(name, decoding, check, clips, hold, interrupted=False, cuts=None):
                if cuts is not None and cuts.ranges.gate is not None else "it is all silence below the threshold")
         notes.append(f"{name}: no clip: {why}")
     seconds = (decoding.position - decoding.first) / rate
-    return FileResult(name, clips, seconds, warnings=notes, decoded_frames=decoding.decoded,
-                      spilled_frames=0 if hold is None else hold.spilled_frames, interrupted=interrupted)
+    return FileResult(name, clips, seconds, warnings=notes + extra, decoded_frames=decoding.decoded,
+                      spilled_frames=0 if hold is None else hold.spilled_frames, interrupted=interrupted,
+                      threshold_choice=choice)
 
 
 def _segment(name, reader, start_seconds, end_seconds):
@@ -429,31 +520,108 @@ def _converted(blocks, in_rate, out_rate, mono):
         yield resampler.resample_chunk(np.zeros((0, channels), np.float32), last=True)
 
 
-def _normalize_gain(options):
-    """``gain(peak)`` for ``normalize_dbfs`` and ``normalize_mix`` (checked by the options), or None."""
-    if options.normalize_dbfs is None:
-        return None
-    target, mix = 10 ** (options.normalize_dbfs / 20), options.normalize_mix
-    return lambda peak: 1.0 if peak == 0 else mix * target / peak + (1 - mix)
+class _Level:
+    """The gain of each clip where the options change levels, found in a first pass over the clip:
+
+    * ``normalize_dbfs`` (``--normalize``): its sample peak to that level (``normalize_mix`` < 1
+      blends the normalized clip with the clip as it is);
+    * ``loudness_lufs`` (``--loudness``): its integrated loudness (ITU-R BS.1770-4,
+      ``fastslice.loudness``) to that level, then lowered so that its sample peak stays at or under
+      the ceiling (``peak_ceiling``: -1 dBFS unless given) -- gain reduced, never clipped;
+    * ``peak_ceiling_dbfs`` alone (``--peak-ceiling``): lowered only where its peak is above.
+
+    The clip is measured as it is written (after --sr and --mono).  A clip shorter than one gating
+    block (400 ms) or silent throughout (every block under -70 LUFS) has no loudness: it is left at
+    its own gain, under the ceiling, and ``warnings`` names it."""
+
+    def __init__(self, options, rate, channels):
+        self.rate, self.channels = rate, channels
+        self.normalize = options.normalize_dbfs
+        self.mix = options.normalize_mix
+        self.target = options.loudness_lufs
+        self.ceiling = options.peak_ceiling
+        self.short, self.silent = [], []  # clips left at their own gain (appended on the writer's thread)
+
+    @classmethod
+    def of(cls, options, rate, channels):
+        """The ``_Level`` of the options, or None where clips are written at their own level."""
+        if options.normalize_dbfs is None and options.peak_ceiling is None:
+            return None
+        return cls(options, rate, channels)
+
+    def factor(self, peak, integrated, clip):
+        """The gain of a clip of sample ``peak`` (amplitude) and ``integrated`` loudness (LUFS or None)."""
+        if self.normalize is not None:
+            return 1.0 if peak == 0 else self.mix * 10 ** (self.normalize / 20) / peak + (1 - self.mix)
+        if self.target is not None:
+            found = loudness.gain(integrated, peak, self.target, self.ceiling)
+            if found is not None:
+                return found
+            (self.short if integrated is None else self.silent).append(storage.basename(clip))
+        limit = 10 ** (self.ceiling / 20)
+        return limit / peak if peak > limit else 1.0
+
+    def blocks(self, clip_blocks, keep_bytes, clip):
+        """The blocks of ``clip_blocks()`` as float32, scaled by the clip's gain.  The first pass
+        measures them and keeps them up to ``keep_bytes``; a longer clip is made again for the
+        second pass, so memory stays bounded."""
+        peak, kept, size = 0.0, [], 0
+        meter = loudness.Meter(self.rate, self.channels) if self.target is not None else None
+        for block in clip_blocks():
+            block = readers.as_float32(block)
+            peak = max(peak, float(np.abs(block).max(initial=0.0)))
+            if meter is not None:
+                meter.feed(block)
+            if kept is not None:
+                size += block.nbytes
+                if size <= keep_bytes:
+                    kept.append(block.copy())
+                else:
+                    kept = None
+        factor = np.float32(self.factor(peak, None if meter is None else meter.integrated(), clip))
+        for block in kept if kept is not None else (readers.as_float32(b) for b in clip_blocks()):
+            yield block * factor
+
+    def warnings(self, name):
+        notes = []
+        ceiling = "" if self.ceiling is None else f", under the ceiling ({self.ceiling:g} dBFS)"
+        short = f"shorter than {loudness.BLOCK_SECONDS * 1000:.0f} ms (one gating block)"
+        for clips, what in ((self.short, short), (self.silent, "below the absolute gate (-70 LUFS) throughout")):
+            if clips:
+                notes.append(f"{name}: no loudness for {len(clips)} clip{'s' if len(clips) > 1 else ''} {what}; left "
+                             f"at their own gain{ceiling}: {_listed(clips)}")
+        return notes
 
 
-def _normalized(clip_blocks, gain, keep_bytes):
-    """The clip's blocks as float32, scaled by ``gain(peak)``.  The first pass finds the peak and
-    keeps the blocks (converted, resampled) up to ``keep_bytes``; a longer clip is made again for
-    the second pass, so memory stays bounded."""
-    peak, kept, size = 0.0, [], 0
-    for block in clip_blocks():
-        block = readers.as_float32(block)
-        peak = max(peak, float(np.abs(block).max(initial=0.0)))
-        if kept is not None:
-            size += block.nbytes
-            if size <= keep_bytes:
-                kept.append(block.copy())
-            else:
-                kept = None
-    factor = np.float32(gain(peak))
-    for block in kept if kept is not None else (readers.as_float32(b) for b in clip_blocks()):
-        yield block * factor
+def _listed(names, at_most=10):
+    shown = ", ".join(names[:at_most])
+    return shown + (f" and {len(names) - at_most} more" if len(names) > at_most else "")
+
+
+@dataclasses.dataclass(frozen=True)
+class _ClipSpec:
+    """How an input's clips are written: rate, channels, format, subtype; ``source`` names the
+    input in errors; ``clipped`` collects ``(clip, samples)`` of clips whose float samples past full
+    scale an integer subtype clipped (appended on the writer's thread)."""
+
+    rate: int
+    channels: int
+    format: str
+    subtype: str
+    source: str
+    clipped: list
+
+
+def _clipping_warnings(spec, at_most=10):
+    """One warning per clip that was clipped (the first ``at_most``), then one for the rest."""
+    notes = [f"{spec.source}: clip {clip}: {n} sample{'s' if n > 1 else ''} past full scale clipped writing "
+             f"{spec.subtype}; keep the peaks under it with --peak-ceiling -1 (or --loudness, --normalize), or write "
+             "floats (--subtype FLOAT)" for clip, n in spec.clipped[:at_most]]
+    rest = spec.clipped[at_most:]
+    if rest:
+        notes.append(f"{spec.source}: {len(rest)} more clips clipped ({sum(n for _, n in rest)} samples past full "
+                     f"scale): {_listed([c for c, _ in rest])}")
+    return notes
 
 
 def _resampler(in_rate, out_rate, channels):
@@ -471,10 +639,10 @@ class _ClipWriter:
     Each clip is written to its work path (``fastslice.outputs``).  Three ways to hand one over,
     each ending in a complete file or none:
 
-    * ``write(clip, work, blocks, args)``: blocks from memory the decoding thread reuses are
+    * ``write(clip, work, blocks, spec)``: blocks from memory the decoding thread reuses are
       copied, in that thread, into a few buffers that go round between the two threads, for
-      ``_write_clip(blocks, work, *args)``;
-    * ``write(clip, work, blocks, args, reads_alone=True)``: blocks read again from the file by a
+      ``_write_clip(blocks, work, spec, clip.clip)`` (``spec``: a ``_ClipSpec``);
+    * ``write(clip, work, blocks, spec, reads_alone=True)``: blocks read again from the file by a
       reader only the writer uses, read on the writer's thread;
     * ``run(clip, work, job)``: ``job(stopping)`` writes the clip itself (``_WavCopy``), checking
       ``stopping()`` as it goes.
@@ -507,14 +675,14 @@ class _ClipWriter:
         self._thread = threading.Thread(target=self._run, name="fastslice-clip-writer", daemon=True)
         self._thread.start()
 
-    def write(self, clip, work, blocks, args, reads_alone=False):
+    def write(self, clip, work, blocks, spec, reads_alone=False):
         if not self._threaded:
-            self.run(clip, work, lambda stopping: _write_clip(blocks, work, *args, clip.clip))
+            self.run(clip, work, lambda stopping: _write_clip(blocks, work, spec, clip.clip))
         elif reads_alone:
-            self._put(("lazy", clip, work, args, blocks))
+            self._put(("lazy", clip, work, spec, blocks))
         else:
             self._open = True  # from here until _END, an interruption abandons this clip only
-            self._put(("blocks", clip, work, args))
+            self._put(("blocks", clip, work, spec))
             for block in blocks:
                 self._put(self._copy(block))  # the hold reuses its memory
             self._put(self._END)
@@ -587,9 +755,9 @@ class _ClipWriter:
                 if kind == "job":
                     frames = item[3](self._stopping.is_set)
                 elif kind == "lazy":
-                    frames = _write_clip(self._watched(item[4]), work, *item[3], clip.clip)
+                    frames = _write_clip(self._watched(item[4]), work, item[3], clip.clip)
                 else:
-                    frames = _write_clip(self._watched(self._queued_blocks()), work, *item[3], clip.clip)
+                    frames = _write_clip(self._watched(self._queued_blocks()), work, item[3], clip.clip)
                 self._complete(clip, work, frames)
             except _Stopped as stopped:
                 if stopped.args == (self._STOP,):
@@ -713,22 +881,29 @@ def _copy_range(src, out, offset, count):
     return len(data)
 
 
-def _write_clip(blocks, temporary, sample_rate, channels, fmt, subtype, source, final):
-    """Write the blocks to ``temporary`` (the work path of the clip ``final``); returns the frames written."""
-    frames = 0
-    with _clip_errors(temporary, source, final):
+def _write_clip(blocks, temporary, spec, final):
+    """Write the blocks to ``temporary`` (the work path of the clip ``final``) as ``spec`` (a
+    ``_ClipSpec``) says; returns the frames written.  Float samples past full scale written into an
+    integer subtype are counted into ``spec.clipped`` (libsndfile clips them, without a word)."""
+    frames = clipped = 0
+    counts = spec.subtype in INTEGER_SUBTYPES
+    with _clip_errors(temporary, spec.source, final):
         # libsndfile writes to a path in 8 KB system calls; through a Python file with a large
         # buffer it writes the same bytes about three times faster.
         with open(temporary, "wb", buffering=_WRITE_BUFFER_BYTES) as raw:
             guarded = _GuardedFile(raw)
-            with soundfile.SoundFile(guarded, "w", sample_rate, channels, subtype, format=fmt) as out:
+            with soundfile.SoundFile(guarded, "w", spec.rate, spec.channels, spec.subtype, format=spec.format) as out:
                 _without_peak_chunk(out)
                 for block in blocks:
+                    if counts and block.dtype.kind == "f":
+                        clipped += _kernels.count_beyond_full_scale(np.ascontiguousarray(block))
                     out.write(block)
                     frames += block.shape[0]
                     guarded.raise_error()
             guarded.flush()
             guarded.raise_error()
+    if clipped:
+        spec.clipped.append((storage.basename(final), clipped))
     return frames
 
 

@@ -37,7 +37,7 @@ from .errors import FastsliceError
 
 #: The manifest's columns, in order.
 FIELDS = ("source", "clip", "start_sample", "end_sample", "start_seconds", "end_seconds", "sample_rate", "channels",
-          "source_rate", "speaker", "text")
+          "source_rate", "speaker", "text", "threshold")
 #: The markers' layout; a marker of another layout never matches (the input is sliced again).
 MARKER_LAYOUT = 2
 MARKER_SUFFIX = ".fastslice.json"
@@ -62,6 +62,7 @@ class Clip:
     text: str = ""  # what is said in it, where known
     source_frames: int = 0  # the source's length (frames at source_rate; 0: not known)
     frames: int = None  # frames in the clip file (at sample_rate; None: not known)
+    threshold: float = None  # the RMS threshold (dB) that cut it (None: cues or speech cut it, or not known)
 
     @property
     def length(self):
@@ -89,7 +90,7 @@ class Clip:
             "start_sample": self.start_sample, "end_sample": self.end_sample,
             "start_seconds": round(self.start_seconds, 6), "end_seconds": round(self.end_seconds, 6),
             "sample_rate": self.sample_rate, "channels": self.channels, "source_rate": self.source_rate or self.sample_rate,
-            "speaker": self.speaker, "text": self.text,
+            "speaker": self.speaker, "text": self.text, "threshold": self.threshold,
         }
 
     @classmethod
@@ -101,11 +102,12 @@ class Clip:
             clip = row["clip"] or ""
             if folder is not None and clip and not os.path.isabs(clip) and not storage.is_url(clip):
                 clip = storage.resolve(folder, clip)
-            size, frames = row.get("bytes"), row.get("frames")
+            size, frames, threshold = row.get("bytes"), row.get("frames"), row.get("threshold")
             return cls(row["source"], clip, values["start_sample"], values["end_sample"], values["sample_rate"],
                        values["channels"], values.get("source_rate", 0),
                        None if size in (None, "") else int(size), row.get("speaker") or "", row.get("text") or "",
-                       0, None if frames in (None, "") else int(frames))
+                       0, None if frames in (None, "") else int(frames),
+                       None if threshold in (None, "") else float(threshold))
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a clip row ({type(exc).__name__}: {exc})") from None
 

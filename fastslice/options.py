@@ -2,7 +2,7 @@
 
 ``SliceOptions`` holds the slicer's parameters and everything else that decides what a
 file's clips are and how they are made: the segment (``start_seconds`` / ``end_seconds``),
-the clips' format, rate and channels, normalization, the high-pass filter, the names, the
+the clips' format, rate and channels, normalization and loudness, the high-pass filter, the names, the
 decoder, and how the work is done (threads, memory bound, block size, overwrite, dry run).
 The command line, ``slice_file``, ``slice_files`` and every Dask task share one such value:
 it is checked when it is made (each rule in one place, with one message that names the
@@ -11,7 +11,9 @@ keyword and its command-line flag), and a task receives it as it is, never re-pa
     options = SliceOptions.make({"threshold": -30, "min_length": 4000}, sample_rate=32000, mono=True)
     slice_file("drama.wav", "clips", options)
 
-NumPy numbers are taken as the Python numbers they equal, so that they can be recorded.
+NumPy numbers are taken as the Python numbers they equal, so that they can be recorded.  The
+threshold may be ``"auto"`` or ``"auto-N"`` (``fastslice.levels``): each input's own, chosen from
+its levels once it has been read (``threshold_rule``; ``slicer(rate, threshold=...)``).
 """
 import dataclasses
 import functools
@@ -23,6 +25,7 @@ from .errors import ParameterError
 from .formats import LOSSLESS_SUBTYPES, output_format
 from .hold import HOLD_BYTES
 from .layouts import LAYOUTS
+from .levels import FALLBACK_DB, ThresholdRule
 from .naming import ClipNames
 from .readers import DECODERS
 from .slicer import PARAMS, check_params
@@ -38,8 +41,11 @@ _FLAGS = {
     "highpass_order": "--highpass-order", "name_template": "--name", "threads": "--threads",
     "overwrite": "--overwrite", "dry_run": "--dry-run", "speaker": "--speaker",
     "speaker_from_folder": "--speaker-from-folder", "layout": "--layout", "no_clips": "--no-clips",
-    "cues": "--cues", "snap_ms": "--snap", "detector": "--detector",
+    "cues": "--cues", "snap_ms": "--snap", "detector": "--detector", "loudness_lufs": "--loudness",
+    "peak_ceiling_dbfs": "--peak-ceiling",
 }
+#: The sample peak (dBFS) a clip brought to a loudness is kept under, unless peak_ceiling_dbfs says otherwise.
+DEFAULT_PEAK_CEILING = -1.0
 DETECTORS = ("rms", "speech")
 
 
@@ -85,6 +91,10 @@ class SliceOptions:
     normalize_mix: float = 1.0
     highpass_hz: float = None
     highpass_order: int = 5
+    #: each clip brought to this integrated loudness (LUFS, ITU-R BS.1770-4; ``fastslice.loudness``), or None
+    loudness_lufs: float = None
+    #: each clip's sample peak kept at or under this (dBFS) by lowering its gain; None: -1 with loudness_lufs, else none
+    peak_ceiling_dbfs: float = None
     name_template: str = None
     threads: int = None
     hold_bytes: int = HOLD_BYTES
@@ -167,12 +177,7 @@ class SliceOptions:
                 raise ParameterError(f"{_named('sample_rate', self.sample_rate)} must be a positive sample rate in Hz")
             put("sample_rate", int(self.sample_rate))
         put("mono", bool(self.mono))
-        if self.normalize_dbfs is not None:
-            value = _number("normalize_dbfs", self.normalize_dbfs)
-            if not -120 <= value <= 0:
-                raise ParameterError(f"{_named('normalize_dbfs', value)} must be a peak level in dBFS from -120 to 0 "
-                                     "(e.g. -1)")
-            put("normalize_dbfs", value)
+        self._level("normalize_dbfs", -120, "a peak level in dBFS", "-1")
         mix = _number("normalize_mix", self.normalize_mix)
         if not 0 < mix <= 1:
             raise ParameterError(f"{_named('normalize_mix', mix)} must be above 0 and at most 1 (1: plain peak "
@@ -185,6 +190,7 @@ class SliceOptions:
             if not value > 0:
                 raise ParameterError(f"{_named('highpass_hz', value)} must be a frequency above 0 Hz")
             put("highpass_hz", value)
+        self._check_levels()
         order = _number("highpass_order", self.highpass_order, integer=True)
         if not 1 <= order <= 20:
             raise ParameterError(f"{_named('highpass_order', order)} must be a whole number from 1 to 20")
@@ -206,8 +212,43 @@ class SliceOptions:
         put("storage_options", check_storage_options(self.storage_options))
         self._check_cues_and_detector()
 
+    def _level(self, name, lowest, what, example):
+        """Check the level ``name`` (None, or ``lowest`` .. 0) and keep it as a float."""
+        value = getattr(self, name)
+        if value is not None:
+            value = _number(name, value)
+            if not lowest <= value <= 0:
+                raise ParameterError(f"{_named(name, value)} must be {what} from {lowest} to 0 (e.g. {example})")
+            object.__setattr__(self, name, value)
+
+    def _check_levels(self):
+        self._level("loudness_lufs", -70, "an integrated loudness in LUFS", "-23, as fish-speech's guide uses")
+        self._level("peak_ceiling_dbfs", -60, "a sample peak in dBFS", "-1")
+        if self.normalize_dbfs is not None:
+            given = [name for name in ("loudness_lufs", "peak_ceiling_dbfs") if getattr(self, name) is not None]
+            if given:
+                raise ParameterError(f"{_named('normalize_dbfs', self.normalize_dbfs)} sets each clip's peak; it does not "
+                                     f"go with {_named(given[0], getattr(self, given[0]))}: give one of them")
+
+    @property
+    def peak_ceiling(self):
+        """The sample peak (dBFS) clips are kept under, or None: ``peak_ceiling_dbfs``, else -1 with ``loudness_lufs``."""
+        if self.peak_ceiling_dbfs is not None:
+            return self.peak_ceiling_dbfs
+        return DEFAULT_PEAK_CEILING if self.loudness_lufs is not None else None
+
+    @property
+    def threshold_rule(self):
+        """The ``levels.ThresholdRule`` of a threshold ``"auto"`` / ``"auto-N"``, or None for a level in dB."""
+        return ThresholdRule.parse(dict(self.params).get("threshold"))
+
     def _check_cues_and_detector(self):
         put = functools.partial(object.__setattr__, self)
+        rule = self.threshold_rule
+        if rule is not None and (self.cues is not None or self.detector != "rms"):
+            other = _named("cues", self.cues) if self.cues is not None else _named("detector", self.detector)
+            raise ParameterError(f"threshold={rule.text!r} (--threshold) chooses each input's RMS threshold; {other} "
+                                 "decides the cuts without one: leave one of them out")
         if self.cues is not None:
             if not isinstance(self.cues, str) or not self.cues:
                 raise ParameterError(f"{_named('cues', self.cues)} must be a cue file (.srt, .vtt, labels, .csv) or 'auto'")
@@ -259,7 +300,8 @@ class SliceOptions:
                                      f"them with Python's wave module); give subtype PCM_16, PCM_24 or PCM_32, not "
                                      f"{self.subtype!r}")
         if self.no_clips:
-            changed = [name for name in ("sample_rate", "normalize_dbfs", "highpass_hz", "format", "subtype", "layout")
+            changed = [name for name in ("sample_rate", "normalize_dbfs", "highpass_hz", "format", "subtype", "layout",
+                                         "loudness_lufs", "peak_ceiling_dbfs")
                        if getattr(self, name) is not None] + (["mono"] if self.mono else [])
             if changed:
                 raise ParameterError(f"no_clips (--no-clips) keeps each clip as a range of its source, so "
@@ -305,9 +347,17 @@ class SliceOptions:
         """The ``naming.ClipNames`` of the template, parsed once."""
         return self._names
 
-    def slicer(self, sample_rate):
-        """The ``Slicer`` for a file of ``sample_rate`` (one per rate and process: they are reused)."""
-        return _slicer(sample_rate, self.params)
+    def slicer(self, sample_rate, threshold=None):
+        """The ``Slicer`` for a file of ``sample_rate`` (one per rate and process: they are reused), at
+        ``threshold`` (dB) if given.  With a threshold rule (``auto``) and none given, the slicer is at
+        ``levels.FALLBACK_DB``: its RMS frames are the same whatever the threshold."""
+        if threshold is None and self.threshold_rule is not None:
+            threshold = FALLBACK_DB
+        return _slicer(sample_rate, self.params if threshold is None else self.params_at(threshold))
+
+    def params_at(self, threshold):
+        """``params`` (pairs) with the threshold (dB) that a rule chose, as a marker records what cut the clips."""
+        return tuple(sorted({**dict(self.params), "threshold": float(threshold)}.items()))
 
     def identity(self):
         """What decides the clips, as plain JSON values: a re-run whose identity (and source) matches
@@ -321,6 +371,8 @@ class SliceOptions:
             identity["normalize"] = [self.normalize_dbfs, self.normalize_mix]
         if self.highpass_hz is not None:
             identity["highpass"] = [self.highpass_hz, self.highpass_order]
+        if self.loudness_lufs is not None or self.peak_ceiling_dbfs is not None:
+            identity["loudness"] = [self.loudness_lufs, self.peak_ceiling]
         if self.layout is not None:
             identity["layout"] = self.layout
         if self.speaker is not None or self.speaker_from_folder:
@@ -338,9 +390,14 @@ def _checked_params(params):
     unknown = sorted(set(params) - set(PARAMS))
     if unknown:
         raise ParameterError(f"params: unknown slicer parameter {unknown[0]!r}; use {', '.join(PARAMS)}")
-    checked = check_params(**params)
+    rule = ThresholdRule.parse(params.get("threshold"))  # "auto", "auto-N" (or a message)
+    numbers_ = {name: value for name, value in params.items() if not (name == "threshold" and rule is not None)}
+    checked = check_params(**numbers_)
     # Keep only what was given (a marker lists what the user chose), but as plain numbers.
-    return {name: checked[name] for name in params}
+    kept = {name: checked[name] for name in numbers_}
+    if rule is not None:
+        kept["threshold"] = rule.text
+    return kept
 
 
 @functools.lru_cache(maxsize=64)

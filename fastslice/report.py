@@ -1,6 +1,6 @@
 """Reports: how loud a recording is, where it would be cut, and how long a folder's clips are.
 
-``analyze(path, params)`` reads a recording once, in constant memory, and
+``analyze(path, params)`` reads a recording once, holding only its RMS frames, and
 returns its RMS level statistics, an estimated noise floor, a suggested
 ``threshold``, and the clips that ``params`` would cut; ``format_analysis``
 prints it.  ``plot_envelope`` draws the RMS envelope with the threshold and the
@@ -9,20 +9,10 @@ file under a folder (clips already cut) against a target length range;
 ``format_stats`` prints it.
 
 Levels are RMS in dB relative to full scale 1.0, frame by frame, as ``Slicer``
-computes them (one frame per hop).  They are counted in a histogram of 0.1 dB
-bins from -120 to 0 dB (levels outside count in the end bins), so percentiles
-are exact to 0.05 dB whatever the length of the recording.
-
-The rules (all on the RMS frames; frames below -100 dB are digital silence):
-
-* noise floor: the 10th percentile of the frames that are not digital silence;
-* speech level: the median of the frames at least 10 dB above the noise floor;
-* suggested threshold: halfway (in dB) between the noise floor and the speech
-  level, rounded to 0.1 dB.  ``None`` when the recording has no frame above
-  -100 dB or none 10 dB above its floor (nothing stands out from it).
-
-The floor is the 10th percentile, so it holds while pauses are at least about
-10 % of the recording's frames; with fewer pauses it rises into the speech.
+computes them (one frame per hop), kept in ``fastslice.levels.Levels``; the noise
+floor, speech level, separation and suggested threshold are ``fastslice.levels``' rules
+(the threshold ``--threshold auto`` would choose).  The integrated loudness is
+``fastslice.loudness``' (ITU-R BS.1770-4).
 """
 import math
 import os
@@ -32,16 +22,10 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
+from . import levels
 from .errors import FastsliceError, ParameterError
+from .levels import DIGITAL_SILENCE_DB, LOW_DB, SPEECH_ABOVE_FLOOR_DB
 
-# The level histogram: BIN_DB wide bins from LOW_DB to 0 dB.
-LOW_DB = -120.0
-BIN_DB = 0.1
-_N_BINS = 1200
-#: Frames below this level (dB) are digital silence, left out of the noise floor.
-DIGITAL_SILENCE_DB = -100.0
-#: Frames this much (dB) above the noise floor count as speech.
-SPEECH_ABOVE_FLOOR_DB = 10.0
 PERCENTILES = (5, 10, 25, 50, 75, 90, 95)
 #: Clip-length bins (s) of ``analyze`` and of ``clip_stats``: ``[lo, hi)``, the last open.
 ANALYSIS_BINS = (0, 2, 4, 8, 15, 30)
@@ -65,7 +49,11 @@ def analyze(path, params=None, *, decoder="auto", stream=None, detector="rms"):
     frames), ``levels`` (``{5: dB, 10: dB, ..., 95: dB, "max": dB}``, ``None``
     values when there are no RMS frames), ``noise_floor`` (dB or ``None``),
     ``speech_level`` (dB or ``None``), ``suggested_threshold`` (dB or ``None``),
-    ``threshold`` (dB, the one ``params`` use), ``clips`` (count),
+    ``separation`` (0..1) and ``levels_note`` (how the floor was found, or why nothing
+    separates two levels: ``fastslice.levels``), ``threshold`` (dB, the one ``params`` use;
+    with ``threshold="auto"`` or ``"auto-N"`` the one that rule chooses, named in
+    ``threshold_rule``), ``loudness`` (integrated, LUFS, ITU-R BS.1770-4; ``None`` for a
+    recording shorter than 400 ms or all below the -70 LUFS gate), ``clips`` (count),
     ``clip_lengths`` (``{"min", "median", "max"}`` in s), ``clip_bins`` (list
     of ``(label, count)``) and ``ranges`` (list of ``(start, end)`` samples).  With
     ``detector="speech"`` the clips are the speech detector's (``fastslice.speech``), and
@@ -74,31 +62,35 @@ def analyze(path, params=None, *, decoder="auto", stream=None, detector="rms"):
     """
     params = dict(params or {})
     detected = _Speech() if detector == "speech" else None
-    counts = np.zeros(_N_BINS, np.int64)
-    loudest = -math.inf
+    kept = levels.Levels()
+    meter = []  # the loudness meter, made once the rate and channels are known
+    threshold = params.pop("threshold", None)
+    rule = levels.ThresholdRule.parse(threshold)
+    if rule is None and threshold is not None:
+        params["threshold"] = threshold
 
-    def sink(first, rms):
-        nonlocal loudest
-        db = _db(rms)
-        db = db[~np.isnan(db)]
-        if db.size:
-            counts[:] += np.bincount(_bin_index(db), minlength=_N_BINS)
-            loudest = max(loudest, float(db.max()))
+    def blocks(rate, channels, block):
+        if not meter:
+            from .loudness import Meter
 
-    info, slicer, ranges = _stream(path, params, sink, decoder, stream, detected)
+            meter.append(Meter(rate, channels))
+        meter[0].feed(block)
+
+    if rule is not None and detector == "speech":
+        raise ParameterError(f"threshold={threshold!r} chooses a level; the speech detector uses none")
+    info, slicer, ranges = _stream(path, params, kept.add, decoder, stream, detected, blocks)
     sr = info.samplerate
-    n = int(counts.sum())
-    levels = {q: _histogram_percentile(counts, q) for q in PERCENTILES}
-    levels["max"] = loudest if n else None
-
-    floor = _histogram_percentile(counts[_bin_at(DIGITAL_SILENCE_DB):], 10, _bin_at(DIGITAL_SILENCE_DB))
-    speech = suggested = None
-    if floor is not None:
-        first = math.ceil(_bin_position(floor + SPEECH_ABOVE_FLOOR_DB) - 1e-9)
-        if first < _N_BINS:
-            speech = _histogram_percentile(counts[first:], 50, first)
-        if speech is not None:
-            suggested = round((floor + speech) / 2, 1)
+    n = kept.n
+    choice = kept.analysis(rule)
+    if rule is not None:  # the threshold auto chooses, and its clips
+        slicer = _slicer(sr, {**params, "threshold": choice.threshold})
+        rms = kept.frames() if not slicer._is_whole(info.frames) else np.empty(0, np.float32)
+        ranges = [tuple(r) for r in slicer.ranges_from_rms(rms, info.frames).tolist()]
+    levels_ = {q: kept.percentile(q) for q in PERCENTILES}
+    levels_["max"] = kept.loudest if n else None
+    floor, speech = choice.noise_floor, choice.speech_level
+    suggested = choice.threshold if choice.separated else None
+    loudness = meter[0].integrated() if meter else None
 
     lengths = np.array([(end - start) / sr for start, end in ranges], dtype=np.float64)
     return {
@@ -109,11 +101,15 @@ def analyze(path, params=None, *, decoder="auto", stream=None, detector="rms"):
         "duration": info.frames / sr,
         "hop_seconds": slicer.hop_samples / sr,
         "rms_frames": n,
-        "levels": levels,
+        "levels": levels_,
         "noise_floor": floor,
         "speech_level": speech,
         "suggested_threshold": suggested,
+        "separation": choice.separation,
+        "levels_note": choice.reason,
         "threshold": float(slicer.threshold),
+        "threshold_rule": None if rule is None else rule.text,
+        "loudness": None if loudness is None or not math.isfinite(loudness) else loudness,
         "clips": len(ranges),
         "clip_lengths": _summary(lengths),
         "clip_bins": _bin_counts(lengths, ANALYSIS_BINS),
@@ -127,7 +123,7 @@ def format_analysis(result):
     def db(value):
         return "n/a" if value is None else f"{value:.1f}"
 
-    levels = result["levels"]
+    percentiles = result["levels"]
     lengths = result["clip_lengths"]
     rows = [
         ("file", result["path"]),
@@ -137,13 +133,20 @@ def format_analysis(result):
         ("audio frames", f"{result['frames']}"),
         ("RMS frames", f"{result['rms_frames']} (hop {result['hop_seconds'] * 1000:g} ms)"),
     ]
-    rows += [(f"RMS level p{q} (dB)", db(levels[q])) for q in PERCENTILES]
+    rows += [(f"RMS level p{q} (dB)", db(percentiles[q])) for q in PERCENTILES]
     rows += [
-        ("RMS level max (dB)", db(levels["max"])),
+        ("RMS level max (dB)", db(percentiles["max"])),
         ("noise floor (dB)", f"{db(result['noise_floor'])}  (10th percentile of frames above {DIGITAL_SILENCE_DB:g} dB)"),
         ("speech level (dB)", f"{db(result['speech_level'])}  (median of frames {SPEECH_ABOVE_FLOOR_DB:g} dB above the floor)"),
-        ("suggested threshold (dB)", f"{db(result['suggested_threshold'])}  (halfway between floor and speech level)"),
-        ("threshold used (dB)", db(result["threshold"])),
+        ("separation", ("n/a" if result["separation"] is None else f"{result['separation']:.2f}")
+         + f"  (Otsu's measure of two groups of levels; {levels.SEPARATED:g} or more: separated)"),
+        ("suggested threshold (dB)", f"{db(result['suggested_threshold'])}  "
+         + ("(halfway between floor and speech level)" if result["suggested_threshold"] is not None or
+            not result["levels_note"] else f"({result['levels_note']})")),
+        ("threshold used (dB)", db(result["threshold"]) + (f"  ({result['threshold_rule']})" if result["threshold_rule"]
+                                                           else "")),
+        ("integrated loudness (LUFS)", ("n/a" if result["loudness"] is None else f"{result['loudness']:.1f}")
+         + "  (ITU-R BS.1770-4, gated)"),
         ("clips", f"{result['clips']}"),
         ("clip length min (s)", _seconds(lengths["min"])),
         ("clip length median (s)", _seconds(lengths["median"])),
@@ -187,11 +190,17 @@ def envelope(path, params=None, max_points=2000, *, decoder="auto", stream=None,
             if state[key].shape[0] <= last:
                 state[key] = np.concatenate([state[key], np.full(last + 1 - state[key].shape[0], fill)])
         index = (first + np.arange(rms.shape[0])) // bucket
-        db = np.maximum(_db(rms), LOW_DB)
+        db = np.maximum(levels.to_db(rms), LOW_DB)
         np.minimum.at(state["low"], index, db)
         np.maximum.at(state["high"], index, db)
 
-    info, slicer, ranges = _stream(path, params, sink, decoder, stream, speech)
+    position = [0]
+
+    def frames(rms):
+        sink(position[0], rms)
+        position[0] += rms.shape[0]
+
+    info, slicer, ranges = _stream(path, params, frames, decoder, stream, speech)
     return info, slicer, ranges, state["bucket"], state["low"], state["high"]
 
 
@@ -368,57 +377,23 @@ class _Speech:
         return {"speech_ratio": ratio, "pauses": {"count": len(pauses), **_summary(lengths)}}
 
 
-def _stream(path, params, sink, decoder="auto", stream=None, speech=None):
-    """Read the file once, passing each ``(first_frame, rms)`` block to ``sink``; (info, slicer, ranges)."""
+def _stream(path, params, sink, decoder="auto", stream=None, speech=None, blocks=None):
+    """Read the file once, passing each ``(first_frame, rms)`` block's RMS to ``sink(rms)`` and each
+    block of samples to ``blocks(rate, channels, float32 block)`` if given; (info, slicer, ranges)."""
     from .stream import iter_frame_rms
 
     gate_for = None if speech is None else speech.gate_for
-    blocks = iter_frame_rms(path, decoder=decoder, stream=stream, gate_for=gate_for, **params)
+    frames = iter_frame_rms(path, decoder=decoder, stream=stream, gate_for=gate_for, block_sink=blocks, **params)
     while True:
         try:
-            first, rms = next(blocks)
+            first, rms = next(frames)
         except StopIteration as stop:
-            (sr, channels, frames), ranges = stop.value
+            (sr, channels, n_frames), ranges = stop.value
             break
         except TypeError as exc:  # an unknown parameter name
             raise ParameterError(f"params: {exc}") from None
-        sink(first, rms)
-    return _Info(sr, frames, channels), _slicer(sr, params), ranges
-
-
-def _db(rms):
-    with np.errstate(divide="ignore"):
-        return 20 * np.log10(rms.astype(np.float64))
-
-
-def _bin_position(db):
-    return (db - LOW_DB) / BIN_DB
-
-
-def _bin_at(db):
-    return int(math.floor(_bin_position(db) + 1e-9))
-
-
-def _bin_index(db):
-    """Histogram bin of each level (dB); levels outside -120..0 dB go to the end bins."""
-    return np.clip(np.floor(_bin_position(np.clip(db, LOW_DB, 0.0))), 0, _N_BINS - 1).astype(np.int64)
-
-
-def _histogram_percentile(counts, q, offset=0):
-    """``np.percentile`` (linear) of the levels counted in ``counts`` (bins from ``offset``), to half a bin; None if empty."""
-    cumulative = np.cumsum(counts)
-    n = int(cumulative[-1]) if cumulative.size else 0
-    if n == 0:
-        return None
-    rank = q / 100 * (n - 1)
-    below = math.floor(rank)
-
-    def value(k):  # the k-th smallest level, as the centre of its bin
-        return LOW_DB + (offset + int(np.searchsorted(cumulative, k, side="right")) + 0.5) * BIN_DB
-
-    v0 = value(below)
-    v1 = value(min(below + 1, n - 1))
-    return v0 + (rank - below) * (v1 - v0)
+        sink(rms)
+    return _Info(sr, n_frames, channels), _slicer(sr, params), ranges
 
 
 def _summary(lengths):

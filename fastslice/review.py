@@ -84,7 +84,9 @@ def measured(out_dir, manifest=None, target=(4.0, 8.0)):
             source = {"source": name, "params": record.get("params"), "decoder": record.get("decoder", "auto"),
                       "stream": record.get("stream")}
             group = []
-        facts = clip_facts(clip.clip, target, (source["params"] or {}).get("threshold", _DEFAULT_THRESHOLD))
+        threshold = clip.threshold if clip.threshold is not None else \
+            (source["params"] or {}).get("threshold", _DEFAULT_THRESHOLD)
+        facts = clip_facts(clip.clip, target, threshold if isinstance(threshold, (int, float)) else _DEFAULT_THRESHOLD)
         group.append({"clip": Path(os.path.relpath(clip.clip, top)).as_posix(), "source": name,
                       "start": round(clip.start_seconds, 3), **facts})
     if group:

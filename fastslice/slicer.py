@@ -47,6 +47,10 @@ def check_params(threshold=-40.0, min_length=5000, min_interval=300, hop_size=20
     NumPy float a ``float``), as ``Slicer`` and the markers take them.  The rules that depend on the
     rate (a hop of at least one sample, the window's size) are checked by ``Slicer`` itself."""
     values = {}
+    if isinstance(threshold, str) and threshold.strip().lower().startswith("auto"):
+        raise ParameterError(f"threshold={threshold!r} is chosen per input once it has been read: slice_file, "
+                             "slice_files and the command line take it; for a Slicer, choose the level with "
+                             "fastslice.levels (Levels().add(slicer.frame_rms(waveform)); .analysis().threshold)")
     for name, value in (("threshold", threshold), ("min_length", min_length), ("min_interval", min_interval),
                         ("hop_size", hop_size), ("max_sil_kept", max_sil_kept)):
         values[name] = _plain(_check_number(name, value))
@@ -302,13 +306,28 @@ class Slicer:
             warnings.simplefilter("ignore", RuntimeWarning)
             return dtype.type(self.threshold_amplitude)
 
-    def _ranges(self, waveform):
-        """[start, end) of each chunk, or None where the reference returns the input whole."""
-        n_samples = waveform.shape[-1]
+    def ranges_from_rms(self, rms, n_samples):
+        """``slice_ranges`` of a recording of ``n_samples`` samples whose RMS frames are ``rms``
+        (``frame_rms`` of it, or the frames a stream computed): the state machine alone, for a
+        threshold chosen after the frames were computed (``fastslice.levels``)."""
+        rms = np.asarray(rms)
+        if rms.shape != (self.n_frames(n_samples),) and not self._is_whole(n_samples):
+            raise ParameterError(f"rms has shape {rms.shape}; a recording of {n_samples} samples has "
+                                 f"{self.n_frames(n_samples)} frames at hop {self.hop_samples}")
+        ranges = self._ranges(None, n_samples, rms)
+        return np.array([[0, n_samples]], dtype=np.int64) if ranges is None else ranges
+
+    def _is_whole(self, n_samples):
         limit = self.max_length_samples
-        if self._is_too_short(n_samples) and (limit is None or n_samples <= limit):
+        return self._is_too_short(n_samples) and (limit is None or n_samples <= limit)
+
+    def _ranges(self, waveform, n_samples=None, rms=None):
+        """[start, end) of each chunk, or None where the reference returns the input whole."""
+        n_samples = waveform.shape[-1] if n_samples is None else n_samples
+        limit = self.max_length_samples
+        if self._is_whole(n_samples):
             return None
-        rms = self._frame_rms(waveform)
+        rms = self._frame_rms(waveform) if rms is None else rms
         ranges = None if self._is_too_short(n_samples) else self._reference_ranges(rms, n_samples)
         if limit is None:
             return ranges

@@ -350,13 +350,15 @@ def iter_clip_ranges(source, *, decoder="auto", stream=None, block_frames=BLOCK_
         yield from ranges.finish()
 
 
-def iter_frame_rms(source, *, decoder="auto", stream=None, block_frames=BLOCK_FRAMES, gate_for=None, **params):
+def iter_frame_rms(source, *, decoder="auto", stream=None, block_frames=BLOCK_FRAMES, gate_for=None, block_sink=None,
+                   **params):
     """Yield ``(first_frame, rms)`` blocks of a recording's RMS envelope (one value per hop) as it is
     read; the generator's return value (``StopIteration.value``) is ``(source info, list of clip ranges)``.
 
     ``params`` as for ``iter_clip_ranges``.  A recording too short to slice (``Slicer``'s
     too-short rule) may have no RMS to yield.  ``gate_for(rate, hop)``, if given, makes the gate
-    that decides silent frames (``fastslice.speech.SpeechGate``).
+    that decides silent frames (``fastslice.speech.SpeechGate``).  ``block_sink(rate, channels, block)``,
+    if given, sees every block of samples as float32 ``(frames, channels)`` (``fastslice.loudness.Meter``).
     """
     with readers.open_source(source, decoder=decoder, stream=stream) as f:
         slicer = slicer_for(f.samplerate, params)
@@ -366,7 +368,9 @@ def iter_frame_rms(source, *, decoder="auto", stream=None, block_frames=BLOCK_FR
         stream_.rms_sink = lambda first, rms: pending.append((first, rms.copy()))
         ranges = []
         decoding = Decoding(f, block_frames)
-        for _, mono in decoding:
+        for samples, mono in decoding:
+            if block_sink is not None:
+                block_sink(f.samplerate, f.channels, readers.as_float32(samples))
             ranges += stream_.feed_mono(mono)
             yield from pending
             pending.clear()

@@ -44,10 +44,18 @@ def warm_command_line(sources=("int16", "float32")):
 
 
 def warm_filters():
-    """The kernel of ``--highpass`` (``fastslice.filters``)."""
+    """The kernels of ``--highpass`` (``fastslice.filters``), of ``--loudness`` (``fastslice.loudness``)
+    and of the count of samples past full scale."""
+    from . import _kernels
     from .filters import HighPass, butter_highpass
+    from .loudness import Meter
 
-    HighPass(butter_highpass(5, 48, _SR), 2)(_stereo(np.float32).T)
+    x = _stereo(np.float32).T
+    HighPass(butter_highpass(5, 48, _SR), 2)(x)
+    meter = Meter(_SR, 2)
+    meter.feed(np.ascontiguousarray(x))
+    assert meter.integrated() is not None
+    _kernels.count_beyond_full_scale(np.ascontiguousarray(x))
 
 
 def warm_streaming(dtype):

@@ -1,5 +1,11 @@
-"""Seeded test signals: speech-like bursts over a noise floor, digital silence, edge lengths."""
+"""Seeded test signals: speech-like bursts over a noise floor, digital silence, edge lengths; and
+sentences spoken by Debian's espeak-ng."""
+import shutil
+import subprocess
+
 import numpy as np
+import pytest
+import soundfile
 
 
 def speech_like(seed, seconds, sr, channels=2, floor_db=-50.0, dtype=np.float32):
@@ -38,3 +44,21 @@ def near_threshold(seed, seconds, sr, threshold_db, channels=1, dtype=np.float32
     level = 10 ** ((threshold_db + rng.uniform(-1.5, 1.5, size=n // 64 + 1)) / 20)
     gain = np.repeat(level, 64)[:n]
     return (rng.standard_normal((channels, n)) * gain).astype(dtype)
+
+
+ESPEAK_RATE = 22050
+
+
+def spoken(sentences, folder):
+    """Each sentence as espeak-ng says it (22.05 kHz, float64), from its first to its last sound, at half scale."""
+    if shutil.which("espeak-ng") is None:
+        pytest.fail("the tests need Debian's espeak-ng (apt-get install espeak-ng; .ci/run does)")
+    said = []
+    for k, sentence in enumerate(sentences):
+        path = folder / f"said_{k}.wav"
+        subprocess.run(["espeak-ng", "-s", "165", "-w", str(path), sentence], check=True)
+        y, rate = soundfile.read(path, dtype="float64")
+        assert rate == ESPEAK_RATE
+        loud = np.flatnonzero(np.abs(y) > 10 ** (-45 / 20))
+        said.append(y[loud[0] : loud[-1] + 1] * 0.5)
+    return said

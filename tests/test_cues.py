@@ -7,7 +7,6 @@ subtitles are written here, each time moved by up to 250 ms, as real subtitles a
 """
 import csv
 import io
-import shutil
 import subprocess
 import sys
 
@@ -16,6 +15,7 @@ import pytest
 import soundfile
 
 import avfiles
+import signals
 from fastslice import Slicer, cues, readers, speech
 from fastslice.files import slice_file
 from fastslice.stream import Decoding, SampleCheck
@@ -59,18 +59,10 @@ def _music(n, level_db, seed):
 def spoken(tmp_path_factory):
     """``(folder, speech spans in samples, clean speech, subtitles)``: talk.wav (speech and pauses over
     a -65 dB floor), music.wav (the same with a chord at -32 dB all through it), talk.srt."""
-    if shutil.which("espeak-ng") is None:
-        pytest.fail("the tests need Debian's espeak-ng (apt-get install espeak-ng; .ci/run does)")
     folder = tmp_path_factory.mktemp("spoken")
     rng = np.random.default_rng(22)
     parts, spans, position = [np.zeros(int(0.8 * SR))], [], int(0.8 * SR)
-    for k, sentence in enumerate(SENTENCES):
-        said = folder / f"s{k}.wav"
-        subprocess.run(["espeak-ng", "-s", "165", "-w", str(said), sentence], check=True)
-        y, rate = soundfile.read(said, dtype="float64")
-        assert rate == SR
-        loud = np.flatnonzero(np.abs(y) > 10 ** (-45 / 20))
-        y = y[loud[0] : loud[-1] + 1] * 0.5  # the words, from the first to the last sound
+    for y in signals.spoken(SENTENCES, folder):  # the words, from the first to the last sound
         spans.append((position, position + y.shape[0]))
         gap = int(rng.uniform(0.9, 1.4) * SR)
         parts += [y, np.zeros(gap)]

@@ -8,7 +8,6 @@ flow (librosa.load + upstream slicer2) where it reads the format.
 import io
 import json
 import os
-import signal
 import struct
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import avfiles
+import endless
 import signals
 from fastslice import FastsliceError, ParameterError, RangeStream, Slicer, iter_clip_ranges, readers
 from fastslice.files import slice_file
@@ -31,7 +31,6 @@ from fastslice.hold import SampleHold
 SR = 44100
 PARAMS = dict(threshold=-35, min_length=2000, min_interval=300, hop_size=10, max_sil_kept=500)
 OPTIONS = ["--threshold", "-35", "--min-length", "2000", "--min-interval", "300", "--hop-size", "10", "--max-sil-kept", "500"]
-TESTS = Path(__file__).parent
 
 
 def recording(seed, seconds, channels=2, sr=SR):
@@ -367,58 +366,21 @@ def test_a_stream_does_not_replace_an_earlier_runs_clips(tmp_path):
         slice_file(io.BytesIO(data.getvalue()), tmp_path / "api", PARAMS)
 
 
-# An endless WAV stream: 16-bit mono blocks of 5 s (seeded by their number) after a header that gives no size.
-_ENDLESS = textwrap.dedent("""
-    import struct, sys, time
-    sys.path.insert(0, sys.argv[1])
-    import numpy as np, signals
-    sr = int(sys.argv[2])
-    out = sys.stdout.buffer
-    out.write(b"RIFF" + struct.pack("<I", 0xFFFFFFFF) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, sr, 2 * sr, 2, 16)
-              + b"data" + struct.pack("<I", 0xFFFFFFFF))
-    k = 0
-    while True:
-        block = signals.with_digital_silence(signals.speech_like(k, 5, sr, channels=1), k, sr)[0]
-        out.write((np.clip(block, -1, 1 - 2 ** -15) * 32768).astype("<i2").tobytes())
-        out.flush()
-        k += 1
-        time.sleep(0.02)
-""")
-
-
-def endless_block(k, sr):
-    block = signals.with_digital_silence(signals.speech_like(k, 5, sr, channels=1), k, sr)[0]
-    return (np.clip(block, -1, 1 - 2 ** -15) * 32768).astype(np.int16)
-
-
 def test_an_endless_stream_stopped_with_ctrl_c_keeps_its_finished_clips(tmp_path):
     sr = 16000
     out = tmp_path / "out"
-    producer = subprocess.Popen([sys.executable, "-c", _ENDLESS, str(TESTS), str(sr)], stdout=subprocess.PIPE)
-    slicer = subprocess.Popen([sys.executable, "-m", "fastslice", "slice", "-", "-o", str(out), "--stem", "radio",
-                               "--manifest", str(tmp_path / "radio.csv"), *OPTIONS],
-                              stdin=producer.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    producer.stdout.close()
-    try:
-        deadline = time.monotonic() + 120
-        while len(list(out.glob("radio_*.wav"))) < 6:  # wait for finished clips, not for a fixed time
-            assert slicer.poll() is None and time.monotonic() < deadline, "no clips from the stream"
-            time.sleep(0.05)
-        slicer.send_signal(signal.SIGINT)
-        _, stderr = slicer.communicate(timeout=60)
-    finally:
-        producer.kill()
-        producer.wait()
-        slicer.kill()
-    assert slicer.returncode == 130, stderr
+    argv = [sys.executable, "-m", "fastslice", "slice", "-", "-o", str(out), "--stem", "radio",
+            "--manifest", str(tmp_path / "radio.csv"), *OPTIONS]
+    returncode, stderr = endless.slice_until_interrupted(argv, sr, "silences", tmp_path / "blocks",
+                                                         ready=lambda: len(list(out.glob("radio_*.wav"))) >= 6)
+    assert returncode == 130, stderr
     assert "interrupted; the clips finished until then are kept" in stderr
     clips = clip_files(out, "radio")
     assert len(clips) >= 6
     assert everything_in(out) == sorted([".radio.fastslice.json", *(p.name for p in clips)])  # no temporary file
     assert len((tmp_path / "radio.csv").read_text().splitlines()) == len(clips) + 1
     # The clips are those of slicing the stream's samples in memory (all but the still-open last one).
-    blocks = [endless_block(k, sr) for k in range(len(clips) * 4 // 3 + 8)]
-    samples = np.concatenate(blocks)
+    samples = endless.samples(len(clips) * 4 // 3 + 8, sr)
     expected = Slicer(sr, **PARAMS).slice_ranges(samples.astype(np.float32) / 32768).tolist()
     for path, (start, end) in zip(clips, expected):
         got, rate = soundfile.read(path, dtype="int16")

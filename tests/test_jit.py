@@ -10,7 +10,6 @@ import sys
 import tempfile
 import warnings
 
-import numpy as np
 import soundfile
 
 import fastslice

@@ -1,4 +1,5 @@
 """fastslice.report on real files: level statistics, suggested threshold, envelope plot, clip statistics."""
+import re
 import struct
 import sys
 
@@ -117,7 +118,7 @@ def test_no_suggestion_when_nothing_stands_out_from_the_floor(tmp_path):
     assert steady["speech_level"] is None and steady["suggested_threshold"] is None
     silent = analyze(write(tmp_path / "zeros.wav", np.zeros(10 * SR)), PARAMS)
     assert silent["noise_floor"] is None and silent["suggested_threshold"] is None
-    assert "suggested threshold (dB)  n/a" in format_analysis(silent)
+    assert re.search(r"^suggested threshold \(dB\) +n/a", format_analysis(silent), re.M)
 
 
 def test_a_recording_too_short_to_slice(tmp_path):

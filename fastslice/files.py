@@ -30,6 +30,7 @@ import io
 import os
 import queue
 import struct
+import sys
 import threading
 import time
 from pathlib import Path
@@ -161,8 +162,10 @@ def slice_file(source, out_dir, options=None, *, stem=None, speaker=None, record
             opened = stack.enter_context(storage.open_read(str(source), so))
             reader = stack.enter_context(readers.open_source(opened, decoder=options.decoder, stream=options.stream,
                                                              name=record["source"]))
-        else:
-            reader = stack.enter_context(readers.open_source(source, decoder=options.decoder, stream=options.stream))
+        else:  # a long FLAC file is decoded on every thread the options give (-j and Dask: one)
+            reader = stack.enter_context(readers.open_source(source, decoder=options.decoder, stream=options.stream,
+                                                             threads=(options.threads or available_cpus()) if is_path
+                                                             else 1))
         try:
             cuts = None if cue_file is None else (cue_file, cue_text)
             return _slice_open(source, reader, output, options, record, on_progress, sweep, speaker, kind, cuts)
@@ -810,15 +813,14 @@ class _WavCopy:
         header = _empty_wav_header(fmt, subtype, reader.samplerate, reader.channels)
         if chunk is None or header is None or chunk[2] != reader.channels * int(subtype[4:]) // 8:
             return None
-        return cls(path, chunk[0] + first * chunk[2], chunk[2], *header)
+        return cls(path, chunk[0] + first * chunk[2], chunk[2], header)
 
-    def __init__(self, path, data_offset, frame_bytes, header, data_size_at):
+    def __init__(self, path, data_offset, frame_bytes, header):
         self.path, self.data_offset, self.frame_bytes = path, data_offset, frame_bytes
-        self.header, self.data_size_at = header, data_size_at
+        self.header = header
 
     def fits(self, frames):
-        size = frames * self.frame_bytes
-        return size % 2 == 0 and len(self.header) + size < 1 << 32
+        return self.header.fits(frames * self.frame_bytes)
 
     def job(self, start, end, work, source, final):
         """A writer job (``job(stopping)``) that writes frames ``[start, end)`` to ``work`` (the clip ``final``)."""
@@ -826,12 +828,9 @@ class _WavCopy:
 
     def _copy(self, start, end, temporary, source, final, stopping):
         size = (end - start) * self.frame_bytes
-        header = bytearray(self.header)
-        header[4:8] = struct.pack("<I", len(header) - 8 + size)
-        header[self.data_size_at : self.data_size_at + 4] = struct.pack("<I", size)
         with _clip_errors(temporary, source, final):
             with open(self.path, "rb", buffering=0) as src, open(temporary, "wb", buffering=0) as out:
-                _write_all(out, header)
+                _write_all(out, self.header.for_frames(end - start, size))
                 offset = self.data_offset + start * self.frame_bytes
                 copied = 0
                 while copied < size:
@@ -844,19 +843,43 @@ class _WavCopy:
         return end - start
 
 
+@dataclasses.dataclass(frozen=True)
+class _WavHeader:
+    """The header libsndfile writes for a WAV clip with no frames, and where its sizes are: the RIFF
+    size (at 4), the data size, and for float samples the frame count of the ``fact`` chunk."""
+
+    empty: bytes
+    data_size_at: int
+    fact_frames_at: int = None
+
+    def fits(self, data_bytes):
+        """A data chunk of ``data_bytes`` can follow this header (no pad byte, under 4 GB)."""
+        return data_bytes % 2 == 0 and len(self.empty) + data_bytes < 1 << 32
+
+    def for_frames(self, frames, data_bytes):
+        """The header libsndfile writes for ``frames`` frames (``data_bytes`` bytes of samples)."""
+        header = bytearray(self.empty)
+        header[4:8] = struct.pack("<I", len(header) - 8 + data_bytes)
+        header[self.data_size_at : self.data_size_at + 4] = struct.pack("<I", data_bytes)
+        if self.fact_frames_at is not None:
+            header[self.fact_frames_at : self.fact_frames_at + 4] = struct.pack("<I", frames)
+        return bytes(header)
+
+
 @functools.lru_cache(maxsize=64)
 def _empty_wav_header(fmt, subtype, sample_rate, channels):
-    """(header, offset of the data size field) that libsndfile writes for a clip with no frames, or
-    None if its data chunk is not last."""
+    """The ``_WavHeader`` libsndfile writes for a clip with no frames, or None if its data chunk is not last."""
     buffer = io.BytesIO()
     with soundfile.SoundFile(buffer, "w", sample_rate, channels, subtype, format=fmt) as out:
         _without_peak_chunk(out)
     header = buffer.getvalue()
-    position = 12
+    position, fact = 12, None
     while position + 8 <= len(header):
         kind, size = header[position : position + 4], struct.unpack("<I", header[position + 4 : position + 8])[0]
         if kind == b"data":
-            return (header, position + 4) if position + 8 == len(header) and size == 0 else None
+            return _WavHeader(header, position + 4, fact) if position + 8 == len(header) and size == 0 else None
+        if kind == b"fact" and size == 4:
+            fact = position + 8
         position += 8 + size + size % 2
     return None
 
@@ -884,7 +907,13 @@ def _copy_range(src, out, offset, count):
 def _write_clip(blocks, temporary, spec, final):
     """Write the blocks to ``temporary`` (the work path of the clip ``final``) as ``spec`` (a
     ``_ClipSpec``) says; returns the frames written.  Float samples past full scale written into an
-    integer subtype are counted into ``spec.clipped`` (libsndfile clips them, without a word)."""
+    integer subtype are counted into ``spec.clipped`` (libsndfile clips them, without a word).
+    Float WAV clips are written as libsndfile writes them, without passing each 8 KB through it
+    (``_write_float_wav``)."""
+    if spec.format == "WAV" and spec.subtype == "FLOAT" and sys.byteorder == "little":
+        header = _empty_wav_header("WAV", "FLOAT", spec.rate, spec.channels)
+        if header is not None:
+            return _write_float_wav(blocks, temporary, spec, final, header)
     frames = clipped = 0
     counts = spec.subtype in INTEGER_SUBTYPES
     with _clip_errors(temporary, spec.source, final):
@@ -904,6 +933,27 @@ def _write_clip(blocks, temporary, spec, final):
             guarded.raise_error()
     if clipped:
         spec.clipped.append((storage.basename(final), clipped))
+    return frames
+
+
+def _write_float_wav(blocks, temporary, spec, final, header):
+    """A float WAV clip: the header libsndfile writes for it, then the float32 samples as they are in
+    memory (little-endian, interleaved: the bytes libsndfile writes for them)."""
+    frames = 0
+    frame_bytes = 4 * spec.channels
+    with _clip_errors(temporary, spec.source, final):
+        with open(temporary, "wb", buffering=0) as out:
+            _write_all(out, header.empty)
+            for block in blocks:
+                block = np.ascontiguousarray(block, dtype=np.float32)
+                if not header.fits((frames + block.shape[0]) * frame_bytes):
+                    raise OSError(f"a WAV file holds at most 4 GB; clip {final} is longer: write it as RF64 or W64 "
+                                  "(--format RF64)")
+                if block.size:
+                    _write_all(out, memoryview(block.reshape(-1)).cast("B"))
+                frames += block.shape[0]
+            out.seek(0)
+            _write_all(out, header.for_frames(frames, frames * frame_bytes))
     return frames
 
 

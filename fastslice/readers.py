@@ -28,8 +28,11 @@ The backends, chosen by content with ``decoder="auto"``:
   sound track of a video file (the first audio stream, or ``stream``);
 * a WAV stream reader for pipes (``-``), whose headers often give no length.
 """
+import collections
 import os
+import queue
 import struct
+import threading
 
 import numpy as np
 
@@ -66,12 +69,14 @@ def as_float32(block, out=None):
     return out
 
 
-def open_source(source, decoder="auto", stream=None, name=None):
+def open_source(source, decoder="auto", stream=None, name=None, threads=1):
     """Open ``source`` (a path, or a readable binary file object) for reading; returns a ``Source``.
 
     ``decoder`` is ``"auto"`` (libsndfile where it decodes the format exactly, FFmpeg for the
     rest), ``"sndfile"`` or ``"av"``.  ``stream`` picks the audio stream (0, 1, ...) of a file
-    with several (FFmpeg only).  Raises ``FastsliceError`` naming the file.
+    with several (FFmpeg only).  ``threads`` > 1 decodes a long FLAC file on that many threads at
+    once (``_ParallelSndfile``), and any other compressed file on a thread of its own, ahead of its
+    reader (``_Prefetched``): the same samples, in order.  Raises ``FastsliceError`` naming the file.
     """
     if decoder not in DECODERS:
         raise ParameterError(f"decoder={decoder!r} must be one of {', '.join(DECODERS)}")
@@ -80,7 +85,12 @@ def open_source(source, decoder="auto", stream=None, name=None):
     if stream is not None and decoder == "sndfile":
         raise ParameterError("stream= picks an audio stream through FFmpeg; it does not go with decoder='sndfile'")
     if isinstance(source, (str, os.PathLike)):
-        return _open_path(os.fspath(source), decoder, stream)
+        opened = _open_path(os.fspath(source), decoder, stream)
+        if threads > 1 and _ParallelSndfile.pays(opened):
+            return _ParallelSndfile(opened, threads)
+        if threads > 1 and not opened.uncompressed and opened.decoder == "sndfile":
+            return _Prefetched(opened)  # PyAV decodes holding the GIL: a thread of its own only takes turns
+        return opened
     if not hasattr(source, "read"):
         raise ParameterError(f"source={source!r} must be a path or a readable binary file object")
     name = name or str(getattr(source, "name", "<stream>"))
@@ -236,6 +246,175 @@ class _SndfileSource(ClosedOnExit):
         self._file.close()
 
 
+class _Spans(ClosedOnExit):
+    """A source read as spans of frames made elsewhere (``_next_span()``: the next, or None or an
+    empty one at the end), handed out in reads of any size, in order."""
+
+    def read(self, frames):
+        parts, filled = [], 0
+        while filled < frames:
+            if self._offset == self._current.shape[0]:
+                span = None if self._ended else self._next_span()
+                if span is None or not len(span):
+                    self._ended = True
+                    break
+                self._current, self._offset = span, 0
+            take = min(frames - filled, self._current.shape[0] - self._offset)
+            parts.append(self._current[self._offset : self._offset + take])
+            self._offset += take
+            filled += take
+        if len(parts) == 1:
+            return parts[0]
+        return np.concatenate(parts) if parts else self._current[:0]
+
+
+class _ParallelSndfile(_Spans):
+    """A FLAC file decoded on several threads at once: spans of ``SPAN`` frames, each decoded by a
+    thread with its own libsndfile handle (FLAC seeks exactly, and libsndfile decodes without the
+    GIL), handed out in order by ``read``.  The samples are those one handle reads from the start,
+    whatever the number of threads (tested); at most ``2 * threads`` spans are decoded ahead."""
+
+    SPAN = 1 << 17
+    decoder = "sndfile"
+
+    @classmethod
+    def pays(cls, source):
+        return isinstance(source, _SndfileSource) and source.format == "FLAC" and source.exact_seek \
+            and source.frames is not None and source.frames >= 4 * cls.SPAN
+
+    def __init__(self, source, threads):
+        import concurrent.futures
+
+        import soundfile
+
+        self._soundfile = soundfile
+        self._source = source
+        for name in ("name", "samplerate", "channels", "format", "subtype", "frames", "dtype", "float_data",
+                     "exact_seek", "uncompressed", "declared_frames"):
+            setattr(self, name, getattr(source, name))
+        self.threads = threads
+        self._local = threading.local()
+        self._handles = []
+        self._lock = threading.Lock()
+        self._pool = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="fastslice-flac")
+        self._next_first = 0  # the first frame of the next span to hand to the pool
+        self._spans = collections.deque()
+        self._current, self._offset = np.empty((0, self.channels), self.dtype), 0
+        self._ended = False
+        self._fill()
+
+    def _fill(self):
+        while len(self._spans) < 2 * self.threads and self._next_first < self.frames:
+            self._spans.append(self._pool.submit(self._decode, self._next_first))
+            self._next_first += self.SPAN
+
+    def _decode(self, first):
+        f = getattr(self._local, "file", None)
+        if f is None:
+            f = self._local.file = self._soundfile.SoundFile(self.name)
+            with self._lock:
+                self._handles.append(f)
+        try:
+            f.seek(first)
+        except (self._soundfile.LibsndfileError, RuntimeError):  # the data ends before this span: nothing here
+            return np.empty((0, self.channels), self.dtype)
+        try:
+            return f.read(min(self.SPAN, self.frames - first), dtype=self.dtype.name, always_2d=True)
+        except self._soundfile.LibsndfileError as exc:  # said as one handle says it
+            raise FastsliceError(f"{self.name}: read failed at frame {f.tell()} ({exc.error_string})") from None
+
+    def _next_span(self):
+        if not self._spans:
+            return None
+        span = self._spans.popleft().result()
+        if span.shape[0] < self.SPAN and self._next_first < self.frames:
+            self._ended = True  # the data ends early: nothing after it
+        self._fill()
+        return span
+
+    def seek(self, frame):
+        for span in self._spans:
+            span.cancel()
+        self._spans.clear()
+        self._next_first = frame
+        self._current, self._offset, self._ended = self._current[:0], 0, False
+        self._fill()
+
+    def close(self):
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        for f in self._handles:
+            f.close()
+        self._source.close()
+
+
+class _Prefetched(_Spans):
+    """A compressed file decoded on a thread of its own, ``AHEAD`` spans of ``SPAN`` frames ahead of
+    ``read`` (FFmpeg and libsndfile decode without the GIL), so that its decoding and the caller's
+    analysis run at once on two cores.  The samples and errors are the source's, in order."""
+
+    SPAN = 1 << 16
+    AHEAD = 4
+
+    def __init__(self, source):
+        self._source = source
+        for name in ("name", "decoder", "samplerate", "channels", "format", "subtype", "frames", "dtype", "float_data",
+                     "exact_seek", "uncompressed", "declared_frames"):
+            setattr(self, name, getattr(source, name))
+        self._current, self._offset = np.empty((0, self.channels), self.dtype), 0
+        self._start()
+
+    def _start(self):
+        self._queue = queue.Queue(self.AHEAD)
+        self._stop = threading.Event()
+        self._ended = False
+        self._thread = threading.Thread(target=self._run, name="fastslice-decode", daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        try:
+            while not self._stop.is_set():
+                block = np.array(self._source.read(self.SPAN))  # a copy: the source reuses its buffer
+                if not self._put(block) or not len(block):
+                    return
+        except BaseException as exc:  # handed to the reader, in its place in the stream
+            self._put(exc)
+
+    def _put(self, item):
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _next_span(self):
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            self._ended = True
+            raise item
+        return item
+
+    def _halt(self):
+        self._stop.set()
+        while self._thread.is_alive():
+            try:
+                self._queue.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        self._thread.join()
+
+    def seek(self, frame):
+        self._halt()
+        self._source.seek(frame)
+        self._current, self._offset = self._current[:0], 0
+        self._start()
+
+    def close(self):
+        self._halt()
+        self._source.close()
+
+
 def _declared_wav_frames(path):
     """The frames a RIFF WAV's data chunk claims, or None (no such chunk, not RIFF, or a size that
     means "unknown": ``ffmpeg -f wav - > x.wav`` writes 0xFFFFFFFF, others 0)."""
@@ -316,36 +495,53 @@ class _AVSource(ClosedOnExit):
         self.dtype = np.dtype(np.float32)
         self.float_data = True
         self._frames = self._container.decode(self._stream)
-        self._pending = None  # (frame's samples per channel as arrays, frames, first not yet read)
+        # FFmpeg gathers the decoded frames (AAC: 1,024 samples each) into blocks of the size asked
+        # for, so that conversion runs once a block, not once a codec frame.
+        self._fifo = av.AudioFifo()
+        self._ended = False
         self._buffer = np.empty((0, self.channels), np.float32)
         self._position = 0
 
     def read(self, frames):
         if self._buffer.shape[0] < frames:
             self._buffer = np.empty((frames, self.channels), np.float32)
-        out = self._buffer
-        filled = 0
-        while filled < frames:
-            if self._pending is None:
-                self._pending = self._next_frame()
-                if self._pending is None:
-                    break
-            planes, length, offset = self._pending
-            take = min(frames - filled, length - offset)
-            for channel, samples in enumerate(planes):  # one strided copy per channel into the block
-                _store_float32(samples[offset : offset + take], out[filled : filled + take, channel])
-            filled += take
-            self._pending = None if offset + take == length else (planes, length, offset + take)
-        self._position += filled
-        return out[:filled]
+        fifo = self._fifo
+        while fifo.samples < frames and not self._ended:
+            frame = self._next_frame()
+            if frame is None:
+                self._ended = True
+                break
+            try:
+                fifo.write(frame)
+            except ValueError as exc:  # its sample format or layout changed
+                raise FastsliceError(f"{self.name}: the sound changes at {self._at(fifo)} ({exc}); fastslice slices "
+                                     "one format per input: split it there first") from None
+        take = min(frames, fifo.samples)
+        out = self._buffer[:take]
+        if take:
+            block = fifo.read(take)
+            name = block.format.name
+            planar = name.endswith("p")
+            dtype = _AV_DTYPES[name[:-1] if planar else name]
+            if planar:  # one strided copy per channel into the block
+                for channel, plane in enumerate(block.planes[: self.channels]):
+                    _store_float32(np.frombuffer(plane, dtype, take), out[:, channel])
+            else:
+                _store_float32(np.frombuffer(block.planes[0], dtype, take * self.channels).reshape(take, self.channels),
+                               out)
+        self._position += take
+        return out
+
+    def _at(self, fifo):
+        return f"{(self._position + fifo.samples) / self.samplerate:.3f} s"
 
     def _next_frame(self):
-        """The next decoded frame as (one array per channel, frames, 0), or None at the end."""
+        """The next decoded frame (its pts cleared: the FIFO counts samples), or None at the end."""
         av = self._av
         try:
             frame = next(self._frames, None)
         except av.FFmpegError as exc:
-            raise FastsliceError(f"{self.name}: FFmpeg cannot decode it after {self._position / self.samplerate:.3f} s "
+            raise FastsliceError(f"{self.name}: FFmpeg cannot decode it after {self._at(self._fifo)} "
                                  f"({_ffmpeg_words(exc)})") from None
         if frame is None:
             return None
@@ -353,19 +549,11 @@ class _AVSource(ClosedOnExit):
         if frame.sample_rate != self.samplerate or channels != self.channels:
             raise FastsliceError(
                 f"{self.name}: the sound changes from {self.samplerate} Hz, {self.channels} channels to "
-                f"{frame.sample_rate} Hz, {channels} channels at {self._position / self.samplerate:.3f} s; "
+                f"{frame.sample_rate} Hz, {channels} channels at {self._at(self._fifo)}; "
                 "fastslice slices one format per input: split it there first"
             )
-        name = frame.format.name
-        planar = name.endswith("p")
-        dtype = _AV_DTYPES[name[:-1] if planar else name]
-        n = frame.samples
-        if planar:
-            planes = [np.frombuffer(plane, dtype, n) for plane in frame.planes[:channels]]
-        else:
-            packed = np.frombuffer(frame.planes[0], dtype, n * channels).reshape(n, channels)
-            planes = [packed[:, c] for c in range(channels)]
-        return planes, n, 0
+        frame.pts = None
+        return frame
 
     def close(self):
         self._container.close()
@@ -379,7 +567,7 @@ _AV_SCALE = {np.dtype(np.int16): np.float32(2.0 ** -15), np.dtype(np.int32): np.
 
 
 def _store_float32(samples, out):
-    """One channel of FFmpeg samples into ``out`` as float32: floats as they are, integers scaled
+    """FFmpeg samples (a channel, or packed frames) into ``out`` as float32: floats as they are, integers scaled
     to [-1, 1) as libsndfile scales them (unsigned 8-bit centred on 128)."""
     if samples.dtype == np.float32:
         out[...] = samples

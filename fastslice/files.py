@@ -162,16 +162,28 @@ def slice_file(source, out_dir, options=None, *, stem=None, speaker=None, record
             opened = stack.enter_context(storage.open_read(str(source), so))
             reader = stack.enter_context(readers.open_source(opened, decoder=options.decoder, stream=options.stream,
                                                              name=record["source"]))
-        else:  # a long FLAC file is decoded on every thread the options give (-j and Dask: one)
-            reader = stack.enter_context(readers.open_source(source, decoder=options.decoder, stream=options.stream,
-                                                             threads=(options.threads or available_cpus()) if is_path
-                                                             else 1))
+        else:
+            reader = stack.enter_context(readers.open_source(source, decoder=options.decoder, stream=options.stream))
+            ahead = readers.decode_ahead(reader, _decode_threads(options, reader)) if is_path else reader
+            if ahead is not reader:  # it closes the reader with itself
+                reader = stack.enter_context(ahead)
         try:
             cuts = None if cue_file is None else (cue_file, cue_text)
             return _slice_open(source, reader, output, options, record, on_progress, sweep, speaker, kind, cuts)
         finally:
             if sweep and not options.dry_run:
                 output.remove_work_folder_if_empty()
+
+
+def _decode_threads(options, reader):
+    """The threads that decode a file (``readers.decode_ahead``): those the options give (``-j`` and
+    Dask: one), less the clip writer's where it encodes (FLAC, Ogg, MP3 clips: as much work as the
+    decoding, or more; sharing two cores with it, more decoding threads only take turns)."""
+    threads = options.threads or available_cpus()
+    if options.dry_run or options.no_clips:
+        return threads
+    fmt, _, _ = options.clip_format(reader.format, reader.subtype)
+    return threads - 1 if fmt in ("FLAC", "OGG", "MPEG") else threads
 
 
 def _cue_file(source, options, is_path, remote):

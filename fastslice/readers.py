@@ -74,9 +74,8 @@ def open_source(source, decoder="auto", stream=None, name=None, threads=1):
 
     ``decoder`` is ``"auto"`` (libsndfile where it decodes the format exactly, FFmpeg for the
     rest), ``"sndfile"`` or ``"av"``.  ``stream`` picks the audio stream (0, 1, ...) of a file
-    with several (FFmpeg only).  ``threads`` > 1 decodes a long FLAC file on that many threads at
-    once (``_ParallelSndfile``), and any other compressed file on a thread of its own, ahead of its
-    reader (``_Prefetched``): the same samples, in order.  Raises ``FastsliceError`` naming the file.
+    with several (FFmpeg only).  ``threads`` > 1: ``decode_ahead(source, threads)``.  Raises
+    ``FastsliceError`` naming the file.
     """
     if decoder not in DECODERS:
         raise ParameterError(f"decoder={decoder!r} must be one of {', '.join(DECODERS)}")
@@ -85,12 +84,7 @@ def open_source(source, decoder="auto", stream=None, name=None, threads=1):
     if stream is not None and decoder == "sndfile":
         raise ParameterError("stream= picks an audio stream through FFmpeg; it does not go with decoder='sndfile'")
     if isinstance(source, (str, os.PathLike)):
-        opened = _open_path(os.fspath(source), decoder, stream)
-        if threads > 1 and _ParallelSndfile.pays(opened):
-            return _ParallelSndfile(opened, threads)
-        if threads > 1 and not opened.uncompressed and opened.decoder == "sndfile":
-            return _Prefetched(opened)  # PyAV decodes holding the GIL: a thread of its own only takes turns
-        return opened
+        return decode_ahead(_open_path(os.fspath(source), decoder, stream), threads)
     if not hasattr(source, "read"):
         raise ParameterError(f"source={source!r} must be a path or a readable binary file object")
     name = name or str(getattr(source, "name", "<stream>"))
@@ -211,6 +205,7 @@ class _SndfileSource(ClosedOnExit):
     def __init__(self, source, name):
         import soundfile
 
+        self.from_path = isinstance(source, str)
         self._soundfile = soundfile
         try:
             self._file = soundfile.SoundFile(source)
@@ -246,6 +241,17 @@ class _SndfileSource(ClosedOnExit):
         self._file.close()
 
 
+def decode_ahead(source, threads):
+    """``source`` (opened from a path) decoded on ``threads`` threads where that pays: a long FLAC
+    file on all of them at once (``_ParallelSndfile``), any other file libsndfile decompresses on a
+    thread of its own, ahead of its reader (``_Prefetched``); the same samples, in order.  PCM needs
+    no decoding, and PyAV decodes holding Python's lock (a thread of its own only takes turns): both
+    are returned as they are.  The wrapper closes ``source`` with itself."""
+    if threads <= 1 or not isinstance(source, _SndfileSource) or not source.from_path or source.uncompressed:
+        return source
+    return _ParallelSndfile(source, threads) if _ParallelSndfile.pays(source) else _Prefetched(source)
+
+
 class _Spans(ClosedOnExit):
     """A source read as spans of frames made elsewhere (``_next_span()``: the next, or None or an
     empty one at the end), handed out in reads of any size, in order."""
@@ -279,8 +285,8 @@ class _ParallelSndfile(_Spans):
 
     @classmethod
     def pays(cls, source):
-        return isinstance(source, _SndfileSource) and source.format == "FLAC" and source.exact_seek \
-            and source.frames is not None and source.frames >= 4 * cls.SPAN
+        return source.format == "FLAC" and source.exact_seek and source.frames is not None \
+            and source.frames >= 4 * cls.SPAN
 
     def __init__(self, source, threads):
         import concurrent.futures

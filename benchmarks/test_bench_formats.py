@@ -20,6 +20,8 @@ read within one run):
 * ``test_cli`` - ``python -m fastslice slice FILE -o OUT -q --overwrite`` as a
   subprocess, timed as a whole process (interpreter start and imports included;
   the numba cache is warmed by an untimed run on the minute first);
+* ``test_cli_16_bit`` - the same for Ogg, MP3 and M4A with ``--subtype PCM_16``: 16-bit WAV clips
+  instead of float, half the bytes (``x_float_clips``: its time over the float run's);
 * ``test_slice_file`` - the same through ``fastslice.files.slice_file`` in-process;
 * ``test_guide`` - ``librosa.load(sr=None, mono=False)``, upstream
   ``Slicer.slice``, ``soundfile.write`` per chunk (16-bit WAV).  librosa reads
@@ -268,6 +270,24 @@ def test_cli(benchmark, case, sources, warm, tmp_path):
     record(benchmark, types.SimpleNamespace(seconds=sources.seconds()), decoder=used,
            n_clips=len(list(rounds[-1].glob(f"{path.stem}_*.*"))))
     decode_ratios(benchmark, ("cli", fmt, decoder), fmt, used)
+
+
+@pytest.mark.parametrize("fmt", ["ogg", "mp3", "m4a"])
+def test_cli_16_bit(benchmark, fmt, sources, warm, tmp_path):
+    """The lossy formats' clips as 16-bit WAV (``--subtype PCM_16``) instead of float: half the bytes."""
+    benchmark.group = group(fmt)
+    path = sources(fmt)
+    warm(fmt)
+    setup, rounds = fresh_folders(tmp_path, "out")
+    benchmark.pedantic(lambda out: run_cli(path, out, "auto", "--subtype", "PCM_16"), setup=setup, rounds=FAST_ROUNDS,
+                       iterations=1)
+    clips = list(rounds[-1].glob(f"{path.stem}_*.wav"))
+    assert clips and soundfile.info(clips[0]).subtype == "PCM_16"
+    record(benchmark, types.SimpleNamespace(seconds=sources.seconds()), n_clips=len(clips),
+           clip_mb=round(sum(c.stat().st_size for c in clips) / 1e6, 1))
+    used = used_decoder(rounds[-1], path)
+    decode_ratios(benchmark, ("cli-16-bit", fmt), fmt, used)
+    ratio(benchmark, ("cli-16-bit", fmt), ("cli", fmt, "auto"), "x_float_clips")
 
 
 @pytest.mark.parametrize("case", RUN_CASES, ids=run_id)

@@ -40,12 +40,14 @@ def read_all(source, block):
 
 @pytest.fixture(scope="module")
 def ten_minutes(tmp_path_factory):
-    """Ten minutes of stereo speech-like bursts with pauses, as 16-bit FLAC, MP3 and M4A."""
+    """Ten minutes of mono speech-like bursts with pauses at 22.05 kHz, as 16-bit FLAC, MP3 and M4A
+    (stereo and planar frames: ``test_formats.py``)."""
     folder = tmp_path_factory.mktemp("ten")
-    x = signals.with_digital_silence(signals.speech_like(24, 600, SR, channels=2), 24, SR)
-    soundfile.write(folder / "ten.flac", x.T, SR, subtype="PCM_16")
-    avfiles.encode(folder / "ten.mp3", [("libmp3lame", x, SR)], options={"compression_level": "9"})
-    avfiles.encode(folder / "ten.m4a", [("aac", x, SR)])
+    rate = 22050
+    x = signals.with_digital_silence(signals.speech_like(24, 600, rate, channels=1), 24, rate)
+    soundfile.write(folder / "ten.flac", x.T, rate, subtype="PCM_16")
+    avfiles.encode(folder / "ten.mp3", [("libmp3lame", x, rate)], options={"compression_level": "9"})
+    avfiles.encode(folder / "ten.m4a", [("aac", x, rate)])
     return folder
 
 
@@ -91,7 +93,7 @@ def flac(tmp_path_factory):
     return folder / "three.flac", whole
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(threads=st.integers(2, 8), span=st.integers(2_000, 200_000), block=st.integers(1, 100_000),
        start=st.integers(0, 25 * 22050))
 def test_flac_on_threads_gives_one_handles_samples(flac, threads, span, block, start):
@@ -107,7 +109,7 @@ def test_flac_on_threads_gives_one_handles_samples(flac, threads, span, block, s
 
 def test_threads_1_to_8_give_byte_identical_clips_on_a_ten_minute_flac(ten_minutes, tmp_path):
     outputs = {}
-    for threads in (1, 2, 3, 8):
+    for threads in (1, 3, 8):  # with FLAC clips the writer keeps one: 1, 2 and 7 decoding threads
         out = tmp_path / f"t{threads}"
         fastslice("slice", ten_minutes / "ten.flac", "-o", out, *CUT, "--threads", threads, "--manifest",
                   tmp_path / f"t{threads}.csv", check=0)
@@ -116,7 +118,7 @@ def test_threads_1_to_8_give_byte_identical_clips_on_a_ten_minute_flac(ten_minut
         outputs[threads] = ({p.name: p.read_bytes() for p in sorted(out.glob("ten_*.flac"))},
                             (tmp_path / f"t{threads}.csv").read_text().replace(f"t{threads}/", "OUT/"))
     assert len(outputs[1][0]) >= 20
-    for threads in (2, 3, 8):
+    for threads in (3, 8):
         assert outputs[threads] == outputs[1], threads
 
 

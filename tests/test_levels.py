@@ -19,7 +19,7 @@ import soundfile
 import endless
 import oracle
 import signals
-from fastslice import Slicer, levels, slice_file
+from fastslice import ParameterError, SliceOptions, Slicer, levels, slice_file
 from fastslice.loudness import Meter
 
 SR = 22050  # espeak-ng's rate
@@ -185,14 +185,16 @@ def test_auto_on_a_recording_without_two_levels_warns_and_cuts_as_the_default(ki
 
 def test_threshold_rules_are_checked_with_the_flag_named(copies, tmp_path):
     talk = copies / "talk_12dB.wav"
-    for args, said in [(["--threshold", "loud"], "'auto'"), (["--threshold", "auto-0"], "auto-N"),
-                       (["--threshold", "auto", "--cues", "auto"], "--cues"),
-                       (["--threshold", "auto", "--detector", "speech"], "--detector"),
-                       (["--loudness", "-80"], "--loudness"), (["--loudness", "-23", "--normalize", "-1"], "--normalize"),
-                       (["--peak-ceiling", "3"], "--peak-ceiling"), (["--no-clips", "--loudness", "-23"], "--no-clips")]:
-        done = fastslice("slice", talk, "-o", tmp_path / "out", *args)
+    for args, said in [(["--threshold", "loud"], "'auto'"), (["--loudness", "-23", "--normalize", "-1"], "--normalize")]:
+        done = fastslice("slice", talk, "-o", tmp_path / "out", *args)  # the command line says it, and writes nothing
         assert done.returncode == 2 and said in done.stderr, (args, done.stderr)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    for params, settings, said in [({"threshold": "auto-0"}, {}, "auto-N"), ({"threshold": "auto"}, {"cues": "auto"}, "--cues"),
+                                   ({"threshold": "auto"}, {"detector": "speech"}, "--detector"),
+                                   ({}, {"loudness_lufs": -80}, "--loudness"), ({}, {"peak_ceiling_dbfs": 3}, "--peak-ceiling"),
+                                   ({}, {"no_clips": True, "loudness_lufs": -23}, "--no-clips")]:
+        with pytest.raises(ParameterError, match=re.escape(said)):
+            SliceOptions.make(params, **settings)
 
 
 # -- loudness ---------------------------------------------------------------------------------------

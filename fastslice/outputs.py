@@ -68,14 +68,10 @@ class InputOutput:
     def finished(self, record):
         """``(recorded, clips)`` if the marker shows this input complete with ``record``'s source and
         options and every clip listed is there with its size; else None."""
-        read = manifest.read_marker(self.marker)
+        read = _matching(manifest.read_marker(self.marker), record)
         if read is None:
             return None
         recorded, clips = read
-        if recorded.get("fastslice_marker") != manifest.MARKER_LAYOUT:
-            return None
-        if any(recorded.get(key) != value for key, value in record.items()):
-            return None
         for clip in clips:
             if not clip.has_file:  # --no-clips: a range of the source, nothing to check
                 continue
@@ -346,14 +342,10 @@ class BucketOutput:
             return None
 
     def finished(self, record):
-        read = self._read_marker()
+        read = _matching(self._read_marker(), record)
         if read is None:
             return None
         recorded, clips = read
-        if recorded.get("fastslice_marker") != manifest.MARKER_LAYOUT:
-            return None
-        if any(recorded.get(key) != value for key, value in record.items()):
-            return None
         for clip in clips:
             if clip.has_file and (clip.size is None or self._size(clip.clip) != clip.size
                                   or recorded.get("labs") and self._size(lab_path(clip.clip)) is None):
@@ -429,6 +421,19 @@ class BucketOutput:
         except storage.StorageError as exc:  # the input is named first, then the object
             raise FastsliceError(f"{source}: {exc}") from None
         os.unlink(work_path)
+
+
+def _matching(read, record):
+    """A marker's ``(recorded, clips)`` (``read``) if it is of this layout and records ``record``'s source
+    and options, else None."""
+    if read is None:
+        return None
+    recorded, _ = read
+    if recorded.get("fastslice_marker") != manifest.MARKER_LAYOUT:
+        return None
+    if any(recorded.get(key) != value for key, value in record.items()):
+        return None
+    return read
 
 
 def output_for(folder, stem, records=None, storage_options=None, listed=None):

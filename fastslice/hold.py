@@ -16,6 +16,7 @@ measured on ten minutes of 16-bit stereo WAV, holding took about 10 % longer (0.
 """
 import os
 import tempfile
+import threading
 
 import numpy as np
 
@@ -124,13 +125,16 @@ class SampleHold(ClosedOnExit):
 
 class Reread(ClosedOnExit):
     """``SampleHold``'s interface over a second reader of an uncompressed PCM file: holds nothing.
-    Frame 0 of the stream is frame ``first`` of the file (``--start``)."""
+    Frame 0 of the stream is frame ``first`` of the file (``--start``).  Each thread that reads
+    clips gets a reader of its own (clips encoded on several threads at once)."""
 
     spilled_frames = 0
 
     def __init__(self, open_again, first=0):
-        self._open_again = open_again  # called when a clip is first read (never, if none is)
-        self._source = None
+        self._open_again = open_again  # called when a thread first reads a clip (never, if none does)
+        self._local = threading.local()
+        self._sources = []
+        self._lock = threading.Lock()
         self._first = first
 
     def append(self, block):
@@ -140,17 +144,20 @@ class Reread(ClosedOnExit):
         pass
 
     def blocks(self, start, end, block_frames=1 << 16):
-        if self._source is None:
-            self._source = self._open_again()
-        self._source.seek(self._first + start)
+        source = getattr(self._local, "source", None)
+        if source is None:
+            source = self._local.source = self._open_again()
+            with self._lock:
+                self._sources.append(source)
+        source.seek(self._first + start)
         position = start
         while position < end:
-            block = self._source.read(min(block_frames, end - position))
+            block = source.read(min(block_frames, end - position))
             if block.shape[0] == 0:
-                raise OSError(f"{self._source.name}: the data ends before frame {end} on reading it again")
+                raise OSError(f"{source.name}: the data ends before frame {end} on reading it again")
             position += block.shape[0]
             yield block
 
     def close(self):
-        if self._source is not None:
-            self._source.close()
+        for source in self._sources:
+            source.close()

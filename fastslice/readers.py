@@ -84,7 +84,8 @@ def open_source(source, decoder="auto", stream=None, name=None, threads=1):
     if stream is not None and decoder == "sndfile":
         raise ParameterError("stream= picks an audio stream through FFmpeg; it does not go with decoder='sndfile'")
     if isinstance(source, (str, os.PathLike)):
-        return decode_ahead(_open_path(os.fspath(source), decoder, stream), threads)
+        opened = _open_path(os.fspath(source), decoder, stream)
+        return decode_ahead(opened, threads) if threads > 1 else opened
     if not hasattr(source, "read"):
         raise ParameterError(f"source={source!r} must be a path or a readable binary file object")
     name = name or str(getattr(source, "name", "<stream>"))
@@ -242,14 +243,15 @@ class _SndfileSource(ClosedOnExit):
 
 
 def decode_ahead(source, threads):
-    """``source`` (opened from a path) decoded on ``threads`` threads where that pays: a long FLAC
-    file on all of them at once (``_ParallelSndfile``), any other file libsndfile decompresses on a
-    thread of its own, ahead of its reader (``_Prefetched``); the same samples, in order.  PCM needs
+    """``source`` (opened from a path) decoded on ``threads`` threads besides its reader's, where
+    that pays: a long FLAC file on all of them at once (``_ParallelSndfile``, two or more), any other
+    file libsndfile decompresses (or a FLAC file given one thread) on a thread of its own, ahead of
+    its reader (``_Prefetched``); the same samples, in order; with 0 threads, as it is.  PCM needs
     no decoding, and PyAV decodes holding Python's lock (a thread of its own only takes turns): both
     are returned as they are.  The wrapper closes ``source`` with itself."""
-    if threads <= 1 or not isinstance(source, _SndfileSource) or not source.from_path or source.uncompressed:
+    if threads < 1 or not isinstance(source, _SndfileSource) or not source.from_path or source.uncompressed:
         return source
-    return _ParallelSndfile(source, threads) if _ParallelSndfile.pays(source) else _Prefetched(source)
+    return _ParallelSndfile(source, threads) if threads > 1 and _ParallelSndfile.pays(source) else _Prefetched(source)
 
 
 class _Spans(ClosedOnExit):

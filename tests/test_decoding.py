@@ -3,6 +3,7 @@ threads, float WAV clips written without libsndfile's per-8 KB loop.  Each is ch
 plain way: per-frame decoding, one libsndfile handle, libsndfile's own writer.
 """
 import io
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -109,7 +110,7 @@ def test_flac_on_threads_gives_one_handles_samples(flac, threads, span, block, s
 
 def test_threads_1_to_8_give_byte_identical_clips_on_a_ten_minute_flac(ten_minutes, tmp_path):
     outputs = {}
-    for threads in (1, 3, 8):  # with FLAC clips the writer keeps one: 1, 2 and 7 decoding threads
+    for threads in (1, 3, 8):  # 1, 2 and 7 decoding threads, and the clips encoded on 3 and 8 threads at once
         out = tmp_path / f"t{threads}"
         fastslice("slice", ten_minutes / "ten.flac", "-o", out, *CUT, "--threads", threads, "--manifest",
                   tmp_path / f"t{threads}.csv", check=0)
@@ -132,6 +133,45 @@ def test_a_cut_off_flac_fails_alike_on_every_thread_count_and_leaves_nothing(ten
         assert done.returncode == 1, done.stderr
         assert f"{path}: read failed at frame " in done.stderr and "flac decoder lost sync" in done.stderr
         assert not list(out.rglob("*.flac")) and not list(out.glob(".cut.fastslice.json"))  # a file is all or nothing
+
+
+@pytest.mark.parametrize("whole_bytes", [None, 3000])  # 3000: every clip handed over in part, the rest fed
+@pytest.mark.parametrize("fmt", ["flac", "ogg"])
+def test_clips_encoded_on_several_threads_are_those_one_writer_writes(ten_minutes, tmp_path, monkeypatch, fmt,
+                                                                      whole_bytes):
+    from fastslice import files
+    from fastslice.options import SliceOptions
+
+    if whole_bytes:
+        monkeypatch.setattr(files._Encoders, "WHOLE_BYTES", whole_bytes)
+    source = ten_minutes / "ten.flac"
+    params = dict(threshold=-35, min_length=2000, min_interval=300, hop_size=10, max_sil_kept=500)
+    got = {}
+    for threads in (1, 2, 5):
+        out = tmp_path / f"t{threads}"
+        result = files.slice_file(source, out, SliceOptions.make(params, format=fmt, threads=threads))
+        # Ogg: libsndfile gives each stream a random serial number, so its bytes differ run to run; its samples not
+        got[threads] = [(Path(c.clip).name, c.start_sample, c.end_sample, c.frames,
+                         Path(c.clip).read_bytes() if fmt == "flac" else soundfile.read(c.clip)[0].tobytes())
+                        for c in result.clips]
+    assert len(got[1]) >= 20 and [c[0] for c in got[1]] == [f"ten_{i}.{fmt}" for i in range(len(got[1]))]
+    assert got[2] == got[1] and got[5] == got[1]
+
+
+def test_a_full_disk_under_encoder_threads_leaves_nothing_and_names_the_input(ten_minutes, tmp_path):
+    """Clips encoded on several threads at once onto a disk that fills up: the error names the input and
+    the clip, and none of the file's clips, work files or marker is left."""
+    mount = tmp_path / "small disk"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(mount)]).returncode:
+        pytest.skip("mounting a tmpfs needs root (CI runs as root)")
+    try:
+        done = fastslice("slice", ten_minutes / "ten.flac", "-o", mount, *CUT, "--threads", 2)
+        assert done.returncode == 1, done.stderr
+        assert f"{ten_minutes / 'ten.flac'}: cannot write clip " in done.stderr and "No space left" in done.stderr
+        assert not [p for p in mount.rglob("*") if p.is_file()]
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
 
 
 # -- float WAV clips -------------------------------------------------------------------------------

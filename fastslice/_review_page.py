@@ -5,14 +5,17 @@ markup; the Content-Security-Policy runs only the page's own script (its nonce),
 injected ``onerror=`` attribute could not run.  The table renders only the rows in view.
 """
 
-PAGE = r"""<!doctype html>
+#: The start of every fastslice page: its Content-Security-Policy runs only the script with the page's nonce.
+HEAD = r"""<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy"
       content="default-src 'none'; script-src 'nonce-__NONCE__'; style-src 'unsafe-inline'; media-src * file: blob: data:; img-src data:">
 <link rel="icon" href="data:,">
-<title>fastslice review</title>
+"""
+
+PAGE = HEAD + r"""<title>fastslice review</title>
 <style>
   body { font: 14px system-ui, sans-serif; margin: 0; color: #222; }
   header { position: sticky; top: 0; background: #f6f6f6; border-bottom: 1px solid #ccc; padding: 8px 12px; z-index: 2; }
@@ -24,11 +27,13 @@ PAGE = r"""<!doctype html>
   section.source h2 { font-size: 13px; margin: 4px 0; font-weight: 600; overflow-wrap: anywhere; }
   canvas.envelope { width: 100%; height: 110px; display: block; background: #fff; border: 1px solid #ddd; cursor: pointer; }
   .table { margin: 0 12px 12px; border: 1px solid #ccc; }
-  .head, .row { display: grid; grid-template-columns: 28px 28px minmax(160px, 3fr) minmax(120px, 2fr) 70px 70px 70px 70px minmax(120px, 2fr);
+  /* The number columns in ch of the rows' font (the header row keeps that font; only its cells are
+     bold), wide enough for "peak dBFS" in bold: headers never wrap nor get cut. */
+  .head, .row { display: grid; grid-template-columns: 28px 28px minmax(160px, 3fr) minmax(120px, 2fr) 9ch 10ch 12ch 10ch minmax(150px, 2fr);
                 align-items: center; height: 26px; }
-  .head { background: #eee; font-weight: 600; border-bottom: 1px solid #ccc; }
-  .head div { cursor: pointer; user-select: none; padding: 0 4px; }
-  .row div { padding: 0 4px; overflow: hidden; white-space: nowrap; text-overflow: ellipsis; }
+  .head { background: #eee; border-bottom: 1px solid #ccc; }
+  .head div { cursor: pointer; user-select: none; font-weight: 600; }
+  .head div, .row div { padding: 0 4px; overflow: hidden; white-space: nowrap; text-overflow: ellipsis; }
   #viewport { height: 60vh; overflow-y: auto; position: relative; }
   #spacer { position: relative; }
   .row { position: absolute; left: 0; right: 0; border-bottom: 1px solid #f0f0f0; }
@@ -83,14 +88,36 @@ function text(tag, value, cls) {
   return el;
 }
 
+// Names sort naturally (drama_2 before drama_10): runs of digits compare as numbers.  Each name's
+// rank is worked out once, so a sort by name compares numbers only.
+function naturalKey(name) {
+  return (name.match(/\d+|\D+/g) || []).map(part => part.replace(/^0+(?=\d)/, ""));
+}
+function naturalCompare(x, y) {
+  for (let i = 0; i < x.length && i < y.length; i++) {
+    const p = x[i], q = y[i];
+    if (p === q) continue;
+    if (p[0] >= "0" && p[0] <= "9" && q[0] >= "0" && q[0] <= "9" && p.length !== q.length) return p.length - q.length;
+    return p < q ? -1 : 1;
+  }
+  return x.length - y.length;
+}
+const rank = {clip: new Map(), source: new Map()};
+for (const key of ["clip", "source"]) {
+  [...new Set(clips.map(c => c[key]))].map(name => [naturalKey(name), name])
+    .sort((a, b) => naturalCompare(a[0], b[0]) || (a[1] < b[1] ? -1 : 1))
+    .forEach(([, name], i) => rank[key].set(name, i));
+}
+
 function compare(a, b) {
   let x, y;
   if (sortKey === "flags") { x = a.flags.length; y = b.flags.length; }
   else if (sortKey === "marked") { x = a.marked ? 1 : 0; y = b.marked ? 1 : 0; }
+  else if (sortKey in rank) { x = rank[sortKey].get(a[sortKey]); y = rank[sortKey].get(b[sortKey]); }
   else { x = a[sortKey]; y = b[sortKey]; }
   if (x < y) return -sortDir;
   if (x > y) return sortDir;
-  return a.clip < b.clip ? -1 : a.clip > b.clip ? 1 : 0;
+  return rank.clip.get(a.clip) - rank.clip.get(b.clip);
 }
 
 function sortBy(key) {

@@ -94,9 +94,23 @@ def build_parser():
     analyze.add_argument("--max-length", type=float, metavar="MS", help="as for slice")
     analyze.add_argument("--merge-short", action="store_true", help="as for slice")
     _add_decoder_options(analyze)
-    analyze.add_argument("--plot", metavar="PNG", help="draw the RMS envelope, the threshold and the cuts into PNG (needs matplotlib)")
+    analyze.add_argument("--plot", metavar="PNG", help="draw the RMS envelope, the threshold and the clips (as bands) "
+                         "into PNG (needs matplotlib)")
+    analyze.add_argument("--zoom", type=float, nargs=2, metavar=("START", "END"), help="with --plot: draw only "
+                         "START to END (seconds), its envelope finer")
     analyze.add_argument("--detector", choices=("rms", "speech"), default="rms", help="as for slice; speech also "
                          "prints the speech ratio and pause lengths, and plots the speech probability")
+
+    tune = commands.add_parser("tune", help="write one HTML page to choose the cuts of a recording live: levels, "
+                               "sliders, lengths, listening, and the slice command to copy")
+    tune.add_argument("file", metavar="FILE", help="an audio file")
+    tune.add_argument("-o", "--out", metavar="HTML", help="the page to write (default FILE's stem + .tune.html, here)")
+    _add_slicer_options(tune)
+    tune.add_argument("--max-length", type=float, metavar="MS", help="as for slice: the page starts with it")
+    tune.add_argument("--clips", metavar="OUT_DIR", help="the -o of the command the page shows (default <stem>_clips)")
+    tune.add_argument("--target", type=float, nargs=2, default=(4.0, 8.0), metavar=("LO", "HI"),
+                      help="the wanted clip length range in seconds, shown on the histogram (default 4 8)")
+    _add_decoder_options(tune)
 
     stats = commands.add_parser("stats", help="count, hours and lengths of the clips in a folder")
     stats.add_argument("folder", metavar="DIR", help="a folder of clips (searched recursively)")
@@ -487,16 +501,38 @@ def _print_clip_table(clips):
 # -- analyze and stats --------------------------------------------------------------
 
 
-def run_analyze(args):
+def run_tune(args):
     _import_numba_without_blas_probe()
-    from .report import analyze, format_analysis, plot_envelope
+    from .tune import tune
 
     params = _slicer_params(args)
+    max_length = params.pop("max_length", None)
+    page, frames = tune(args.file, args.out, params=params, max_length=max_length, target=tuple(args.target),
+                        out_dir=args.clips, decoder=args.decoder, stream=args.stream)
+    print(f"fastslice tune: {frames} RMS frames of {args.file} in {page}")
+    return 0
+
+
+def run_analyze(args):
+    _import_numba_without_blas_probe()
+    from .errors import ParameterError
+    from .report import analyze, check_zoom, format_analysis, plot_envelope
+
+    zoom = None
+    if args.zoom is not None:
+        if not args.plot:
+            raise ParameterError("--zoom needs --plot PNG: it says what part of the recording to draw")
+        zoom = check_zoom(args.zoom)
+    params = _slicer_params(args)
     source = {"decoder": args.decoder, "stream": args.stream, "detector": args.detector}
-    print(format_analysis(analyze(args.file, params, **source)))
+    result = analyze(args.file, params, **source)
+    print(format_analysis(result))
+    if zoom is not None and zoom[0] >= result["duration"]:
+        raise ParameterError(f"--zoom {zoom[0]:g} {zoom[1]:g}: START is beyond the end of {Path(args.file).name} "
+                             f"({result['duration']:.3f} s)")
     if args.plot:
-        plot_envelope(args.file, params, args.plot, **source)
-        print(f"envelope drawn into {args.plot}")
+        plot_envelope(args.file, params, args.plot, zoom=zoom, **source)
+        print(f"envelope drawn into {args.plot}" + ("" if zoom is None else f" ({zoom[0]:g} to {zoom[1]:g} s)"))
     return 0
 
 
@@ -622,6 +658,8 @@ def main(argv=None):
             return run_slice(args)
         if args.command == "analyze":
             return run_analyze(args)
+        if args.command == "tune":
+            return run_tune(args)
         if args.command == "stats":
             return run_stats(args)
         if args.command == "warmup":

@@ -4,9 +4,9 @@
 returns its RMS level statistics, an estimated noise floor, a suggested
 ``threshold``, and the clips that ``params`` would cut; ``format_analysis``
 prints it.  ``plot_envelope`` draws the RMS envelope with the threshold and the
-clip boundaries (needs matplotlib).  ``clip_stats(folder)`` measures every audio
-file under a folder (clips already cut) against a target length range;
-``format_stats`` prints it.
+clips as bands, of the whole recording or of a span (needs matplotlib).
+``clip_stats(folder)`` measures every audio file under a folder (clips already
+cut) against a target length range; ``format_stats`` prints it.
 
 Levels are RMS in dB relative to full scale 1.0, frame by frame, as ``Slicer``
 computes them (one frame per hop), kept in ``fastslice.levels.Levels``; the noise
@@ -78,7 +78,7 @@ def analyze(path, params=None, *, decoder="auto", stream=None, detector="rms"):
 
     if rule is not None and detector == "speech":
         raise ParameterError(f"threshold={threshold!r} chooses a level; the speech detector uses none")
-    info, slicer, ranges = _stream(path, params, kept.add, decoder, stream, detected, blocks)
+    info, slicer, ranges = read_frames(path, params, kept.add, decoder, stream, detected, blocks)
     sr = info.samplerate
     n = kept.n
     choice = kept.analysis(rule)
@@ -168,14 +168,62 @@ def envelope(path, params=None, max_points=2000, *, decoder="auto", stream=None,
     """The RMS envelope of a recording in dB, read once in constant memory, as the minimum and maximum
     of at most ``max_points`` buckets of frames.  Returns ``(info, slicer, ranges, bucket, low, high)``:
     ``bucket`` frames per value, and the clip ranges ``params`` cut."""
+    found = _envelope(path, params, max_points, decoder=decoder, stream=stream, speech=speech)
+    return found.info, found.slicer, found.ranges, found.bucket, found.low, found.high
+
+
+#: ``_envelope``'s result: ``low[k]``, ``high[k]`` are of the frames from ``first + k * bucket`` on (``bucket`` of them).
+_Envelope = namedtuple("_Envelope", "info slicer ranges bucket low high first")
+
+
+def check_zoom(zoom):
+    """``zoom`` as ``(start, end)`` floats in seconds, or a ``ParameterError`` naming ``--zoom``."""
+    try:
+        start, end = (float(value) for value in zoom)
+    except (TypeError, ValueError):
+        raise ParameterError(f"--zoom {zoom!r}: give START END in seconds") from None
+    if not (math.isfinite(start) and math.isfinite(end)):
+        raise ParameterError(f"--zoom {start:g} {end:g}: START and END must be finite seconds")
+    if start < 0 or end < 0:
+        raise ParameterError(f"--zoom {start:g} {end:g}: START and END must be >= 0 seconds")
+    if end <= start:
+        raise ParameterError(f"--zoom {start:g} {end:g}: END must be after START")
+    return start, end
+
+
+class _HopKnown:
+    """Passed to ``read_frames`` as its ``speech``: told the rate and hop once, before the first RMS
+    (``known(rate, hop_samples)``), it hands the speech detector's gate on (``None``: no gate)."""
+
+    def __init__(self, speech, known):
+        self.speech, self.known = speech, known
+
+    def gate_for(self, rate, hop):
+        self.known(rate, hop)
+        return None if self.speech is None else self.speech.gate_for(rate, hop)
+
+
+def _envelope(path, params=None, max_points=2000, *, decoder="auto", stream=None, speech=None, span=None):
+    """``envelope`` as an ``_Envelope``; with ``span=(start, end)`` seconds, of the frames in it only, in
+    buckets sized from the span's length (about ``max_points`` of them across it)."""
     if max_points < 1:
         raise ParameterError(f"max_points={max_points!r} must be >= 1")
     params = dict(params or {})
-    # min and max per bucket of frames; the bucket doubles whenever there are 2 * max_points of
-    # them, so the envelope needs no length up front (a stream may not say it).
-    state = {"bucket": 1, "low": np.empty(0), "high": np.empty(0)}
+    # min and max per bucket of frames.  The whole file: the bucket doubles whenever there are
+    # 2 * max_points of them, so the envelope needs no length up front (a stream may not say it).
+    # A span: its frames [first, stop) in buckets of ceil((stop - first) / max_points) frames, set
+    # once the hop is known.
+    state = {"bucket": 1, "low": np.empty(0), "high": np.empty(0), "first": 0, "stop": None}
 
-    def sink(first, rms):
+    def known(rate, hop_samples):
+        hop = hop_samples / rate
+        first = math.floor(span[0] / hop)
+        stop = max(first + 1, math.ceil(span[1] / hop))
+        bucket = max(1, -(-(stop - first) // max_points))
+        n = -(-(stop - first) // bucket)
+        state.update(bucket=bucket, first=first, stop=stop, low=np.full(n, np.inf), high=np.full(n, -np.inf))
+
+    def grow(first, rms):
         bucket = state["bucket"]
         last = (first + rms.shape[0] - 1) // bucket
         while last >= 2 * max_points:
@@ -189,7 +237,16 @@ def envelope(path, params=None, max_points=2000, *, decoder="auto", stream=None,
         for key, fill in (("low", np.inf), ("high", -np.inf)):
             if state[key].shape[0] <= last:
                 state[key] = np.concatenate([state[key], np.full(last + 1 - state[key].shape[0], fill)])
-        index = (first + np.arange(rms.shape[0])) // bucket
+
+    def sink(first, rms):
+        if span is None:
+            grow(first, rms)
+        else:  # the frames within the span only
+            lo, hi = max(first, state["first"]), min(first + rms.shape[0], state["stop"])
+            if lo >= hi:
+                return
+            rms, first = rms[lo - first : hi - first], lo - state["first"]
+        index = (first + np.arange(rms.shape[0])) // state["bucket"]
         db = np.maximum(levels.to_db(rms), LOW_DB)
         np.minimum.at(state["low"], index, db)
         np.maximum.at(state["high"], index, db)
@@ -200,62 +257,128 @@ def envelope(path, params=None, max_points=2000, *, decoder="auto", stream=None,
         sink(position[0], rms)
         position[0] += rms.shape[0]
 
-    info, slicer, ranges = _stream(path, params, frames, decoder, stream, speech)
-    return info, slicer, ranges, state["bucket"], state["low"], state["high"]
+    info, slicer, ranges = read_frames(path, params, frames, decoder, stream,
+                                       speech if span is None else _HopKnown(speech, known))
+    low, high = state["low"], state["high"]
+    if span is not None:  # buckets past the recording's end hold nothing
+        filled = np.flatnonzero(np.isfinite(high))
+        n = int(filled[-1]) + 1 if filled.size else 0
+        low, high = low[:n], high[:n]
+    return _Envelope(info, slicer, ranges, state["bucket"], low, high, state["first"])
 
 
-def plot_envelope(path, params, png_path, *, max_points=2000, decoder="auto", stream=None, detector="rms"):
-    """Draw the recording's RMS envelope (dB over time), the threshold and the clip boundaries to ``png_path``.
+def envelope_figure(path, params, *, zoom=None, max_points=2000, decoder="auto", stream=None, detector="rms"):
+    """The figure ``plot_envelope`` saves, and what it shows: ``(figure, shown)``.
 
-    The file is read once, in blocks; the envelope is kept as the minimum and
-    maximum of at most ``max_points`` buckets of frames, drawn as a band.
-    Needs matplotlib (drawn with its Agg backend, without touching pyplot's state).
+    The clips are translucent bands (one collection, gid ``"clips"``, two shades taking turns) under
+    the envelope (the minimum and maximum of each bucket of RMS frames, filled between) and the
+    threshold line.  ``zoom=(start, end)`` seconds draws that span only: its envelope in buckets
+    sized from the span (about ``max_points`` across it), its bands cut to it.  ``shown`` is a dict:
+    ``clips`` (all the recording's), ``spans`` (the bands drawn, ``(start, end)`` s), ``xlim`` (s),
+    ``bucket_seconds``, ``duration`` (s) and ``threshold`` (dB).  Needs matplotlib (its Agg backend,
+    pyplot's state untouched).
     """
     try:
         import matplotlib  # noqa: F401  (first, so that a blocked matplotlib fails here)
         from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.collections import PolyCollection
         from matplotlib.figure import Figure
+        from matplotlib.ticker import FuncFormatter, MultipleLocator
     except ImportError:
         raise FastsliceError("--plot needs matplotlib: pip install 'fastslice[plot]'") from None
+    if zoom is not None:
+        zoom = check_zoom(zoom)
     speech = _Speech() if detector == "speech" else None
-    info, slicer, ranges, bucket, low, high = envelope(path, params, max_points, decoder=decoder, stream=stream,
-                                                       speech=speech)
+    found = _envelope(path, params, max_points, decoder=decoder, stream=stream, speech=speech, span=zoom)
+    info, slicer, ranges, bucket, low, high = found[:6]
     sr, n_samples = info.samplerate, info.frames
     hop = slicer.hop_samples / sr
-    times = (np.arange(low.shape[0]) * bucket + (bucket - 1) / 2) * hop
+    duration = n_samples / sr
+    name = Path(path).name
+    if zoom is None:
+        left, right = 0.0, max(duration, hop)
+    elif zoom[0] >= duration:
+        raise ParameterError(f"--zoom {zoom[0]:g} {zoom[1]:g}: START is beyond the end of {name} ({duration:.3f} s)")
+    else:
+        left, right = zoom[0], min(zoom[1], duration)
+    times = (found.first + np.arange(low.shape[0]) * bucket + (bucket - 1) / 2) * hop
+    spans = [(max(start / sr, left), min(end / sr, right)) for start, end in ranges
+             if end / sr > left and start / sr < right]
 
     figure = Figure(figsize=(12, 4), dpi=100)
     FigureCanvasAgg(figure)
     ax = figure.add_subplot()
-    ax.fill_between(times, low, high, color="tab:blue", alpha=0.35, linewidth=0, label="RMS level (min-max)")
-    ax.plot(times, high, color="tab:blue", linewidth=0.6)
-    ax.axhline(slicer.threshold, color="black", linestyle="--", linewidth=1, label=f"threshold {slicer.threshold:g} dB")
-    transform = ax.get_xaxis_transform()  # x in seconds, y from 0 (bottom) to 1 (top)
-    starts = [start / sr for start, _ in ranges]
-    ends = [end / sr for _, end in ranges]
-    ax.vlines(starts, 0, 1, transform=transform, color="tab:green", linewidth=0.8, label="clip start")
-    ax.vlines(ends, 0, 1, transform=transform, color="tab:red", linewidth=0.8, linestyle=":", label="clip end")
-    ax.set_xlim(0, max(n_samples / sr, hop))
-    ax.set_xlabel("time (s)")
+    # the clips: one band each; two shades taking turns where a clip is wide enough to see which
+    # is which (clips may touch), one shade where they are a few pixels wide (an hour)
+    shades = [(0.17, 0.63, 0.17, 0.22), (0.55, 0.75, 0.1, 0.22)]
+    wide = bool(spans) and np.median([b - a for a, b in spans]) * 1100 / (right - left) >= 8
+    bands = PolyCollection([[(a, 0), (a, 1), (b, 1), (b, 0)] for a, b in spans], closed=True,
+                           transform=ax.get_xaxis_transform(),
+                           facecolors=[shades[k % 2 if wide else 0] for k in range(len(spans))],
+                           linewidths=0, zorder=1, label=f"clips ({len(spans)})")
+    bands.set_gid("clips")
+    ax.add_collection(bands, autolim=False)
+    # dB from a little under the quietest sound (not digital silence: that lies on the bottom edge)
+    sound = low[low > DIGITAL_SILENCE_DB]
+    bottom = 10 * math.floor((np.percentile(sound, 1) - 5) / 10) if sound.size else LOW_DB
+    bottom = max(LOW_DB, min(bottom, slicer.threshold - 5))
+    top = max(float(high.max()) if high.size else slicer.threshold, slicer.threshold) + 6  # the bands seen above
+    ax.fill_between(times, np.maximum(low, bottom), np.maximum(high, bottom), color="tab:blue", alpha=0.5,
+                    linewidth=0, zorder=2, label="RMS level (min-max)")
+    ax.plot(times, np.maximum(high, bottom), color="tab:blue", linewidth=0.5, zorder=2)  # seen where thin
+    ax.axhline(slicer.threshold, color="black", linestyle="--", linewidth=1, zorder=3,
+               label=f"threshold {slicer.threshold:g} dB")
+    ax.set_xlim(left, right)
+    ax.set_ylim(bottom, top)
+    if right - left > 300:  # minutes: m:ss ticks at round steps
+        step = next((s for s in (60, 120, 300, 600, 900, 1800) if (right - left) / s <= 15), 3600)
+        ax.xaxis.set_major_locator(MultipleLocator(step))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{int(x // 60)}:{int(x % 60):02d}"))
+        ax.set_xlabel("time (m:ss)")
+    else:
+        ax.set_xlabel("time (s)")
     ax.set_ylabel("RMS level (dB)")
-    ax.set_title(f"{Path(path).name}: {len(ranges)} clips")
-    ax.legend(loc="lower right", fontsize="small")
+    bucket_seconds = bucket * hop
+    each = f"envelope: min-max per {bucket_seconds:.3g} s"
+    if zoom is None:
+        ax.set_title(f"{name}: {len(ranges)} clips over {_clock(duration)}  ({each})")
+    else:
+        ax.set_title(f"{name}, {_clock(left)} to {_clock(right)}: {len(spans)} of its {len(ranges)} clips  ({each})")
+    ax.legend(loc="lower right", fontsize="small", framealpha=0.9)
     if speech is not None:  # the speech probability beside the level
         from .speech import RATE, WINDOW
 
+        window = WINDOW / RATE
         probabilities = speech.all()
+        first = min(probabilities.shape[0], int(left // window))
+        probabilities = probabilities[first : max(first, math.ceil(right / window))]
         step = max(1, probabilities.shape[0] // (2 * max_points))
         shown = probabilities[: probabilities.shape[0] // step * step].reshape(-1, step).max(axis=1)
-        right = ax.twinx()
-        right.plot((np.arange(shown.shape[0]) * step + step / 2) * WINDOW / RATE, shown, color="tab:orange",
-                   linewidth=0.7, label="speech probability (max)")
-        right.axhline(speech.gate.threshold, color="tab:orange", linestyle=":", linewidth=0.8)
-        right.set_ylim(0, 1.05)
-        right.set_ylabel("speech probability")
-        right.legend(loc="upper right", fontsize="small")
+        twin = ax.twinx()
+        twin.plot((first + np.arange(shown.shape[0]) * step + step / 2) * window, shown, color="tab:orange",
+                  linewidth=0.7, label="speech probability (max)")
+        twin.axhline(speech.gate.threshold, color="tab:orange", linestyle=":", linewidth=0.8)
+        twin.set_ylim(0, 1.05)
+        twin.set_ylabel("speech probability")
+        twin.legend(loc="upper right", fontsize="small")
     figure.tight_layout()
+    return figure, {"clips": len(ranges), "spans": spans, "xlim": (left, right), "bucket_seconds": bucket_seconds,
+                    "duration": duration, "threshold": float(slicer.threshold)}
+
+
+def plot_envelope(path, params, png_path, *, zoom=None, max_points=2000, decoder="auto", stream=None, detector="rms"):
+    """Draw the recording's RMS envelope (dB over time), the threshold and the clips as bands to ``png_path``.
+
+    The file is read once, in blocks; the envelope is kept as the minimum and maximum of at
+    most ``max_points`` buckets of frames (with ``zoom=(start, end)`` seconds, about
+    ``max_points`` across that span, which alone is drawn): ``envelope_figure``.  Returns its
+    ``shown`` dict.  Needs matplotlib (drawn with its Agg backend, without touching pyplot's state).
+    """
+    figure, shown = envelope_figure(path, params, zoom=zoom, max_points=max_points, decoder=decoder, stream=stream,
+                                    detector=detector)
     Path(png_path).parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(png_path, format="png")
+    return shown
 
 
 # -- a folder of clips ----------------------------------------------------------------
@@ -377,9 +500,10 @@ class _Speech:
         return {"speech_ratio": ratio, "pauses": {"count": len(pauses), **_summary(lengths)}}
 
 
-def _stream(path, params, sink, decoder="auto", stream=None, speech=None, blocks=None):
+def read_frames(path, params, sink, decoder="auto", stream=None, speech=None, blocks=None):
     """Read the file once, passing each ``(first_frame, rms)`` block's RMS to ``sink(rms)`` and each
-    block of samples to ``blocks(rate, channels, float32 block)`` if given; (info, slicer, ranges)."""
+    block of samples to ``blocks(rate, channels, float32 block)`` if given; ``(info, slicer, ranges)``,
+    ``info`` with ``samplerate``, ``frames`` (samples per channel) and ``channels``."""
     from .stream import iter_frame_rms
 
     gate_for = None if speech is None else speech.gate_for
@@ -394,6 +518,9 @@ def _stream(path, params, sink, decoder="auto", stream=None, speech=None, blocks
             raise ParameterError(f"params: {exc}") from None
         sink(rms)
     return _Info(sr, n_frames, channels), _slicer(sr, params), ranges
+
+
+_stream = read_frames  # the name it had
 
 
 def _summary(lengths):
@@ -412,3 +539,12 @@ def _bin_counts(lengths, edges):
 
 def _seconds(value):
     return "n/a" if value is None else f"{value:.2f}"
+
+
+def _clock(seconds):
+    """``seconds`` as m:ss (h:mm:ss from an hour on) to the second, or as seconds under a minute."""
+    if seconds < 60:
+        return f"{seconds:g} s"
+    whole = round(seconds)
+    h, m, s = whole // 3600, whole // 60 % 60, whole % 60
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"

@@ -53,7 +53,7 @@ def test_so_vits_svc_walkthrough_runs(tmp_path):
     soundfile.write(tmp_path / "drama.wav", x.T, sr, subtype="PCM_16")
     block = re.search(r"## The so-vits-svc flow, with fastslice.*?```bash\n(.*?)```", README.read_text(), re.S).group(1)
     commands = [line for line in block.replace("\\\n", " ").splitlines() if line.startswith("fastslice ")]
-    assert len(commands) == 7
+    assert len(commands) == 8
     outputs = []
     for command in commands:
         if command.startswith("fastslice prune") and not (tmp_path / "dropped.txt").exists():
@@ -63,6 +63,9 @@ def test_so_vits_svc_walkthrough_runs(tmp_path):
         done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True)
         assert done.returncode == 0, (command, done.stderr)
         outputs.append(done.stdout)
+    page = (tmp_path / "drama.tune.html").read_text()
+    assert "RMS frames of drama.wav in drama.tune.html" in outputs[0] and "fastslice slice " in page
+    outputs = outputs[1:]
     assert "suggested threshold" in outputs[0] and (tmp_path / "drama.png").is_file()
     assert "dataset/drama_0.wav" in outputs[1]
     clips = sorted((tmp_path / "dataset").glob("drama_*.wav"))

@@ -10,7 +10,9 @@ import soundfile
 
 import signals
 from fastslice import FastsliceError, ParameterError, Slicer
-from fastslice.report import PERCENTILES, analyze, clip_stats, format_analysis, format_stats, plot_envelope
+from fastslice import cli
+from fastslice.report import (PERCENTILES, _envelope, analyze, check_zoom, clip_stats, envelope_figure, format_analysis,
+                              format_stats, plot_envelope)
 
 SR = 16000
 PARAMS = dict(threshold=-35, min_length=2000, min_interval=300, hop_size=10, max_sil_kept=500)
@@ -171,14 +173,96 @@ def png_size(data):
     return struct.unpack(">II", data[16:24])
 
 
+def bands_of(figure):
+    """The clip bands drawn: (start, end) seconds of each, from the figure's own artists."""
+    (bands,) = [c for c in figure.axes[0].collections if c.get_gid() == "clips"]
+    return np.array([(path.vertices[:, 0].min(), path.vertices[:, 0].max()) for path in bands.get_paths()])
+
+
 def test_plot_envelope_writes_a_png(tmp_path):
     pytest.importorskip("matplotlib")
     path = write(tmp_path / "talk.wav", signals.speech_like(2, 120, SR, channels=2))
     png = tmp_path / "plots" / "talk.png"
-    plot_envelope(path, PARAMS, png)
+    shown = plot_envelope(path, PARAMS, png)
     data = png.read_bytes()
     assert png_size(data) == (1200, 400)
     assert len(data) > 10_000  # something was drawn
+    assert shown["xlim"] == (0.0, 120.0) and shown["duration"] == 120.0
+
+
+def test_plot_draws_one_band_per_clip_and_no_boundary_lines(tmp_path):
+    pytest.importorskip("matplotlib")
+    path = write(tmp_path / "talk.wav", signals.speech_like(3, 90, SR, channels=1))
+    expected = Slicer(SR, **PARAMS).slice_ranges(decoded(path)[0]).tolist()
+    assert len(expected) > 10
+    figure, shown = envelope_figure(path, PARAMS)
+    ax = figure.axes[0]
+    assert bands_of(figure) == pytest.approx(np.array(expected) / SR)
+    assert shown["clips"] == len(shown["spans"]) == analyze(path, PARAMS)["clips"] == len(expected)
+    # no line per clip start or end: two lines (the envelope's top, the threshold) and two collections
+    # (the bands, the envelope's area)
+    assert len(ax.lines) == 2 and len(ax.collections) == 2
+    assert list(ax.lines[1].get_ydata()) == [-35, -35]
+    assert f"{len(expected)} clips" in ax.get_title()
+    assert f"clips ({len(expected)})" in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_plot_zoom_draws_the_span_only_in_finer_buckets(tmp_path):
+    pytest.importorskip("matplotlib")
+    path = write(tmp_path / "talk.wav", signals.speech_like(4, 120, SR, channels=1))
+    whole = envelope_figure(path, PARAMS, max_points=200)[1]
+    figure, zoomed = envelope_figure(path, PARAMS, zoom=(30.5, 50), max_points=200)
+    assert figure.axes[0].get_xlim() == zoomed["xlim"] == (30.5, 50.0)
+    assert whole["bucket_seconds"] == 0.32  # 12,000 frames: doubled to 32 a bucket, 375 buckets
+    assert zoomed["bucket_seconds"] == 0.1  # 1,950 frames in buckets of ceil(1950 / 200) = 10
+    assert zoomed["clips"] == whole["clips"]
+    inside = [(max(a, 30.5), min(b, 50.0)) for a, b in whole["spans"] if b > 30.5 and a < 50]
+    assert 2 < len(inside) < whole["clips"]
+    assert zoomed["spans"] == inside
+    assert bands_of(figure) == pytest.approx(np.array(inside))
+    # the envelope drawn covers the span alone
+    (level,) = [c for c in figure.axes[0].collections if c.get_label() == "RMS level (min-max)"]
+    x = level.get_paths()[0].vertices[:, 0]
+    assert 30.5 <= x.min() < 30.6 and 49.9 < x.max() <= 50.0
+    # an END past the file's end: drawn up to the end
+    assert envelope_figure(path, PARAMS, zoom=(100, 500))[1]["xlim"] == (100.0, 120.0)
+
+
+def test_zoomed_envelope_is_the_min_and_max_of_the_span_frames(tmp_path):
+    path = write(tmp_path / "talk.wav", signals.speech_like(5, 60, SR, channels=2))
+    db = np.maximum(frame_db(path, PARAMS), -120)
+    found = _envelope(path, PARAMS, 100, span=(12.345, 20))
+    first, bucket = found.first, found.bucket
+    assert (first, bucket) == (1234, 8)  # frames 1234..1999: 766 of them, in 8s
+    assert found.low.shape == found.high.shape == (96,)
+    frames = db[first:2000]
+    chunks = [frames[k : k + bucket] for k in range(0, frames.shape[0], bucket)]
+    assert found.low == pytest.approx([c.min() for c in chunks], abs=1e-4)
+    assert found.high == pytest.approx([c.max() for c in chunks], abs=1e-4)
+    # and the whole file's, as before
+    whole = _envelope(path, PARAMS, 100)
+    assert (whole.first, whole.bucket) == (0, 32)
+    assert whole.high.max() == pytest.approx(db.max(), abs=1e-4)
+
+
+def test_zoom_errors_name_the_flag(tmp_path, capsys):
+    path = write(tmp_path / "talk.wav", signals.speech_like(6, 10, SR, channels=1))
+    for zoom, message in [((5, 5), "END must be after START"), ((6, 2), "END must be after START"),
+                          ((-1, 4), "must be >= 0"), ((1, float("nan")), "finite")]:
+        with pytest.raises(ParameterError, match=rf"^--zoom .*{message}"):
+            check_zoom(zoom)
+    if pytest.importorskip("matplotlib"):
+        with pytest.raises(ParameterError, match=r"--zoom 12 20: START is beyond the end of talk.wav \(10.000 s\)"):
+            plot_envelope(path, PARAMS, tmp_path / "late.png", zoom=(12, 20))
+        assert not (tmp_path / "late.png").exists()
+    png = tmp_path / "zoom.png"
+    for argv, message in [(["--zoom", "1", "2"], "fastslice: --zoom needs --plot PNG"),
+                          (["--zoom", "3", "1", "--plot", str(png)], "fastslice: --zoom 3 1: END must be after START"),
+                          (["--zoom", "-2", "1", "--plot", str(png)], "fastslice: --zoom -2 1: START and END must be >= 0"),
+                          (["--zoom", "10", "11", "--plot", str(png)], "fastslice: --zoom 10 11: START is beyond the end")]:
+        assert cli.main(["analyze", str(path), *argv]) == 2
+        assert message in capsys.readouterr().err
+    assert not png.exists()
 
 
 def test_plot_envelope_without_matplotlib(tmp_path, monkeypatch):

@@ -1,0 +1,106 @@
+"""Tune the cuts of one recording live: ``fastslice tune FILE [-o PAGE.html]``.
+
+The recording is read once, in constant memory besides its RMS frames (one float32 per hop: 2.9 MB
+for an hour at 5 ms), and the frames go into one self-contained page, like the review page: no
+server, no network, inline data, a Content-Security-Policy that runs only the page's own script.
+The page runs the silence state machine and the max-length split itself, on those frames, so
+moving a slider recomputes the cuts at once; its cuts equal ``Slicer(...).slice_ranges`` for the
+same parameters (tested in Chromium), because:
+
+* the frames are fastslice's own (``stream.iter_frame_rms``), and for a fixed hop they do not
+  depend on the other parameters while the window, ``min(round(min_interval in samples), 4 *
+  hop)``, stays what it was when they were computed (it is ``4 * hop`` once ``min_interval >= 4 *
+  hop``); where a setting would change the window, the page says that a new ``tune`` run is needed;
+* the parameters become frames with the Slicer's own arithmetic (IEEE doubles, Python's
+  round-half-even), and the threshold's float32 amplitude for every 0.1 dB step is computed here
+  by Python and embedded (``10 ** (dB / 20)`` rounded to float32, as ``Slicer`` compares it).
+
+The page links the recording by a path relative to itself (it plays each clip's span), and shows
+the ``fastslice slice`` command for the chosen parameters, the file and folder quoted for a POSIX
+shell (``shlex.quote``).
+"""
+import base64
+import os
+import secrets
+import shlex
+from pathlib import Path
+from urllib.parse import quote
+
+import numpy as np
+
+from . import manifest
+from ._tune_page import PAGE
+from .errors import FastsliceError, ParameterError
+from .review import _script_json
+
+#: The threshold steps the page knows exactly: -120.0 to 0.0 dB by 0.1 dB.
+THRESHOLD_STEPS_DB = (-1200, 0)
+
+
+def threshold_table():
+    """float32 amplitudes of the thresholds ``k / 10`` dB for k in ``THRESHOLD_STEPS_DB``, as ``Slicer`` compares them."""
+    low, high = THRESHOLD_STEPS_DB
+    return np.array([np.float32(10 ** ((k / 10) / 20.0)) for k in range(low, high + 1)], dtype="<f4")
+
+
+def recording_frames(path, hop_size, min_interval, *, decoder="auto", stream=None):
+    """``(rate, channels, n_samples, slicer, rms)``: the RMS frames of ``path`` as fastslice slices it."""
+    from .report import read_frames
+
+    params = {"hop_size": hop_size, "min_interval": min_interval, "min_length": max(min_interval, hop_size),
+              "max_sil_kept": hop_size}
+    parts = []
+    info, slicer, _ = read_frames(path, params, lambda rms: parts.append(np.asarray(rms, dtype=np.float32)),
+                                  decoder=decoder, stream=stream)
+    rate, n_samples = info.samplerate, info.frames
+    rms = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+    if n_samples == 0:
+        raise FastsliceError(f"{path}: holds no audio frames: nothing to tune")
+    if rms.shape[0] != slicer.n_frames(n_samples):
+        raise FastsliceError(f"{path}: {n_samples / rate:.3f} s is too short to tune at hop_size={hop_size:g} ms")
+    return rate, info.channels, n_samples, slicer, rms
+
+
+def tune(path, page_path=None, *, params=None, max_length=None, target=(4.0, 8.0), out_dir=None, decoder="auto",
+         stream=None):
+    """Write the tuning page of ``path`` (default ``<stem>.tune.html`` in the working folder); returns
+    ``(page path, number of frames)``.  ``params``: the Slicer's (``threshold``, ``min_length``,
+    ``min_interval``, ``hop_size``, ``max_sil_kept``) as the page starts; ``out_dir``: the ``-o`` of
+    the command the page shows (default ``<stem>_clips``)."""
+    from .slicer import check_params
+
+    path = Path(path)
+    if isinstance(dict(params or {}).get("threshold"), str):
+        raise ParameterError("tune starts from a threshold in dB (e.g. --threshold -40); 'auto' is chosen per file by "
+                             "slice, and the page's envelope shows every level to choose from")
+    values = check_params(**dict(params or {}), max_length=max_length)
+    lo, hi = target
+    if not 0 <= lo < hi:
+        raise ParameterError(f"target={target!r} (--target LO HI) must be two lengths in seconds, 0 <= LO < HI")
+    if not path.is_file():
+        raise FastsliceError(f"{path}: no such file")
+    rate, channels, n_samples, slicer, rms = recording_frames(path, values["hop_size"], values["min_interval"],
+                                                             decoder=decoder, stream=stream)
+    page_path = Path(page_path or f"{path.stem}.tune.html")
+    base = page_path.resolve().parent
+    href = os.path.relpath(path.resolve(), base)
+    href = "/".join(quote(part) for part in Path(href).as_posix().split("/"))
+    out_dir = out_dir or f"{path.stem}_clips"
+    command = ["fastslice", "slice", shlex.quote(str(path.resolve())), "-o", shlex.quote(str(out_dir))]
+    if decoder != "auto":
+        command += ["--decoder", decoder]
+    if stream is not None:
+        command += ["--stream", str(stream)]
+    data = {
+        "name": path.name, "href": href, "rate": rate, "channels": channels, "n_samples": n_samples,
+        "hop": slicer.hop_samples, "win": slicer.win_samples, "hop_ms": values["hop_size"],
+        "params": {key: values[key] for key in ("threshold", "min_length", "min_interval", "max_sil_kept")},
+        "max_length": max_length, "target": [lo, hi], "command": " ".join(command),
+        "threshold_steps": list(THRESHOLD_STEPS_DB),
+        "thresholds": base64.b64encode(threshold_table().tobytes()).decode("ascii"),
+        "frames": base64.b64encode(rms.astype("<f4").tobytes()).decode("ascii"),
+    }
+    page = PAGE.replace("__NONCE__", secrets.token_urlsafe(16)).replace("__DATA__", _script_json(data))
+    with manifest.atomic_path(page_path) as temporary:
+        Path(temporary).write_text(page, encoding="utf-8")
+    return page_path, rms.shape[0]

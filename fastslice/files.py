@@ -833,7 +833,8 @@ class _Encoders:
         self._threads = threads
         self._stopping = threading.Event()
         self._pool = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="fastslice-encoder")
-        self._pending = collections.deque()  # (clip, work, spec of its own, future), in order
+        self._pending = collections.deque()  # (clip, work, clipping counts, future), in order
+        self._abandoned = set()  # the futures of clips whose handing over was interrupted
 
     def write(self, clip, work, blocks, spec, reads_alone=False):
         own = dataclasses.replace(spec, clipped=[])  # its clipping count, added to spec's in order
@@ -856,8 +857,9 @@ class _Encoders:
         try:
             for block in blocks:
                 self._put(feed, np.array(block))
-        except BaseException:
-            self._put(feed, _Stopped(_ClipWriter._ABANDON))  # that clip only; the others go on
+        except BaseException:  # e.g. Ctrl-C on a stream: that clip only is abandoned; the others go on
+            self._abandoned.add(self._pending[-1][3])
+            self._put(feed, _Stopped(_ClipWriter._ABANDON))
             raise
         self._put(feed, self._END)
 
@@ -901,6 +903,12 @@ class _Encoders:
 
     def _complete_oldest(self):
         clip, work, counts, future = self._pending[0]
+        if future in self._abandoned:  # it ends without a file (_clip_errors removes it)
+            self._pending.popleft()
+            with contextlib.suppress(BaseException):
+                future.result()
+            Path(work).unlink(missing_ok=True)
+            return
         try:
             frames = future.result()
         except BaseException:

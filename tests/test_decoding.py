@@ -158,6 +158,42 @@ def test_clips_encoded_on_several_threads_are_those_one_writer_writes(ten_minute
     assert got[2] == got[1] and got[5] == got[1]
 
 
+def test_ctrl_c_while_a_clip_is_fed_to_the_encoders_keeps_the_complete_ones(ten_minutes, tmp_path, monkeypatch):
+    """A stream whose FLAC clips are encoded on two threads, interrupted while a long clip's blocks
+    are being fed: that clip is abandoned, the clips handed over before it are written and kept."""
+    from fastslice import files
+    from fastslice.options import SliceOptions
+
+    x, rate = soundfile.read(ten_minutes / "ten.flac", dtype="int16", frames=120 * SR // 2)
+    data = io.BytesIO()
+    soundfile.write(data, x, rate, format="WAV", subtype="PCM_16")
+    options = SliceOptions.make({"threshold": -35, "min_length": 2000, "min_interval": 300, "hop_size": 10,
+                                 "max_sil_kept": 500}, format="flac", threads=2)
+    whole = files.slice_file(io.BytesIO(data.getvalue()), tmp_path / "whole", options, stem="talk")
+    assert len(whole.clips) >= 6
+    monkeypatch.setattr(files._Encoders, "WHOLE_BYTES", 3000)
+    submitted, real_submit, real_put = [], files._Encoders._submit, files._Encoders._put
+
+    def submit(self, *args):
+        submitted.append(args[0])
+        return real_submit(self, *args)
+
+    def put(self, feed, item):
+        if len(submitted) == 4 and isinstance(item, np.ndarray):
+            raise KeyboardInterrupt  # Ctrl-C while clip 3's blocks are being fed
+        return real_put(self, feed, item)
+
+    monkeypatch.setattr(files._Encoders, "_submit", submit)
+    monkeypatch.setattr(files._Encoders, "_put", put)
+    result = files.slice_file(io.BytesIO(data.getvalue()), tmp_path / "stream", options, stem="talk")
+    assert result.interrupted
+    assert [Path(c.clip).name for c in result.clips] == ["talk_0.flac", "talk_1.flac", "talk_2.flac"]
+    for clip in result.clips:
+        assert Path(clip.clip).read_bytes() == (tmp_path / "whole" / Path(clip.clip).name).read_bytes()
+    left = sorted(p.name for p in (tmp_path / "stream").rglob("*") if p.is_file() and not p.name.startswith("."))
+    assert left == ["talk_0.flac", "talk_1.flac", "talk_2.flac"]
+
+
 def test_a_full_disk_under_encoder_threads_leaves_nothing_and_names_the_input(ten_minutes, tmp_path):
     """Clips encoded on several threads at once onto a disk that fills up: the error names the input and
     the clip, and none of the file's clips, work files or marker is left."""

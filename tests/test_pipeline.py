@@ -49,7 +49,8 @@ def written(folder):
 
 
 def writer_threads():
-    return [t for t in threading.enumerate() if t.name == "fastslice-clip-writer"]
+    """The clip writer's thread and the encoders' (FLAC clips on several threads) still running."""
+    return [t for t in threading.enumerate() if t.name == "fastslice-clip-writer" or t.name.startswith("fastslice-encoder")]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -189,7 +190,9 @@ def test_a_failing_writer_stops_the_reading_and_leaves_nothing(tmp_path, every_f
 def test_a_slow_writer_is_stopped_cleanly_when_the_reading_fails(tmp_path, every_format, monkeypatch, kind, threads):
     # A writer that takes 5 ms per block of 1024 frames (a clip takes a good part of a second), and a
     # decoder error at the first read after the writer began its second clip (with two threads it
-    # is then in the middle of it: the decoding waits for room in the writer's bounded queue).
+    # is then in the middle of it: the decoding waits for room in the writer's bounded queue).  FLAC
+    # clips on two threads are encoded two at a time (``_Encoders``): a third may have been handed
+    # over, and begun, before that read.
     in_second_clip = threading.Event()
     calls = clip_writes(monkeypatch, on_clip=lambda k: k == 1 and in_second_clip.set(),
                         on_block=lambda k: time.sleep(0.005))
@@ -201,7 +204,8 @@ def test_a_slow_writer_is_stopped_cleanly_when_the_reading_fails(tmp_path, every
     counted_reads(monkeypatch, fail_once_writing)
     with pytest.raises(FastsliceError, match="a test's decoder error"):
         slice_file(every_format[kind], tmp_path / "out", PARAMS, threads=threads, block_frames=1024)
-    assert len(calls) == 2
+    encoders = threads if kind == "flac" and threads > 1 else 0
+    assert 2 <= len(calls) <= max(2, encoders + 1), calls
     assert list((tmp_path / "out").iterdir()) == []  # the clip being written and the finished one: gone
     assert writer_threads() == []
     monkeypatch.undo()

@@ -135,8 +135,8 @@ def test_a_cut_off_flac_fails_alike_on_every_thread_count_and_leaves_nothing(ten
         assert not list(out.rglob("*.flac")) and not list(out.glob(".cut.fastslice.json"))  # a file is all or nothing
 
 
-@pytest.mark.parametrize("whole_bytes", [None, 3000])  # 3000: every clip handed over in part, the rest fed
-@pytest.mark.parametrize("fmt", ["flac", "ogg"])
+# whole_bytes 3000: every clip handed over in part, the rest fed
+@pytest.mark.parametrize(("fmt", "whole_bytes"), [("flac", None), ("flac", 3000), ("ogg", None)])
 def test_clips_encoded_on_several_threads_are_those_one_writer_writes(ten_minutes, tmp_path, monkeypatch, fmt,
                                                                       whole_bytes):
     from fastslice import files

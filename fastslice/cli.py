@@ -525,11 +525,7 @@ def run_analyze(args):
         zoom = check_zoom(args.zoom)
     params = _slicer_params(args)
     source = {"decoder": args.decoder, "stream": args.stream, "detector": args.detector}
-    result = analyze(args.file, params, **source)
-    print(format_analysis(result))
-    if zoom is not None and zoom[0] >= result["duration"]:
-        raise ParameterError(f"--zoom {zoom[0]:g} {zoom[1]:g}: START is beyond the end of {Path(args.file).name} "
-                             f"({result['duration']:.3f} s)")
+    print(format_analysis(analyze(args.file, params, **source)))
     if args.plot:
         plot_envelope(args.file, params, args.plot, zoom=zoom, **source)
         print(f"envelope drawn into {args.plot}" + ("" if zoom is None else f" ({zoom[0]:g} to {zoom[1]:g} s)"))

@@ -421,7 +421,7 @@ def _slice_open(source, reader, output, options, record, on_progress, sweep=True
     # By default a short file's clips are written as they come: a thread of their own would cost more than it saves.
     short = options.threads is None and reader.frames is not None and reader.frames <= _THREADED_FROM * reader.samplerate
     threads = options.threads or available_cpus()
-    if threads > 1 and not short and fmt in _ENCODED and copies is None:
+    if threads > 1 and not short and fmt in _ENCODED:  # (never copies: those are WAV)
         writer = _Encoders(threads, on_complete=None if is_path else placed)
     else:
         writer = _ClipWriter(threaded=threads > 1 and not short, on_complete=None if is_path else placed)
@@ -792,10 +792,7 @@ class _ClipWriter:
                 self._error = exc
 
     def _watched(self, blocks):
-        for block in blocks:
-            if self._stopping.is_set():
-                raise _Stopped
-            yield block
+        return _until_stopped(blocks, self._stopping)
 
     def _queued_blocks(self):
         while True:
@@ -811,7 +808,8 @@ class _ClipWriter:
 
 class _Encoders:
     """Clips that are encoded (FLAC, Ogg, MP3: as much work as decoding them, or more) written on
-    ``threads`` threads at once, with ``_ClipWriter``'s interface and guarantees.
+    ``threads`` threads at once, with ``_ClipWriter``'s interface and guarantees (but ``run``: a
+    clip that writes itself is a WAV copy, never encoded).
 
     A clip read again from its file (``reads_alone``) is read by the thread that encodes it.  Any
     other clip of at most ``WHOLE_BYTES`` is copied whole on the caller's thread and handed over; a
@@ -862,10 +860,6 @@ class _Encoders:
             self._put(feed, _Stopped(_ClipWriter._ABANDON))
             raise
         self._put(feed, self._END)
-
-    def run(self, clip, work, job):
-        self._wait_for_room()
-        self._pending.append((clip, work, None, self._pool.submit(job, self._stopping.is_set)))
 
     def finish(self):
         while self._pending:
@@ -918,8 +912,7 @@ class _Encoders:
         self._completed(clip, work, counts, frames)
 
     def _completed(self, clip, work, counts, frames):
-        if counts is not None:
-            counts[1].extend(counts[0])
+        counts[1].extend(counts[0])
         clip = dataclasses.replace(clip, size=os.path.getsize(work), frames=frames)
         if self._on_complete is not None:
             self._on_complete(work, clip)
@@ -950,10 +943,15 @@ class _Encoders:
             yield item
 
     def _watched(self, blocks):
-        for block in blocks:
-            if self._stopping.is_set():
-                raise _Stopped(_ClipWriter._STOP)
-            yield block
+        return _until_stopped(blocks, self._stopping)
+
+
+def _until_stopped(blocks, stopping):
+    """The blocks, until the event ``stopping`` is set: then ``_Stopped`` (the clip being written is dropped)."""
+    for block in blocks:
+        if stopping.is_set():
+            raise _Stopped
+        yield block
 
 
 def _never():

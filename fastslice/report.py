@@ -191,18 +191,6 @@ def check_zoom(zoom):
     return start, end
 
 
-class _HopKnown:
-    """Passed to ``read_frames`` as its ``speech``: told the rate and hop once, before the first RMS
-    (``known(rate, hop_samples)``), it hands the speech detector's gate on (``None``: no gate)."""
-
-    def __init__(self, speech, known):
-        self.speech, self.known = speech, known
-
-    def gate_for(self, rate, hop):
-        self.known(rate, hop)
-        return None if self.speech is None else self.speech.gate_for(rate, hop)
-
-
 def _envelope(path, params=None, max_points=2000, *, decoder="auto", stream=None, speech=None, span=None):
     """``envelope`` as an ``_Envelope``; with ``span=(start, end)`` seconds, of the frames in it only, in
     buckets sized from the span's length (about ``max_points`` of them across it)."""
@@ -257,8 +245,8 @@ def _envelope(path, params=None, max_points=2000, *, decoder="auto", stream=None
         sink(position[0], rms)
         position[0] += rms.shape[0]
 
-    info, slicer, ranges = read_frames(path, params, frames, decoder, stream,
-                                       speech if span is None else _HopKnown(speech, known))
+    info, slicer, ranges = read_frames(path, params, frames, decoder, stream, speech,
+                                       on_start=None if span is None else known)
     low, high = state["low"], state["high"]
     if span is not None:  # buckets past the recording's end hold nothing
         filled = np.flatnonzero(np.isfinite(high))
@@ -500,13 +488,18 @@ class _Speech:
         return {"speech_ratio": ratio, "pauses": {"count": len(pauses), **_summary(lengths)}}
 
 
-def read_frames(path, params, sink, decoder="auto", stream=None, speech=None, blocks=None):
+def read_frames(path, params, sink, decoder="auto", stream=None, speech=None, blocks=None, on_start=None):
     """Read the file once, passing each ``(first_frame, rms)`` block's RMS to ``sink(rms)`` and each
     block of samples to ``blocks(rate, channels, float32 block)`` if given; ``(info, slicer, ranges)``,
-    ``info`` with ``samplerate``, ``frames`` (samples per channel) and ``channels``."""
+    ``info`` with ``samplerate``, ``frames`` (samples per channel) and ``channels``.  ``on_start(rate,
+    hop_samples)``, if given, is called once they are known, before the first RMS."""
     from .stream import iter_frame_rms
 
-    gate_for = None if speech is None else speech.gate_for
+    def gate_for(rate, hop):
+        if on_start is not None:
+            on_start(rate, hop)
+        return None if speech is None else speech.gate_for(rate, hop)
+
     frames = iter_frame_rms(path, decoder=decoder, stream=stream, gate_for=gate_for, block_sink=blocks, **params)
     while True:
         try:
@@ -519,8 +512,6 @@ def read_frames(path, params, sink, decoder="auto", stream=None, speech=None, bl
         sink(rms)
     return _Info(sr, n_frames, channels), _slicer(sr, params), ranges
 
-
-_stream = read_frames  # the name it had
 
 
 def _summary(lengths):

@@ -219,17 +219,16 @@ def stream_page(page_path, out_dir, groups, target=(4.0, 8.0)):
     with manifest.atomic_path(page_path) as temporary, tempfile.TemporaryFile("w+", encoding="utf-8") as sources:
         with open(temporary, "w", encoding="utf-8") as out:
             start = {"out_dir": str(out_dir), "target": list(target), "flags": list(FLAGS)}
-            out.write(head + _script_json(start)[:-1] + ', "clips": [')
+            out.write(head + script_json(start)[:-1] + ', "clips": [')
             for k, (source, clips) in enumerate(groups):
                 first = count
                 for clip in clips:
-                    href = os.path.relpath(root / clip["clip"], base)
-                    href = "/".join(quote(part) for part in Path(href).as_posix().split("/"))
-                    out.write(("," if count else "") + _script_json({**clip, "href": href}))
+                    href = page_href(root / clip["clip"], base)
+                    out.write(("," if count else "") + script_json({**clip, "href": href}))
                     count += 1
                 shown = {key: v for key, v in source.items() if key not in ("params", "decoder", "stream")}
                 shown["clips"] = list(range(first, count))
-                sources.write(("," if k else "") + _script_json(shown))
+                sources.write(("," if k else "") + script_json(shown))
             out.write('], "sources": [')
             sources.seek(0)
             shutil.copyfileobj(sources, out)
@@ -400,7 +399,14 @@ def _db(value):
     return 20 * math.log10(value) if value > 0 else -120.0
 
 
-def _script_json(data):
+def page_href(path, base):
+    """The link from a page in folder ``base`` to ``path``: relative, each part percent-encoded (so
+    the page still works when the folder is moved, zipped or copied)."""
+    href = os.path.relpath(path, base)
+    return "/".join(quote(part) for part in Path(href).as_posix().split("/"))
+
+
+def script_json(data):
     """JSON that is safe inside a <script> element: no '<', '>' or '&' appear as such."""
     return json.dumps(data).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 

@@ -20,18 +20,16 @@ the ``fastslice slice`` command for the chosen parameters, the file and folder q
 shell (``shlex.quote``).
 """
 import base64
-import os
 import secrets
 import shlex
 from pathlib import Path
-from urllib.parse import quote
 
 import numpy as np
 
 from . import manifest
 from ._tune_page import PAGE
 from .errors import FastsliceError, ParameterError
-from .review import _script_json
+from .review import page_href, script_json
 
 #: The threshold steps the page knows exactly: -120.0 to 0.0 dB by 0.1 dB.
 THRESHOLD_STEPS_DB = (-1200, 0)
@@ -82,9 +80,7 @@ def tune(path, page_path=None, *, params=None, max_length=None, target=(4.0, 8.0
     rate, channels, n_samples, slicer, rms = recording_frames(path, values["hop_size"], values["min_interval"],
                                                              decoder=decoder, stream=stream)
     page_path = Path(page_path or f"{path.stem}.tune.html")
-    base = page_path.resolve().parent
-    href = os.path.relpath(path.resolve(), base)
-    href = "/".join(quote(part) for part in Path(href).as_posix().split("/"))
+    href = page_href(path.resolve(), page_path.resolve().parent)
     out_dir = out_dir or f"{path.stem}_clips"
     command = ["fastslice", "slice", shlex.quote(str(path.resolve())), "-o", shlex.quote(str(out_dir))]
     if decoder != "auto":
@@ -100,7 +96,7 @@ def tune(path, page_path=None, *, params=None, max_length=None, target=(4.0, 8.0
         "thresholds": base64.b64encode(threshold_table().tobytes()).decode("ascii"),
         "frames": base64.b64encode(rms.astype("<f4").tobytes()).decode("ascii"),
     }
-    page = PAGE.replace("__NONCE__", secrets.token_urlsafe(16)).replace("__DATA__", _script_json(data))
+    page = PAGE.replace("__NONCE__", secrets.token_urlsafe(16)).replace("__DATA__", script_json(data))
     with manifest.atomic_path(page_path) as temporary:
         Path(temporary).write_text(page, encoding="utf-8")
     return page_path, rms.shape[0]

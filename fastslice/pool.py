@@ -174,7 +174,8 @@ class Pool:
         for worker in workers:
             try:
                 if interrupt:  # the file in hand is cleaned up, then the worker ends
-                    os.kill(worker.process.pid or 0, signal.SIGTERM)
+                    if worker.process.pid is not None:
+                        os.kill(worker.process.pid, signal.SIGTERM)
                 else:
                     worker.conn.send(None)
             except (OSError, ValueError):

@@ -16,6 +16,8 @@ clip's name must differ within an input, so a template needs ``{i}``, ``{start}`
 ``[.a-zA-Z0-9_/]``) spells the stem and speaker in those characters only: accents are dropped
 (``é`` -> ``e``), anything else becomes ``_``.
 """
+from __future__ import annotations
+
 import hashlib
 import re
 import string
@@ -32,7 +34,7 @@ _NOT_SAFE = re.compile(r"[^.a-zA-Z0-9_]")
 class ClipNames:
     """The names one template gives: ``name(stem, i, start, end, rate, speaker)`` (a relative path, no extension)."""
 
-    def __init__(self, template=DEFAULT, ascii_safe=False):
+    def __init__(self, template: str | None = DEFAULT, ascii_safe: bool = False) -> None:
         self.template = DEFAULT if template is None else str(template)
         self.ascii_safe = bool(ascii_safe)
         try:
@@ -51,10 +53,11 @@ class ClipNames:
         self.name("stem", 0, 0, 0, 1000, "speaker")  # a spec that does not fit its field fails here
 
     @property
-    def is_default(self):
+    def is_default(self) -> bool:
+        """The upstream CLI's names (``{stem}_{i}``), spelled as given."""
         return self.template == DEFAULT and not self.ascii_safe
 
-    def name(self, stem, i, start, end, rate, speaker=""):
+    def name(self, stem: str, i: int, start: int, end: int, rate: int, speaker: str = "") -> str:
         """The clip's path relative to the output folder, without extension."""
         if self.ascii_safe:
             stem, speaker = safe(stem), safe(speaker)
@@ -69,7 +72,7 @@ class ClipNames:
             raise ParameterError(f"--name {self.template!r} gives {name!r} for the input {stem!r}: {problem}")
         return name
 
-    def prefix(self, stem, speaker=""):
+    def prefix(self, stem: str, speaker: str = "") -> str:
         """What every clip name of an input begins with (the template up to its first numbered field)."""
         if self.ascii_safe:
             stem, speaker = safe(stem), safe(speaker)
@@ -83,12 +86,12 @@ class ClipNames:
             text += format(stem if field == "stem" else speaker, spec or "")
         return text
 
-    def first_name(self, stem, speaker=""):
+    def first_name(self, stem: str, speaker: str = "") -> str:
         """The first clip's name of an input (to find inputs whose clips would clash)."""
         return self.name(stem, 0, 0, 0, 1000, speaker)
 
 
-def safe(text):
+def safe(text: str) -> str:
     """``text`` in ``[.a-zA-Z0-9_]`` only: accents dropped (``café`` -> ``cafe``), other characters
     ``_``; where letters were lost (``日本語``), six hex digits of the original's hash follow, so
     that two such names stay apart."""
@@ -101,7 +104,7 @@ def safe(text):
     return cleaned
 
 
-def unsafe(name):
+def unsafe(name: str) -> str | None:
     """Why a relative clip name would leave the output folder or hide itself, or None."""
     if not name or name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
         return "an absolute or empty path"

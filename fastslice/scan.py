@@ -1,0 +1,410 @@
+"""The inputs of a run: files, folders, glob patterns, URLs and standard input, expanded into jobs.
+
+``expand_inputs(inputs, out_dir, options)`` walks each input folder once (one ``stat`` per file)
+into a compact ``Jobs`` table, and sets aside, each with a message, the inputs that cannot be
+sliced: a file reached twice is kept once, and inputs whose marker or first clip name would be
+another's (or clips of an earlier run into the same folder) are problems, never sliced.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import re
+from array import array
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, NamedTuple, Optional
+
+import numpy as np
+
+from . import manifest, storage
+from .options import SliceOptions
+
+if TYPE_CHECKING:
+    from .naming import ClipNames
+
+#: File name extensions taken as audio without reading them (others are tried by content).
+AUDIO_EXTENSIONS = {
+    ".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc", ".au", ".snd",
+    ".caf", ".w64", ".rf64", ".voc", ".sd2", ".mat", ".pvf", ".xi", ".htk", ".sf", ".ircam", ".nist", ".paf", ".svx", ".wve",
+    # read through FFmpeg: compressed audio, and the sound track of video files
+    ".m4a", ".m4b", ".mp4", ".aac", ".mov", ".mkv", ".mka", ".webm", ".flv", ".wma", ".asf", ".ac3", ".amr", ".mp2", ".alac",
+}
+
+#: The input that means standard input (a pipe).
+STDIN = "-"
+
+
+class Job(NamedTuple):
+    """One input: its path (absolute, or ``"-"``), the folder its clips go to (absolute), its stem, its
+    speaker (``""``: none), and the folder of its marker (``""``: the clip folder)."""
+
+    source: str
+    folder: str
+    stem: str
+    speaker: str = ""
+    records: str = ""
+
+
+def _no_speaker(folder: str) -> str:
+    return ""
+
+
+def _own_folder(clip_folder: str) -> str:
+    return ""
+
+
+class Jobs:
+    """The inputs of a run, kept compactly (a few integers and the file's name per input), in a
+    stable order: by input argument, then by path."""
+
+    #: a bucket output's one listing (``storage.Listing``), or None
+    listing: Optional[storage.Listing] = None
+
+    def __init__(self, speaker_of: Callable[[str], str] = _no_speaker,
+                 records_of: Callable[[str], str] = _own_folder) -> None:
+        self._speaker_of = speaker_of  # a source folder's speaker (SliceOptions.speaker_of)
+        self._records_of = records_of  # a clip folder's records folder ("": itself)
+        self._folders: list[tuple[str, str]] = []  # (source folder, clip folder), both absolute
+        self._folder_ids: dict[tuple[str, str], int] = {}
+        self._folder = array("i")
+        self._names: list[str] = []  # file names (short strings; folders are shared)
+        self._sizes = array("q")
+        self.has_stdin = False
+        self._stdin: Optional[Job] = None
+
+    def add(self, source_folder: str, clip_folder: str, name: str, size: int) -> None:
+        """Add the file ``name`` of ``source_folder`` (``size`` bytes), its clips going to ``clip_folder``."""
+        key = (source_folder, clip_folder)
+        folder = self._folder_ids.get(key)
+        if folder is None:
+            folder = self._folder_ids[key] = len(self._folders)
+            self._folders.append(key)
+        self._folder.append(folder)
+        self._names.append(name)
+        self._sizes.append(size)
+
+    def add_stdin(self, clip_folder: str, stem: str, speaker: str = "") -> None:
+        """Make standard input the run's one input, its clips named after ``stem``."""
+        self.has_stdin = True
+        self._stdin = Job(STDIN, clip_folder, stem, speaker, self._records_of(clip_folder))
+
+    def __len__(self) -> int:
+        return len(self._names) + self.has_stdin
+
+    def __getitem__(self, index: int) -> Job:
+        if self._stdin is not None:
+            return self._stdin
+        source_folder, clip_folder = self._folders[self._folder[index]]
+        name = self._names[index]
+        return Job(os.path.join(source_folder, name), clip_folder, split_name(name)[0], self._speaker_of(source_folder),
+                   self._records_of(clip_folder))
+
+    def listed(self, index: int, options: SliceOptions) -> Optional[dict[str, int]]:
+        """``{url: size}`` of the objects the run's listing found for input ``index`` (its marker, and
+        what its clip names begin with), or None without a listing."""
+        if self.listing is None:
+            return None
+        job = self[index]
+        found: dict[str, int] = self.listing.under(storage.join(job.folder, f".{job.stem}{manifest.MARKER_SUFFIX}"))
+        found.update(self.listing.under(storage.join(job.folder, options.names.prefix(job.stem, job.speaker))))
+        return found
+
+    def clip_folder(self, index: int) -> str:
+        """The clip folder of input ``index``."""
+        return self._folders[self._folder[index]][1]
+
+    def records_folders(self) -> list[str]:
+        """Every folder of the run's markers and work folders, once."""
+        if self._stdin is not None:
+            return [self._stdin.records or self._stdin.folder]
+        return list(dict.fromkeys(self._records_of(clip) or clip for _, clip in self._folders))
+
+    def stems_in(self, records_folder: str) -> set[str]:
+        """The stems of the inputs whose markers go to ``records_folder`` (a pass over the table)."""
+        if self._stdin is not None:
+            return {self._stdin.stem}
+        ids = {k for k, (_, clip) in enumerate(self._folders) if (self._records_of(clip) or clip) == records_folder}
+        return {split_name(name)[0] for name, k in zip(self._names, self._folder) if k in ids}
+
+    def largest_first(self) -> list[int]:
+        """Input indexes, largest file first (size stands for length), so that a long file among short
+        ones does not start last.  Files of about one size (within 19 %) go round the clip folders in
+        turn, each folder's in input order: workers then write in different folders, which file
+        systems let them do at once (creating files in one folder they do one at a time)."""
+        if self.has_stdin:
+            return [0]
+        n = len(self)
+        if n == 0:
+            return []
+        sizes = np.frombuffer(self._sizes, np.int64)
+        alike = -np.floor(4 * np.log2(np.maximum(sizes, 1))).astype(np.int64)
+        folder = np.frombuffer(self._folder, np.int32).astype(np.int64)
+        group = alike * (len(self._folders) + 1) + folder
+        by_group = np.argsort(group, kind="stable")
+        sorted_group = group[by_group]
+        starts = np.flatnonzero(np.r_[True, sorted_group[1:] != sorted_group[:-1]])
+        rank = np.empty(n, np.int64)
+        rank[by_group] = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
+        order: list[int] = np.lexsort((folder, rank, alike)).tolist()
+        return order
+
+    def keep(self, mask: np.ndarray) -> Jobs:
+        """Only the inputs where ``mask`` is true."""
+        kept = Jobs(self._speaker_of, self._records_of)
+        for i in np.flatnonzero(mask).tolist():
+            source_folder, clip_folder = self._folders[self._folder[i]]
+            kept.add(source_folder, clip_folder, self._names[i], self._sizes[i])
+        return kept
+
+
+class _Expansion:
+    """One run's expansion of its inputs: where each folder's clips and markers go, and the table."""
+
+    def __init__(self, out_dir: str | os.PathLike[str], options: SliceOptions) -> None:
+        self.options = options
+        self.remote_out = storage.is_url(str(out_dir))
+        self.out_abs: str = str(out_dir).rstrip("/") if self.remote_out else os.path.abspath(out_dir)
+        self.out_real = None if self.remote_out else os.path.realpath(self.out_abs)
+        self.layout = options.project
+        self.table = Jobs(options.speaker_of, self.records_of)
+        self.problems: list[str] = []
+        self.identities = array("q")  # (device, inode) of each file, to slice a file reached twice once
+        self.clips_here = ClipsOfThisRun(self.records_of)
+
+    def clip_folder_of(self, folder: str, mirrored: str) -> str:
+        """A source folder's clip folder: the layout's, or ``mirrored`` (the input tree under OUT_DIR)."""
+        if self.layout is None:
+            return mirrored
+        resolved: str = storage.resolve(self.out_abs, self.layout.clip_folder(self.options.speaker_of(folder)))
+        return resolved
+
+    def records_of(self, clip_folder: str) -> str:
+        """Where a layout keeps a clip folder's markers: ``OUT_DIR/.fastslice/<clip folder>`` (local output)."""
+        if self.layout is None or self.remote_out:
+            return ""
+        return os.path.normpath(os.path.join(self.out_abs, manifest.RECORDS_FOLDER,
+                                             os.path.relpath(clip_folder, self.out_abs)))
+
+    def add_stdin(self, stem: str) -> None:
+        speaker = self.options.speaker or ""
+        folder = self.out_abs if self.layout is None else storage.resolve(self.out_abs, self.layout.clip_folder(speaker))
+        self.table.add_stdin(folder, stem, speaker)
+
+    def add_path(self, spec: str) -> None:
+        """A local file, folder or glob pattern."""
+        path = os.path.abspath(spec)
+        if os.path.isdir(path):
+            if not self.walk(path):
+                self.problems.append(f"{spec}: the folder holds no audio file")
+        elif os.path.isfile(path):
+            folder = os.path.dirname(path)
+            self.add_file(folder, self.clip_folder_of(folder, self.out_abs), os.path.basename(path), explicit=True)
+        elif glob.has_magic(spec):
+            matches = sorted(glob.glob(spec, recursive=True))
+            if not matches:
+                self.problems.append(f"{spec}: no file matches this pattern")
+            for match in matches:
+                match = os.path.abspath(match)
+                if os.path.isdir(match):
+                    self.walk(match)
+                elif os.path.isfile(match):
+                    folder = os.path.dirname(match)
+                    self.add_file(folder, self.clip_folder_of(folder, self.out_abs), os.path.basename(match))
+        elif os.path.lexists(path):
+            self.problems.append(f"{spec}: not a regular file or folder")
+        else:
+            self.problems.append(f"{spec}: no such file or folder")
+
+    def add_remote(self, spec: str) -> None:
+        """The objects a URL names: one object, a folder (every audio object under it, by extension), or
+        a glob pattern (``s3://bucket/archive/**/*.flac``), listed once; mirrored under OUT_DIR."""
+        storage_options = self.options.storage_options
+        pattern = glob.has_magic(spec.split("://", 1)[1])
+        root = spec.rstrip("/")
+        magic = re.search(r"[*?\[]", spec)
+        if pattern and magic is not None:
+            root = spec[: magic.start()].rsplit("/", 1)[0]
+        found = storage.files_under(root, storage_options, pattern=spec if pattern else None)
+        if not pattern and [url for url, _ in found] == [root]:  # the URL of one object
+            root = storage.dirname(root)
+        if not pattern and not found:
+            try:
+                size, _ = storage.info(root, storage_options)
+                found, root = [(root, size)], storage.dirname(root)
+            except storage.StorageError:
+                found = []
+        audio = [(url, size) for url, size in found if split_name(storage.basename(url))[1].lower() in AUDIO_EXTENSIONS]
+        if not audio:
+            what = "no object matches this pattern" if pattern else "no audio object there (by extension)"
+            self.problems.append(f"{storage.public(spec)}: {what}")
+        for url, size in audio:
+            folder, name = url.rsplit("/", 1)
+            relative = storage.relative(folder, root) if folder != root else "."
+            mirrored = self.out_abs if relative == "." else storage.join(self.out_abs, relative) \
+                if storage.is_url(self.out_abs) else os.path.join(self.out_abs, relative)
+            self.table.add(folder, self.clip_folder_of(folder, mirrored), name, size)
+            self.identities.append(-2)  # a URL: reached twice only by the same spelling
+            self.identities.append(hash(url) & 0x7FFFFFFFFFFFFFFF)
+
+    def walk(self, root: str) -> int:
+        """Add the audio files under ``root`` (one ``scandir`` per folder), mirrored under OUT_DIR;
+        returns how many."""
+        import soundfile
+
+        found = 0
+        stack = [(root, self.out_abs)]
+        while stack:
+            folder, mirrored = stack.pop()
+            clip_folder = self.clip_folder_of(folder, mirrored)
+            try:
+                with os.scandir(folder) as listing:
+                    entries = sorted(listing, key=lambda e: e.name)
+            except OSError:
+                continue
+            skip = self.clips_here.in_folder(folder, clip_folder, [e.name for e in entries])
+            subfolders = []
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir():
+                    if os.path.realpath(entry.path) != self.out_real:
+                        subfolders.append((entry.path, os.path.join(mirrored, entry.name)))
+                    continue
+                if entry.path in skip:
+                    continue
+                if split_name(entry.name)[1].lower() not in AUDIO_EXTENSIONS:
+                    try:  # detected by content: libsndfile reads its header
+                        soundfile.info(entry.path)
+                    except Exception:
+                        continue
+                found += self.add_file(folder, clip_folder, entry.name, entry=entry)
+            stack += reversed(subfolders)  # depth first, in name order
+        return found
+
+    def add_file(self, folder: str, clip_folder: str, name: str, entry: Optional[os.DirEntry[str]] = None,
+                 explicit: bool = False) -> int:
+        """Add one file (1), or not if it is a clip of this run's layout (0)."""
+        path = os.path.join(folder, name)
+        if entry is None and path in self.clips_here.in_folder(folder, clip_folder, None):
+            if explicit:
+                self.problems.append(f"{path}: a clip of an earlier run into this -o folder; not sliced again")
+            return 0
+        try:
+            stat = entry.stat() if entry is not None else os.stat(path)
+            size, device, inode = stat.st_size, stat.st_dev, stat.st_ino
+        except OSError:  # a broken link: its error is the worker's to report
+            size, device, inode = 0, -1, -len(self.identities) - 1
+        self.table.add(folder, clip_folder, name, size)
+        self.identities.append(device)
+        self.identities.append(inode)
+        return 1
+
+
+def expand_inputs(inputs: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[str],
+                  options: Optional[SliceOptions] = None, stdin_stem: str = "stdin") -> tuple[Jobs, list[str]]:
+    """(jobs, problems): the inputs as a ``Jobs`` table, and a message per unusable argument or input.
+
+    ``"-"`` is standard input, sliced under ``stdin_stem``.  A folder is walked once (hidden
+    files and folders, and ``out_dir`` itself, are skipped) and mirrored under ``out_dir``.  A
+    file reached twice (two arguments, a symbolic or hard link) is sliced once.  Inputs whose
+    clips would share a marker (the same stem in the same clip folder) or a first clip name are
+    problems, as are clips of this layout found among the inputs (``-o`` equal to an input
+    folder): those are never sliced again."""
+    options = options or SliceOptions()
+    run = _Expansion(out_dir, options)
+    for spec in inputs:
+        spec = os.fspath(spec)
+        if spec == STDIN:
+            run.add_stdin(stdin_stem)
+        elif storage.is_url(spec):
+            run.add_remote(spec)
+        else:
+            run.add_path(spec)
+    if run.table.has_stdin:
+        return run.table, run.problems
+    return without_clashes(run.table, run.identities, options.names, run.problems), run.problems
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """(stem, suffix) of a file name, as ``pathlib`` splits it (``"...wav"``: ``".."``, ``".wav"``)."""
+    dot = name.rfind(".")
+    return (name[:dot], name[dot:]) if 0 < dot < len(name) - 1 else (name, "")
+
+
+class ClipsOfThisRun:
+    """Clips that markers list in folders that are their own clip folder (``-o`` equal to an input
+    folder): the inputs must not include them.  Each such folder's markers are read once."""
+
+    def __init__(self, records_of: Callable[[str], str]) -> None:
+        self._records_of = records_of
+        self._known: dict[str, set[str]] = {}
+
+    def in_folder(self, folder: str, clip_folder: str, names: Optional[list[str]]) -> set[str]:
+        """The clips of this run's layout in ``folder`` (``names``: its listing, if at hand)."""
+        if folder in self._known:
+            return self._known[folder]
+        clips: set[str] = set()
+        if os.path.realpath(clip_folder) == os.path.realpath(folder):
+            records = self._records_of(clip_folder) or folder
+            if names is None or records != folder:
+                try:
+                    names = os.listdir(records)
+                except OSError:
+                    names = []
+            for name in names:
+                if name.startswith(".") and name.endswith(manifest.MARKER_SUFFIX):
+                    read = manifest.read_marker(os.path.join(records, name))
+                    if read is not None:
+                        clips.update(os.path.normpath(c.clip) for c in read[1] if c.has_file)
+        self._known[folder] = clips
+        return clips
+
+
+def without_clashes(table: Jobs, identities: array[int], names: ClipNames, problems: list[str]) -> Jobs:
+    """``table`` without the second of two entries for one file, and without inputs whose marker or
+    first clip would be another's (a problem each)."""
+    n = len(table)
+    if n == 0:
+        return table
+    keep = np.ones(n, bool)
+    pairs = np.frombuffer(identities, np.int64).reshape(n, 2)
+    _, first = np.unique(pairs, axis=0, return_index=True)
+    seen_once = np.zeros(n, bool)
+    seen_once[first] = True
+    keep &= seen_once | (pairs[:, 0] == -1)  # a file reached twice is sliced once (its first place)
+    stem_of: Callable[[Job], str] = lambda job: job.stem  # noqa: E731
+    first_of: Callable[[Job], str] = lambda job: names.first_name(job.stem, job.speaker)  # noqa: E731
+    for kind, key in (("stem", stem_of), ("first clip", first_of)):
+        _drop_clashes(table, keep, kind, key, names, problems)
+    return table if keep.all() else table.keep(keep)
+
+
+def _drop_clashes(table: Jobs, keep: np.ndarray, kind: str, key: Callable[[Job], str], names: ClipNames,
+                  problems: list[str]) -> None:
+    """Clear ``keep`` for the later of inputs whose ``key`` is the same in one clip folder (a problem each)."""
+    n = len(table)
+    hashes = np.zeros(n, np.int64)
+    for i in np.flatnonzero(keep).tolist():
+        job = table[i]
+        try:
+            hashes[i] = hash((table.clip_folder(i), key(job)))
+        except ValueError as exc:  # the template gives this stem an unsafe name
+            problems.append(f"{job.source}: {exc}")
+            keep[i] = False
+    live = np.flatnonzero(keep)
+    order = live[np.argsort(hashes[live], kind="stable")]
+    same = np.flatnonzero(hashes[order[1:]] == hashes[order[:-1]]) + 1
+    owners: dict[tuple[str, str], list[int]] = {}
+    for position in same.tolist():
+        for i in (order[position - 1], order[position]):
+            owners.setdefault((table.clip_folder(int(i)), key(table[int(i)])), []).append(int(i))
+    for (folder, value), holders in owners.items():
+        holders = sorted(set(holders))
+        for later in holders[1:]:
+            if keep[later]:
+                keep[later] = False
+                what = ("its clips and marker would be those of" if kind == "stem" else
+                        "its clips would have the same names as those of")
+                hint = "" if "{stem" in names.template or kind == "stem" else ", or put {stem} in --name"
+                problems.append(f"{table[later].source}: {what} {table[holders[0]].source} "
+                                f"({value!r} in {folder}); slice them into different -o folders{hint}")

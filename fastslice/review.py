@@ -13,6 +13,7 @@ moves them back.  A list line that names anything outside ``OUT_DIR`` is refused
 nothing is moved.
 """
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -20,6 +21,7 @@ import posixpath
 import secrets
 import shutil
 import tempfile
+from importlib import resources
 from pathlib import Path
 from urllib.parse import quote
 
@@ -27,7 +29,6 @@ import numpy as np
 import soundfile
 
 from . import manifest
-from ._review_page import PAGE
 from .errors import FastsliceError, ParameterError
 from .outputs import lab_path
 
@@ -214,7 +215,7 @@ def stream_page(page_path, out_dir, groups, target=(4.0, 8.0)):
     page_path = Path(page_path)
     base = page_path.resolve().parent
     root = Path(out_dir).resolve()
-    head, tail = PAGE.replace("__NONCE__", secrets.token_urlsafe(16)).split("__DATA__")
+    head, tail = page_template("review").replace("__NONCE__", secrets.token_urlsafe(16)).split("__DATA__")
     count = 0
     with manifest.atomic_path(page_path) as temporary, tempfile.TemporaryFile("w+", encoding="utf-8") as sources:
         with open(temporary, "w", encoding="utf-8") as out:
@@ -410,3 +411,30 @@ def script_json(data):
     """JSON that is safe inside a <script> element: no '<', '>' or '&' appear as such."""
     return json.dumps(data).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
+
+
+@functools.lru_cache(maxsize=None)
+def page_template(name: str) -> str:
+    """The template of the page ``name`` (``"review"`` or ``"tune"``), from the package data in
+    ``fastslice/pages/``: ``head.html`` (the start of every fastslice page: its
+    Content-Security-Policy runs only the script that carries the page's nonce), then
+    ``<name>.html`` with ``<name>.css`` in place of ``__STYLE__`` and ``<name>.js`` in place of
+    ``__SCRIPT__``.  The caller fills in ``__NONCE__`` (a fresh random nonce) and ``__DATA__`` (the
+    page's data, as ``script_json`` writes it).
+
+    Names and paths reach a page only as JSON data and are shown with ``textContent``, never as
+    markup; the policy runs only the page's own script, so even an injected ``onerror=`` attribute
+    could not run.  The review page's table renders only the rows in view.  The tune page's script
+    restates ``Slicer``'s parameter arithmetic, the reference's silence state machine
+    (openvpi/audio-slicer ``slicer2.py``) and ``fastslice.lengths.split_ranges`` over the embedded
+    RMS frames; ``window.fastsliceTune.cuts()`` gives the cuts shown, in samples.
+    """
+    if name not in ("review", "tune"):
+        raise ParameterError(f"page_template(name={name!r}): no such page; give 'review' or 'tune'")
+    pages = resources.files("fastslice") / "pages"
+
+    def text(file: str) -> str:
+        return (pages / file).read_text(encoding="utf-8")
+
+    body = text(f"{name}.html").replace("__STYLE__", text(f"{name}.css")).replace("__SCRIPT__", text(f"{name}.js"))
+    return text("head.html") + body

@@ -27,9 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from . import manifest
-from ._tune_page import PAGE
 from .errors import FastsliceError, ParameterError
-from .review import page_href, script_json
+from .review import page_href, page_template, script_json
 
 #: The threshold steps the page knows exactly: -120.0 to 0.0 dB by 0.1 dB.
 THRESHOLD_STEPS_DB = (-1200, 0)
@@ -96,7 +95,7 @@ def tune(path, page_path=None, *, params=None, max_length=None, target=(4.0, 8.0
         "thresholds": base64.b64encode(threshold_table().tobytes()).decode("ascii"),
         "frames": base64.b64encode(rms.astype("<f4").tobytes()).decode("ascii"),
     }
-    page = PAGE.replace("__NONCE__", secrets.token_urlsafe(16)).replace("__DATA__", script_json(data))
+    page = page_template("tune").replace("__NONCE__", secrets.token_urlsafe(16)).replace("__DATA__", script_json(data))
     with manifest.atomic_path(page_path) as temporary:
         Path(temporary).write_text(page, encoding="utf-8")
     return page_path, rms.shape[0]

@@ -25,6 +25,8 @@ blocks.  RMS values are read from a ring: frame ``j`` lives at
 ``first..stop-1`` needs the ring to hold frames ``first - 2 * max_sil_kept``
 to ``stop - 1``: ``2 * max_sil_kept + (stop - first)`` frames.
 """
+from __future__ import annotations
+
 import numpy as np
 from llvmlite import ir
 from numba.core import cgutils, types

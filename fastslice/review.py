@@ -183,7 +183,7 @@ def sources_overview(sources, clips=None, max_points=1500):
 
 def with_envelope(source, max_points=1500):
     """``sources_overview`` of one source (read once, in constant memory); returns it."""
-    from .report import envelope
+    from .envelopes import envelope
 
     params = dict(source["params"] or {})  # from a manifest: none known, the Slicer's defaults frame it
     if not os.path.isfile(source["source"]):

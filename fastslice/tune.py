@@ -42,7 +42,7 @@ def threshold_table():
 
 def recording_frames(path, hop_size, min_interval, *, decoder="auto", stream=None):
     """``(rate, channels, n_samples, slicer, rms)``: the RMS frames of ``path`` as fastslice slices it."""
-    from .report import read_frames
+    from .envelopes import read_frames
 
     params = {"hop_size": hop_size, "min_interval": min_interval, "min_length": max(min_interval, hop_size),
               "max_sil_kept": hop_size}

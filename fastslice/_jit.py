@@ -33,27 +33,30 @@ from numba.core import caching as _numba_caching
 #: exactly as NumPy does.  ``error_model="numpy"`` drops Python's
 #: ZeroDivisionError checks from the hot loops.  No ``parallel``: fastslice
 #: parallelises across files, not inside a kernel.
-OPTIONS = {"nogil": True, "fastmath": False, "error_model": "numpy", "boundscheck": False}
+OPTIONS: dict[str, Any] = {"nogil": True, "fastmath": False, "error_model": "numpy", "boundscheck": False}
 
-# "numba": numba's own locations serve; else the folder used instead (see fallback_cache_dir).
-_state: dict[str, str | None] = {"cache": "numba"}
+#: Where kernels are cached: ``"numba"`` (numba's own locations serve), else the folder used instead
+#: (see ``fallback_cache_dir``).
+cache_state: dict[str, str | None] = {"cache": "numba"}
+#: The old name of ``cache_state`` (tests/test_jit.py sets it).
+_state = cache_state
 
 
 def jit(func: Callable[..., Any]) -> Any:
     """Compile ``func`` with fastslice's options (``numba.njit``, cached where possible)."""
-    if _state["cache"] == "numba":
+    if cache_state["cache"] == "numba":
         try:
             return _keyed_on_content(numba.njit(cache=True, **OPTIONS)(func), func)
         except RuntimeError as exc:  # numba: "cannot cache function ...: no locator available"
             problem: object = exc
         folder = fallback_cache_dir()
     else:
-        folder = _state["cache"]
+        folder = cache_state["cache"]
     if folder is not None:
         try:
             with _numba_cache_dir(folder):
                 compiled = _keyed_on_content(numba.njit(cache=True, **OPTIONS)(func), func)
-            _state["cache"] = folder  # the next kernels go there at once
+            cache_state["cache"] = folder  # the next kernels go there at once
             return compiled
         except RuntimeError as exc:  # no source file to key a cache on (e.g. defined by exec)
             problem = exc
@@ -117,12 +120,13 @@ def fallback_cache_dir() -> str | None:
 @contextlib.contextmanager
 def _numba_cache_dir(folder: str) -> Iterator[None]:
     """Numba's NUMBA_CACHE_DIR set to ``folder`` while functions are decorated (it is read then)."""
-    before = numba.config.CACHE_DIR
-    numba.config.CACHE_DIR = folder
+    config: Any = numba.config  # its settings are made at run time
+    before = config.CACHE_DIR
+    config.CACHE_DIR = folder
     try:
         yield
     finally:
-        numba.config.CACHE_DIR = before
+        config.CACHE_DIR = before
 
 
 def cache_dir(kernel: Any) -> str | None:

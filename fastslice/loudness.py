@@ -57,7 +57,8 @@ def k_weighting(rate: float) -> npt.NDArray[np.float64]:
         else:
             b = [(1 + cos) / 2, -(1 + cos), (1 + cos) / 2]
             a = [1 + alpha, -2 * cos, 1 - alpha]
-        return np.array(b + a) / a[0]
+        coefficients: npt.NDArray[np.float64] = np.array(b + a) / a[0]
+        return coefficients
 
     return np.array([section("high_shelf", 4.0, 1 / np.sqrt(2), 1500.0), section("high_pass", 0.0, 0.5, 38.0)])
 

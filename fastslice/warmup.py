@@ -39,7 +39,7 @@ def warm_command_line(sources: Iterable[npt.DTypeLike] = ("int16", "float32")) -
     x = _stereo(np.float32).T
     for source in (np.dtype(s) for s in sources):
         samples = (x * 2 ** (8 * source.itemsize - 1)).astype(source) if source.kind == "i" else x.astype(source)
-        decoded = types.SimpleNamespace(name="warm-up", samplerate=_SR, channels=2, float_data=source.kind == "f",
+        decoded: Any = types.SimpleNamespace(name="warm-up", samplerate=_SR, channels=2, float_data=source.kind == "f",
                                         dtype=source)
         mono = np.empty(samples.shape[0], np.float32)
         SampleCheck(decoded).mix(samples, 0, mono)

@@ -1,12 +1,26 @@
 """fastslice: cut long recordings into clips at silences, exactly as openvpi/audio-slicer, fast.
 
 The names below load on first use, so ``import fastslice`` (and ``fastslice --help``)
-does not import numba until something is sliced.
+does not import numba until something is sliced.  Type checkers and IDEs see them through the
+``TYPE_CHECKING`` imports, which never run.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from .errors import FastsliceError, ParameterError
+
+if TYPE_CHECKING:
+    from .batch import slice_files
+    from .files import FileResult, slice_file
+    from .manifest import Clip
+    from .options import SliceOptions
+    from .slicer import Slicer
+    from .stream import RangeStream, iter_clip_ranges
 
 __version__ = "0.3.0"
 
+#: Each lazily loaded public name and the module (under ``fastslice``) that defines it.
 _LAZY = {
     "Slicer": "slicer",
     "RangeStream": "stream",
@@ -21,7 +35,8 @@ __all__ = ["Slicer", "RangeStream", "iter_clip_ranges", "slice_file", "Clip", "F
            "FastsliceError", "ParameterError", "__version__"]
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
+    """Import the module that defines the public ``name`` on first use, and return the name."""
     if name in _LAZY:
         import importlib
 
@@ -29,5 +44,6 @@ def __getattr__(name):
     raise AttributeError(f"module 'fastslice' has no attribute {name!r}")
 
 
-def __dir__():
+def __dir__() -> list[str]:
+    """The public names (``__all__``)."""
     return sorted(__all__)

@@ -14,6 +14,8 @@ release.  Numba keys caches on the file's content from 0.68 on; before, on its
 modification time, which every ``pip install`` changes, so for those versions
 fastslice sets a content key itself.
 """
+from __future__ import annotations
+
 import contextlib
 import functools
 import hashlib
@@ -22,6 +24,7 @@ import os
 import stat
 import tempfile
 import warnings
+from typing import Any, Callable, Iterator
 
 import numba
 from numba.core import caching as _numba_caching
@@ -30,27 +33,30 @@ from numba.core import caching as _numba_caching
 #: exactly as NumPy does.  ``error_model="numpy"`` drops Python's
 #: ZeroDivisionError checks from the hot loops.  No ``parallel``: fastslice
 #: parallelises across files, not inside a kernel.
-OPTIONS = {"nogil": True, "fastmath": False, "error_model": "numpy", "boundscheck": False}
+OPTIONS: dict[str, Any] = {"nogil": True, "fastmath": False, "error_model": "numpy", "boundscheck": False}
 
-# "numba": numba's own locations serve; else the folder used instead (see fallback_cache_dir).
-_state = {"cache": "numba"}
+#: Where kernels are cached: ``"numba"`` (numba's own locations serve), else the folder used instead
+#: (see ``fallback_cache_dir``).
+cache_state: dict[str, str | None] = {"cache": "numba"}
+#: The old name of ``cache_state`` (tests/test_jit.py sets it).
+_state = cache_state
 
 
-def jit(func):
+def jit(func: Callable[..., Any]) -> Any:
     """Compile ``func`` with fastslice's options (``numba.njit``, cached where possible)."""
-    if _state["cache"] == "numba":
+    if cache_state["cache"] == "numba":
         try:
             return _keyed_on_content(numba.njit(cache=True, **OPTIONS)(func), func)
         except RuntimeError as exc:  # numba: "cannot cache function ...: no locator available"
-            problem = exc
+            problem: object = exc
         folder = fallback_cache_dir()
     else:
-        folder = _state["cache"]
+        folder = cache_state["cache"]
     if folder is not None:
         try:
             with _numba_cache_dir(folder):
                 compiled = _keyed_on_content(numba.njit(cache=True, **OPTIONS)(func), func)
-            _state["cache"] = folder  # the next kernels go there at once
+            cache_state["cache"] = folder  # the next kernels go there at once
             return compiled
         except RuntimeError as exc:  # no source file to key a cache on (e.g. defined by exec)
             problem = exc
@@ -65,7 +71,7 @@ def jit(func):
     return numba.njit(cache=False, **OPTIONS)(func)
 
 
-def _keyed_on_content(kernel, func):
+def _keyed_on_content(kernel: Any, func: Callable[..., Any]) -> Any:
     """``kernel`` with its cache keyed on a hash of its source file, as numba >= 0.68 does itself.
 
     Older numba keeps its key (the "source stamp": mtime and size) on the cache's
@@ -80,19 +86,19 @@ def _keyed_on_content(kernel, func):
 
 
 @functools.lru_cache(maxsize=None)
-def _content_stamp(path):
+def _content_stamp(path: str) -> tuple[str, str]:
     with open(path, "rb") as f:
         return "sha256", hashlib.sha256(f.read()).hexdigest()
 
 
-def fallback_cache_dir():
+def fallback_cache_dir() -> str | None:
     """A cache folder only this user can write: ``<tmp>/fastslice-numba-cache-<uid>``.
 
     Reused across processes when it is a real folder owned by this user that no
     one else may write to (numba's cache holds code that gets run); otherwise a
     new private folder for this process; None if not even that can be made.
     """
-    user = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
+    user: object = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
     folder = os.path.join(tempfile.gettempdir(), f"fastslice-numba-cache-{user}")
     try:
         try:
@@ -112,16 +118,18 @@ def fallback_cache_dir():
 
 
 @contextlib.contextmanager
-def _numba_cache_dir(folder):
+def _numba_cache_dir(folder: str) -> Iterator[None]:
     """Numba's NUMBA_CACHE_DIR set to ``folder`` while functions are decorated (it is read then)."""
-    before = numba.config.CACHE_DIR
-    numba.config.CACHE_DIR = folder
+    config: Any = numba.config  # its settings are made at run time
+    before = config.CACHE_DIR
+    config.CACHE_DIR = folder
     try:
         yield
     finally:
-        numba.config.CACHE_DIR = before
+        config.CACHE_DIR = before
 
 
-def cache_dir(kernel):
+def cache_dir(kernel: Any) -> str | None:
     """Where numba caches ``kernel`` (a folder), or None where it is compiled in memory only."""
-    return kernel.stats.cache_path
+    path: str | None = kernel.stats.cache_path
+    return path

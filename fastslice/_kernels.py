@@ -25,7 +25,12 @@ blocks.  RMS values are read from a ring: frame ``j`` lives at
 ``first..stop-1`` needs the ring to hold frames ``first - 2 * max_sil_kept``
 to ``stop - 1``: ``2 * max_sil_kept + (stop - first)`` frames.
 """
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
@@ -34,9 +39,11 @@ from ._jit import jit
 
 #: Interior frames summed at once by ``frame_rms``: its ``stacks`` need this many rows.
 FRAMES_AT_ONCE = 8
+#: The kernels' arrays (numba types them from the arguments of each call; these hints are for readers).
+Array = npt.NDArray[Any]
 
 @intrinsic
-def _eight_lane_sums_of_squares(typingctx, x, first, step, length):
+def _eight_lane_sums_of_squares(typingctx: Any, x: Any, first: Any, step: Any, length: Any) -> Any:
     """NumPy's 8-accumulator sums of ``x[s:s + length] ** 2`` for the 8 starts ``s = first + r * step``.
 
     ``length`` is a multiple of 8, at least 8.  Lane ``j`` adds
@@ -51,10 +58,10 @@ def _eight_lane_sums_of_squares(typingctx, x, first, step, length):
     if not (isinstance(x, types.Array) and x.ndim == 1 and x.layout == "C"):
         return None
     runs = 8
-    result = types.UniTuple(x.dtype, runs)
+    result = types.UniTuple(x.dtype, runs)  # type: ignore[no-untyped-call, unused-ignore]
     sig = result(x, first, step, length)
 
-    def codegen(context, builder, signature, args):
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
         array = context.make_array(signature.args[0])(context, builder, args[0])
         vector = ir.VectorType(context.get_value_type(signature.args[0].dtype), 8)
         index = ir.IntType(64)
@@ -64,13 +71,13 @@ def _eight_lane_sums_of_squares(typingctx, x, first, step, length):
             for r in range(runs)
         ]
 
-        def load8(base, offset):
+        def load8(base: Any, offset: Any) -> Any:
             return builder.load(builder.bitcast(builder.gep(base, [offset]), vector.as_pointer()), align=1)
 
         lanes = []
         for base in bases:
             v = load8(base, ir.Constant(index, 0))
-            lanes.append(cgutils.alloca_once_value(builder, builder.fmul(v, v)))
+            lanes.append(cgutils.alloca_once_value(builder, builder.fmul(v, v)))  # type: ignore[no-untyped-call, unused-ignore]
         eight = ir.Constant(index, 8)
         with cgutils.for_range_slice(builder, eight, args[3], eight, intp=index) as (offset, _):
             for base, acc in zip(bases, lanes):
@@ -89,7 +96,7 @@ def _eight_lane_sums_of_squares(typingctx, x, first, step, length):
 
 
 @jit
-def _block_sum_of_squares(x, start, n):
+def _block_sum_of_squares(x: Array, start: int, n: int) -> Any:
     """NumPy's pairwise sum of ``x[start:start + n] ** 2`` for 1 <= n <= 128 (one block)."""
     if n < 8:
         v = x[start]
@@ -140,7 +147,7 @@ def _block_sum_of_squares(x, start, n):
 
 
 @jit
-def pairwise_sum_of_squares(x, start, plan, stack):
+def pairwise_sum_of_squares(x: Array, start: int, plan: Array, stack: Array) -> Any:
     """NumPy's pairwise sum of ``x[start:start + n] ** 2``, following ``plan``.
 
     ``plan`` comes from ``fastslice.slicer.pairwise_plan(n)``; ``stack`` is
@@ -168,7 +175,7 @@ def pairwise_sum_of_squares(x, start, plan, stack):
 
 
 @jit
-def mix_rows(flat, channels, channel_stride, first_sample, n_channels, out):
+def mix_rows(flat: Array, channels: int, channel_stride: int, first_sample: int, n_channels: float, out: Array) -> None:
     """``out[k]`` = the mean of the channels of sample ``first_sample + k``, added one after another.
 
     Channel ``c`` is the contiguous row ``flat[c * channel_stride:]`` (a channels-first
@@ -194,7 +201,8 @@ def mix_rows(flat, channels, channel_stride, first_sample, n_channels, out):
 
 
 @jit
-def mix_interleaved(flat, channels, sample_stride, first_sample, n_channels, out):
+def mix_interleaved(flat: Array, channels: int, sample_stride: int, first_sample: int, n_channels: float,
+                    out: Array) -> None:
     """``mix_rows`` for interleaved samples: channel c of sample n is ``flat[n * sample_stride + c]``.
 
     That is the memory of soundfile's blocks (``sample_stride == channels``) and of a
@@ -216,7 +224,8 @@ def mix_interleaved(flat, channels, sample_stride, first_sample, n_channels, out
 
 
 @jit
-def decode_and_mix(flat, channels, scale, n_channels, full_scale, largest, out, integer_sums):
+def decode_and_mix(flat: Array, channels: int, scale: float, n_channels: float, full_scale: float, largest: float,
+                   out: Array, integer_sums: Array) -> tuple[int, int]:
     """A decoded block as the analysis needs it, in one pass: ``mix_interleaved`` of its float32 samples.
 
     ``flat`` holds ``len(out)`` interleaved frames in the decoder's own dtype (int16, int32,
@@ -265,7 +274,7 @@ def decode_and_mix(flat, channels, scale, n_channels, full_scale, largest, out, 
 
 
 @jit
-def _eight_frames_sum_of_squares(x, s0, hop, plan, stacks):
+def _eight_frames_sum_of_squares(x: Array, s0: int, hop: int, plan: Array, stacks: Array) -> None:
     """``pairwise_sum_of_squares`` of the eight windows starting at ``s0 + r * hop`` into ``stacks[r, 0]``.
 
     ``stacks`` is (8, len(plan)) scratch.
@@ -284,7 +293,7 @@ def _eight_frames_sum_of_squares(x, s0, hop, plan, stacks):
                 stacks[r, top] = _block_sum_of_squares(x, start + r * hop, length)
         else:
             n8 = length - length % 8
-            sums = _eight_lane_sums_of_squares(x, start, hop, n8)
+            sums: Any = _eight_lane_sums_of_squares(x, start, hop, n8)  # type: ignore[call-arg]  # numba types it
             for r in range(8):
                 acc = sums[r]
                 for i in range(start + r * hop + n8, start + r * hop + length):
@@ -295,7 +304,8 @@ def _eight_frames_sum_of_squares(x, s0, hop, plan, stacks):
 
 
 @jit
-def frame_rms(mono, mono_offset, n_samples, hop, first_frame, win_length, plan, stacks, scratch, out):
+def frame_rms(mono: Array, mono_offset: int, n_samples: int, hop: int, first_frame: int, win_length: float,
+              plan: Array, stacks: Array, scratch: Array, out: Array) -> None:
     """RMS of frames ``first_frame, first_frame + 1, ...`` into ``out``.
 
     ``mono[k]`` holds sample ``mono_offset + k`` of a signal of ``n_samples``
@@ -334,7 +344,7 @@ def frame_rms(mono, mono_offset, n_samples, hop, first_frame, win_length, plan, 
 
 
 @jit
-def _block_span(j0, j1, n_samples, hop, win):
+def _block_span(j0: int, j1: int, n_samples: int, hop: int, win: int) -> tuple[int, int]:
     """Samples ``[lo, hi)`` that frames ``j0..j1-1`` read, clipped to the signal."""
     lo = min(n_samples, max(0, j0 * hop - win // 2))
     return lo, max(lo, min(n_samples, (j1 - 1) * hop - win // 2 + win))
@@ -348,8 +358,9 @@ def _block_span(j0, j1, n_samples, hop, win):
 
 
 @jit
-def rows_frame_rms(flat, channels, channel_stride, n_samples, n_channels,
-                   hop, win_length, plan, stacks, block, scratch, first_frame, out):
+def rows_frame_rms(flat: Array, channels: int, channel_stride: int, n_samples: int, n_channels: float, hop: int,
+                   win_length: float, plan: Array, stacks: Array, block: Array, scratch: Array, first_frame: int,
+                   out: Array) -> None:
     """RMS of frames ``first_frame, first_frame + 1, ...`` of the channel mix of rows (``mix_rows``) into ``out``."""
     win = scratch.shape[0]
     step = max(1, (block.shape[0] - win) // hop + 1)  # frames whose samples fit in block
@@ -361,8 +372,9 @@ def rows_frame_rms(flat, channels, channel_stride, n_samples, n_channels,
 
 
 @jit
-def interleaved_frame_rms(flat, channels, sample_stride, n_samples, n_channels,
-                          hop, win_length, plan, stacks, block, scratch, first_frame, out):
+def interleaved_frame_rms(flat: Array, channels: int, sample_stride: int, n_samples: int, n_channels: float,
+                          hop: int, win_length: float, plan: Array, stacks: Array, block: Array, scratch: Array,
+                          first_frame: int, out: Array) -> None:
     """``rows_frame_rms`` of interleaved samples (``mix_interleaved``)."""
     win = scratch.shape[0]
     step = max(1, (block.shape[0] - win) // hop + 1)
@@ -374,7 +386,7 @@ def interleaved_frame_rms(flat, channels, sample_stride, n_samples, n_channels,
 
 
 @jit
-def _ring_argmin(rms, lo, hi):
+def _ring_argmin(rms: Array, lo: int, hi: int) -> int:
     """First argmin of frames ``lo..hi`` (inclusive) of the ring, as ``np.argmin``: a NaN wins."""
     size = rms.shape[0]
     best = lo
@@ -392,7 +404,8 @@ def _ring_argmin(rms, lo, hi):
 
 
 @jit
-def tag_silences(rms, first, stop, threshold, min_interval, min_length, max_sil_kept, state, tags):
+def tag_silences(rms: Array, first: int, stop: int, threshold: float, min_interval: int, min_length: int,
+                 max_sil_kept: int, state: Array, tags: Array) -> int:
     """Run the reference's silence loop over frames ``first..stop-1``.
 
     Lengths are in frames, ``threshold`` is an amplitude in the RMS dtype.
@@ -454,7 +467,7 @@ def tag_silences(rms, first, stop, threshold, min_interval, min_length, max_sil_
 
 
 @jit
-def trailing_tag(n_frames, min_interval, state, tag):
+def trailing_tag(n_frames: int, min_interval: int, state: Array, tag: Array) -> int:
     """The reference's trailing-silence rule after the last frame; returns 1 if it wrote ``tag``."""
     silence_start = state[0]
     if silence_start >= 0 and n_frames - silence_start >= min_interval:
@@ -465,7 +478,7 @@ def trailing_tag(n_frames, min_interval, state, tag):
 
 
 @jit
-def _through_sections(sos, state, c, x):
+def _through_sections(sos: Array, state: Array, c: int, x: float) -> float:
     """One sample ``x`` (float64) of channel ``c`` through the second-order sections ``sos`` (n, 6) in
     transposed direct form II, ``state[c]`` (n, 2) updated; the filtered sample."""
     for s in range(sos.shape[0]):
@@ -478,7 +491,7 @@ def _through_sections(sos, state, c, x):
 
 
 @jit
-def sos_filter(sos, state, block, out):
+def sos_filter(sos: Array, state: Array, block: Array, out: Array) -> None:
     """Filter ``block`` (frames, channels) through the second-order sections ``sos`` (n, 6) into ``out``,
     in transposed direct form II, in float64; ``state`` (channels, n, 2) is carried to the next block."""
     frames = block.shape[0]
@@ -488,7 +501,7 @@ def sos_filter(sos, state, block, out):
 
 
 @jit
-def filtered_energy(sos, state, block, sums, stops, out):
+def filtered_energy(sos: Array, state: Array, block: Array, sums: Array, stops: Array, out: Array) -> None:
     """Filter ``block`` (frames, channels) through ``sos`` (n, 6) as ``sos_filter`` does, adding each
     filtered sample's square to ``sums[channel]`` (float64); after ``stops[k]`` samples of the block
     (ascending, 1..frames), ``out[k]`` is a copy of ``sums``.  ``state`` is carried to the next block."""
@@ -510,7 +523,7 @@ def filtered_energy(sos, state, block, sums, stops, out):
 
 
 @jit
-def count_beyond_full_scale(block):
+def count_beyond_full_scale(block: Array) -> int:
     """Samples of a float block (any shape, contiguous) above 1.0 or below -1.0: what an integer
     format clips."""
     flat = block.reshape(-1)

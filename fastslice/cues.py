@@ -23,16 +23,26 @@ be split).
 clip still open: constant memory for a stream of any length, and the same cuts whatever the
 blocks (the in-memory ``cut`` feeds it all at once).
 """
+from __future__ import annotations
+
 import csv
 import dataclasses
 import io
 import os
 import re
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
+import numpy.typing as npt
 
 from . import lengths
 from .errors import FastsliceError
+
+if TYPE_CHECKING:
+    from _typeshed import StrPath
+
+#: A clip of a cue, in samples of the stream: ``(start, end, text)``.
+SampleCue = tuple[int, int, str]
 
 #: The snap (ms) of subtitles by default; labels and CSV rows are exact.
 SUBTITLE_SNAP_MS = 300
@@ -44,12 +54,14 @@ _TAGS = re.compile(r"<[^>]*>|\{\\[^}]*\}")
 
 @dataclasses.dataclass(frozen=True)
 class Cue:
+    """One cue of a cue file: its span in seconds of the input, and its text."""
+
     start: float  # seconds in the input
     end: float
     text: str = ""
 
 
-def read(path, text=None):
+def read(path: StrPath, text: str | None = None) -> tuple[str, list[Cue]]:
     """``(kind, cues)`` of a cue file (``text``: its content, if already read); kind is "srt", "vtt",
     "labels" or "csv"; cues sorted by start.  ``FastsliceError`` names the file and the line."""
     if text is None:
@@ -71,13 +83,13 @@ def read(path, text=None):
     return kind, sorted(cues, key=lambda c: (c.start, c.end))
 
 
-def _seconds(match):
+def _seconds(match: re.Match[str]) -> float:
     hours, minutes, seconds, fraction = match.groups()
     return int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds) + int(fraction.ljust(3, "0")) / 1000
 
 
-def _subtitles(path, text, time):
-    cues = []
+def _subtitles(path: StrPath, text: str, time: re.Pattern[str]) -> list[Cue]:
+    cues: list[Cue] = []
     for number, block in enumerate(text.split("\n\n"), 1):
         lines = [ln for ln in block.split("\n") if ln.strip()]
         arrow = next((k for k, ln in enumerate(lines) if "-->" in ln), None)
@@ -92,8 +104,8 @@ def _subtitles(path, text, time):
     return cues
 
 
-def _labels(path, text):
-    cues = []
+def _labels(path: StrPath, text: str) -> list[Cue]:
+    cues: list[Cue] = []
     for number, line in enumerate(text.split("\n"), 1):
         if not line.strip() or line.startswith("\\") or line.startswith("\t"):
             continue  # a spectral selection's frequency line
@@ -107,8 +119,8 @@ def _labels(path, text):
     return cues
 
 
-def _csv(path, text):
-    cues = []
+def _csv(path: StrPath, text: str) -> list[Cue]:
+    cues: list[Cue] = []
     for number, row in enumerate(csv.reader(io.StringIO(text)), 1):
         if not row or not "".join(row).strip():
             continue
@@ -122,7 +134,7 @@ def _csv(path, text):
     return cues
 
 
-def for_input(source):
+def for_input(source: StrPath) -> str:
     """The cue file beside an input for ``--cues auto``: ``<stem>.srt``, ``.vtt`` or ``_labels.txt``."""
     folder, name = os.path.split(os.fspath(source))
     stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
@@ -141,7 +153,8 @@ class CueCutter:
     ``merge_within`` merges cues whose gap is below it (snapped cues only); ``min_length`` and
     ``max_length`` are in samples (None: none)."""
 
-    def __init__(self, cues, hop, snap, merge_within=0, min_length=None, max_length=None):
+    def __init__(self, cues: Iterable[SampleCue], hop: int, snap: int, merge_within: int = 0, min_length: int | None = None,
+                 max_length: int | None = None) -> None:
         self.hop, self.snap = hop, snap
         self.min_length, self.max_length = min_length, max_length
         self._cues = _merged(sorted(cues), merge_within) if snap else [c for c in sorted(cues) if c[1] > c[0]]
@@ -149,14 +162,14 @@ class CueCutter:
         self._frames_first = 0  # the frame at _frames[0]
         self._next = 0  # the next boundary: cue next // 2, its start (even) or end (odd)
         self._cut = 0  # the last cut made
-        self._open_start = None
-        self._decided = []  # clips of cues, waiting for min_length merging and max_length splitting
-        self._out = []
+        self._open_start: int | None = None
+        self._decided: list[SampleCue] = []  # clips of cues, waiting for min_length merging and max_length splitting
+        self._out: list[SampleCue] = []
         self.split = 0  # clips longer than max_length that were cut (their pieces lost their text)
 
     # -- boundaries ---------------------------------------------------------------------------
 
-    def _boundary(self, k):
+    def _boundary(self, k: int) -> tuple[int, int, int]:
         """(time, lowest, highest) of boundary ``k``, in samples."""
         cue = self._cues[k // 2]
         if k % 2 == 0:
@@ -165,32 +178,33 @@ class CueCutter:
         highest = cue[1] + self.snap if after is None else min(cue[1] + self.snap, after)
         return cue[1], max(cue[1] - self.snap, self._cut + 1), highest
 
-    def feed(self, first, rms):
+    def feed(self, first: int, rms: npt.NDArray[np.floating]) -> None:
+        """Take the RMS frames ``[first, first + len(rms))``, the next in order."""
         if self._frames.shape[0] == 0:
             self._frames_first = first
         self._frames = np.concatenate([self._frames, rms.astype(np.float64)])
         self._decide(known_frames=first + rms.shape[0])
 
-    def _decide(self, known_frames, n_samples=None):
+    def _decide(self, known_frames: int | None, n_samples: int | None = None) -> None:
         while self._next < 2 * len(self._cues):
             time, lowest, highest = self._boundary(self._next)
             if n_samples is not None:
                 time, lowest, highest = min(time, n_samples), min(lowest, n_samples), min(highest, n_samples)
             last_frame = highest // self.hop
-            if n_samples is None and last_frame >= known_frames:
+            if n_samples is None and known_frames is not None and last_frame >= known_frames:
                 break  # its window is not all here yet
             cut = self._quietest(lowest, highest, time)
             if self._next % 2 == 0:
                 self._open_start = cut
             else:
-                if cut > self._open_start:
+                if self._open_start is not None and cut > self._open_start:
                     self._decided.append((self._open_start, cut, self._cues[self._next // 2][2]))
                 self._open_start = None
             self._cut = cut
             self._next += 1
         self._settle(final=n_samples is not None)
 
-    def _quietest(self, lowest, highest, time):
+    def _quietest(self, lowest: int, highest: int, time: int) -> int:
         lowest = min(lowest, highest)
         j_lo, j_hi = -(-lowest // self.hop), highest // self.hop
         if self.snap and j_lo <= j_hi:
@@ -199,7 +213,7 @@ class CueCutter:
                 return int((j_lo + int(np.nanargmin(window))) * self.hop)
         return int(min(max(time, lowest), highest))
 
-    def _settle(self, final):
+    def _settle(self, final: bool) -> None:
         """Merge short clips into the next, split long ones; hand out what is settled."""
         while self._decided:
             start, end, text = self._decided[0]
@@ -220,9 +234,9 @@ class CueCutter:
                 self._out.append((start, end, text))
         self._release()
 
-    def _release(self):
+    def _release(self) -> None:
         """Forget frames no boundary or open clip will read again."""
-        keep = []
+        keep: list[int] = []
         if self._open_start is not None:
             keep.append(self._open_start)
         if self._decided:
@@ -235,15 +249,17 @@ class CueCutter:
             self._frames = self._frames[drop:]
             self._frames_first += drop
 
-    def ready(self):
+    def ready(self) -> list[SampleCue]:
+        """The clips decided since the last call."""
         out, self._out = self._out, []
         return out
 
-    def finish(self, n_samples):
+    def finish(self, n_samples: int) -> list[SampleCue]:
+        """The clips left, the stream having ended after ``n_samples``."""
         self._decide(known_frames=None, n_samples=n_samples)
         return self.ready()
 
-    def first_open_sample(self):
+    def first_open_sample(self) -> int:
         """The earliest sample a clip not yet handed out can start at."""
         candidates = [self._cut]
         if self._open_start is not None:
@@ -255,9 +271,9 @@ class CueCutter:
         return max(0, min(candidates))
 
 
-def _merged(cues, within):
+def _merged(cues: Iterable[SampleCue], within: int) -> list[SampleCue]:
     """Cues whose gap is below ``within`` (or that overlap) as one, texts joined."""
-    merged = []
+    merged: list[SampleCue] = []
     for start, end, text in cues:
         if end <= start:
             continue
@@ -269,10 +285,10 @@ def _merged(cues, within):
     return merged
 
 
-def in_samples(cues, rate, first=0, stop=None):
+def in_samples(cues: Iterable[Cue], rate: int, first: int = 0, stop: int | None = None) -> list[SampleCue]:
     """``(start, end, text)`` in samples of a stream that starts at sample ``first`` of the input
     (``--start``), cues outside ``[first, stop)`` left out, those across its edges cut there."""
-    out = []
+    out: list[SampleCue] = []
     for cue in cues:
         start, end = round(cue.start * rate) - first, round(cue.end * rate) - first
         if stop is not None:
@@ -283,7 +299,8 @@ def in_samples(cues, rate, first=0, stop=None):
     return out
 
 
-def cut(cues, rms, n_samples, hop, snap, merge_within=0, min_length=None, max_length=None):
+def cut(cues: Iterable[SampleCue], rms: npt.ArrayLike, n_samples: int, hop: int, snap: int, merge_within: int = 0,
+        min_length: int | None = None, max_length: int | None = None) -> list[SampleCue]:
     """The clips of ``cues`` over a whole recording's RMS frames at once (``CueCutter`` fed in one go)."""
     cutter = CueCutter(cues, hop, snap, merge_within, min_length, max_length)
     cutter.feed(0, np.asarray(rms))

@@ -1,4 +1,5 @@
 """Exceptions raised by fastslice.  Catch ``FastsliceError`` for all of them."""
+from __future__ import annotations
 
 
 class FastsliceError(Exception):

@@ -34,6 +34,8 @@ write them to a second file or folder named with ``_val``.
 Speakers: the clip's speaker (``--speaker``, ``--speaker-from-folder``, a layout's folders), or
 for the formats that need one (kaldi, gpt-sovits) the source's stem where none was given.
 """
+from __future__ import annotations
+
 import contextlib
 import csv
 import dataclasses
@@ -45,10 +47,11 @@ import os
 import re
 import tempfile
 from pathlib import Path
+from typing import IO, Any, Callable, Iterable, Iterator, Literal, Mapping
 
 from . import storage
 from .errors import FastsliceError, ParameterError
-from .manifest import atomic_path
+from .manifest import Clip, atomic_path
 
 #: Export formats, and the default place of each (relative to OUT_DIR).
 DEFAULTS = {"hf": "metadata.jsonl", "lhotse": ".", "nemo": "manifest.json", "kaldi": "kaldi",
@@ -63,11 +66,13 @@ _ID_CHARACTERS = re.compile(r"[^A-Za-z0-9_.]")
 
 @dataclasses.dataclass(frozen=True)
 class Export:
+    """One ``--export FORMAT[:PATH]``: the format and where it is written."""
+
     format: str
     path: str  # absolute
 
     @classmethod
-    def parse(cls, spec, out_dir):
+    def parse(cls, spec: object, out_dir: str) -> Export:
         """``FORMAT`` or ``FORMAT:PATH`` (PATH relative to the working folder; by default in OUT_DIR)."""
         format, _, path = str(spec).partition(":")
         if format not in DEFAULTS:
@@ -87,12 +92,12 @@ class Run:
     """What every writer of one ``write_all`` shares: the clips held out for validation (their keys),
     the language, the storage options of URLs."""
 
-    held_out: frozenset = frozenset()
-    language: str = None
-    storage_options: dict = dataclasses.field(default=None, repr=False)
+    held_out: frozenset[str] = frozenset()
+    language: str | None = None
+    storage_options: Mapping[str, Any] | None = dataclasses.field(default=None, repr=False)
 
 
-def check(exports, no_clips=False, language=None):
+def check(exports: Iterable[Export], no_clips: bool = False, language: str | None = None) -> None:
     """Refuse, before any work, exports that cannot be made: clip files needed with ``no_clips``,
     GPT-SoVITS lists without a language it trains on."""
     for export in exports:
@@ -104,7 +109,8 @@ def check(exports, no_clips=False, language=None):
                                  f"(GPT-SoVITS skips the lines of any other){'' if language is None else f'; not {language!r}'}")
 
 
-def write_all(exports, clips_of, out_dir, val=0, language=None, storage_options=None):
+def write_all(exports: Iterable[Export], clips_of: Callable[[], Iterable[Clip]], out_dir: str, val: int = 0,
+              language: str | None = None, storage_options: Mapping[str, Any] | None = None) -> None:
     """Write every export; ``clips_of()`` gives a new iterator over the set's clips, in order, each time.
     ``storage_options`` serve exports (and clips) at URLs."""
     run = Run(validation(clips_of(), val, out_dir) if val else frozenset(), language, storage_options)
@@ -115,7 +121,7 @@ def write_all(exports, clips_of, out_dir, val=0, language=None, storage_options=
         WRITERS[export.format](export.path, clips, out_dir, run)
 
 
-def _with_files(clips, export):
+def _with_files(clips: Iterable[Clip], export: Export) -> Iterator[Clip]:
     for clip in clips:
         if not clip.has_file:
             raise FastsliceError(f"--export {export.format}: {clip.source} was sliced with --no-clips, and "
@@ -123,10 +129,10 @@ def _with_files(clips, export):
         yield clip
 
 
-def validation(clips, n, out_dir):
+def validation(clips: Iterable[Clip], n: int, out_dir: str) -> frozenset[str]:
     """The keys of ``n`` clips per speaker set aside for validation: those whose names (under OUT_DIR,
     so the same wherever the set is) hash lowest."""
-    lowest = {}
+    lowest: dict[str, list[tuple[int, str]]] = {}
     for clip in clips:
         key = _key(clip)
         name = storage.relative(key, out_dir) if clip.has_file else key
@@ -140,26 +146,26 @@ def validation(clips, n, out_dir):
     return frozenset(key for heap in lowest.values() for _, key in heap)
 
 
-def _absolute(path):
+def _absolute(path: str) -> str:
     return path if storage.is_url(path) else os.path.abspath(path)
 
 
-def _key(clip):
+def _key(clip: Clip) -> str:
     return clip.clip if clip.has_file else f"{clip.source}\0{clip.start_sample}"
 
 
-def _speaker(clip):
+def _speaker(clip: Clip) -> str:
     return clip.speaker or Path(clip.source).stem
 
 
-def _seconds(clip):
+def _seconds(clip: Clip) -> float:
     """The clip's length in seconds: of its file (at its rate), or of its range in the source."""
     if clip.has_file:
         return clip.length / clip.sample_rate
     return (clip.end_sample - clip.start_sample) / (clip.source_rate or clip.sample_rate)
 
 
-def _split(path, suffix="_val"):
+def _split(path: str, suffix: str = "_val") -> str:
     """``manifest.json`` -> ``manifest_val.json``; a folder -> ``folder_val``."""
     root, ext = os.path.splitext(path)
     if ext == ".gz":
@@ -169,21 +175,24 @@ def _split(path, suffix="_val"):
 
 
 @contextlib.contextmanager
-def _files(run, *paths):
+def _files(run: Run, *paths: str) -> Iterator[list[IO[str]]]:
     """Text files written to temporary names, all renamed (or uploaded) when every one is complete."""
     with contextlib.ExitStack() as stack:
-        handles = []
+        handles: list[IO[str]] = []
         for path in paths:
             temporary = stack.enter_context(atomic_path(path, run.storage_options))
-            opener = gzip.open if str(path).endswith(".gz") else open
-            handles.append(stack.enter_context(opener(temporary, "wt", encoding="utf-8", newline="")))
+            if str(path).endswith(".gz"):
+                handles.append(stack.enter_context(gzip.open(temporary, "wt", encoding="utf-8", newline="")))
+            else:
+                handles.append(stack.enter_context(open(temporary, "wt", encoding="utf-8", newline="")))
         yield handles
 
 
 # -- hf -----------------------------------------------------------------------------------------
 
 
-def write_hf(path, clips, out_dir, run=Run()):
+def write_hf(path: str, clips: Iterable[Clip], out_dir: str, run: Run = Run()) -> None:
+    """Hugging Face AudioFolder's ``metadata.jsonl`` (or ``.csv``): a row per clip, paths relative to it."""
     folder = storage.dirname(path)
     fields = ["file_name", "source", "start", "duration", "speaker", "text"] + (["split"] if run.held_out else [])
     with _files(run, path) as (f,):
@@ -195,7 +204,7 @@ def write_hf(path, clips, out_dir, run=Run()):
             if relative == ".." or relative.startswith(".." + os.sep) or os.path.isabs(relative):
                 raise FastsliceError(f"--export hf:{path}: clip {clip.clip} is not under {folder}; AudioFolder reads "
                                      "only files under its metadata's folder: put the metadata in OUT_DIR")
-            row = {"file_name": Path(relative).as_posix(), "source": clip.source, "start": round(clip.start_seconds, 6),
+            row: dict[str, object] = {"file_name": Path(relative).as_posix(), "source": clip.source, "start": round(clip.start_seconds, 6),
                    "duration": round(_seconds(clip), 6), "speaker": clip.speaker, "text": clip.text}
             if run.held_out:
                 row["split"] = "validation" if _key(clip) in run.held_out else "train"
@@ -208,13 +217,14 @@ def write_hf(path, clips, out_dir, run=Run()):
 # -- lhotse ---------------------------------------------------------------------------------------
 
 
-def write_lhotse(folder, clips, out_dir, run=Run()):
+def write_lhotse(folder: str, clips: Iterable[Clip], out_dir: str, run: Run = Run()) -> None:
+    """lhotse's recordings, supervisions and cuts (``.jsonl.gz``) in ``folder``."""
     names = ("recordings.jsonl.gz", "supervisions.jsonl.gz", "cuts.jsonl.gz")
     paths = [storage.join(folder, n) for n in names]
     if run.held_out:
         paths += [_split(p) for p in paths]
     with _files(run, *paths) as handles:
-        last_source = {}
+        last_source: dict[int, str] = {}
         for clip in clips:
             part = 3 if run.held_out and _key(clip) in run.held_out else 0
             recordings, supervisions, cuts = handles[part : part + 3]
@@ -226,7 +236,7 @@ def write_lhotse(folder, clips, out_dir, run=Run()):
             cuts.write(json.dumps(cut, ensure_ascii=False) + "\n")
 
 
-def lhotse_records(clip, out_dir):
+def lhotse_records(clip: Clip, out_dir: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """(Recording, SupervisionSegment, cut) dicts of one clip, as lhotse's ``to_dict`` writes them."""
     channels = list(range(clip.channels))
     if clip.has_file:
@@ -240,8 +250,8 @@ def lhotse_records(clip, out_dir):
     duration = (clip.length if clip.has_file else clip.end_sample - clip.start_sample) / rate
     recording = {"id": recording_id, "sources": [{"type": "file", "channels": channels, "source": source}],
                  "sampling_rate": rate, "num_samples": frames, "duration": frames / rate, "channel_ids": channels}
-    channel = 0 if len(channels) == 1 else channels
-    supervision = {"id": cut_id, "recording_id": recording_id, "start": start, "duration": duration,
+    channel: int | list[int] = 0 if len(channels) == 1 else channels
+    supervision: dict[str, Any] = {"id": cut_id, "recording_id": recording_id, "start": start, "duration": duration,
                    "channel": channel}
     if clip.text:
         supervision["text"] = clip.text
@@ -253,13 +263,13 @@ def lhotse_records(clip, out_dir):
     return recording, supervision, cut
 
 
-def clip_id(clip, out_dir):
+def clip_id(clip: Clip, out_dir: str) -> str:
     """A clip's id: its path under OUT_DIR without the extension, ``/`` as ``-``."""
     relative = os.path.splitext(storage.relative(clip.clip, out_dir))[0]
     return Path(relative).as_posix().replace("/", "-")
 
 
-def source_id(source):
+def source_id(source: str) -> str:
     """A source's id: its stem and eight hex digits of its path (two sources of one stem stay apart)."""
     return f"{Path(source).stem}-{hashlib.sha1(source.encode('utf-8', 'surrogateescape')).hexdigest()[:8]}"
 
@@ -267,13 +277,14 @@ def source_id(source):
 # -- nemo -----------------------------------------------------------------------------------------
 
 
-def write_nemo(path, clips, out_dir, run=Run()):
+def write_nemo(path: str, clips: Iterable[Clip], out_dir: str, run: Run = Run()) -> None:
+    """NeMo's manifest: a JSON line per clip (``audio_filepath``, ``duration``, ``text``)."""
     folder = storage.dirname(path)
     paths = [path] + ([_split(path)] if run.held_out else [])
     with _files(run, *paths) as handles:
         for clip in clips:
             f = handles[1] if run.held_out and _key(clip) in run.held_out else handles[0]
-            row = {"audio_filepath": Path(storage.relative(clip.clip, folder)).as_posix() if clip.has_file else clip.source,
+            row: dict[str, object] = {"audio_filepath": Path(storage.relative(clip.clip, folder)).as_posix() if clip.has_file else clip.source,
                    "duration": round(_seconds(clip), 6), "text": clip.text}
             if not clip.has_file:
                 row["offset"] = round(clip.start_seconds, 6)
@@ -285,7 +296,7 @@ def write_nemo(path, clips, out_dir, run=Run()):
 # -- kaldi -----------------------------------------------------------------------------------------
 
 
-def write_kaldi(folder, clips, out_dir, run=Run()):
+def write_kaldi(folder: str, clips: Iterable[Clip], out_dir: str, run: Run = Run()) -> None:
     """A Kaldi data folder: every file sorted in C order by its first field, each id once; utterance
     ids begin with their speaker's (``<speaker>-<clip>``), so that utt2spk sorts both ways."""
     parts = {False: _KaldiLines(run), True: _KaldiLines(run)}
@@ -311,7 +322,7 @@ def write_kaldi(folder, clips, out_dir, run=Run()):
                 part.write(_split(folder) if held else folder)
 
 
-def kaldi_id(text):
+def kaldi_id(text: str) -> str:
     """An id in ``[A-Za-z0-9_.]``: what is not becomes ``_`` (``-`` joins speaker and utterance)."""
     return _ID_CHARACTERS.sub("_", text) or "_"
 
@@ -319,17 +330,18 @@ def kaldi_id(text):
 class _KaldiLines:
     """Lines of each Kaldi file, sorted (an external merge sort of bounded runs) when written."""
 
-    def __init__(self, run):
+    def __init__(self, run: Run) -> None:
         self.run = run
-        self._sorters = {}
+        self._sorters: dict[str, _ExternalSort] = {}
         self.count = 0
-        self._speaker, self._utterances = None, []
+        self._speaker: str | None = None
+        self._utterances: list[str] = []
 
-    def add(self, name, line, unique=True):
+    def add(self, name: str, line: str, unique: bool = True) -> None:
         self._sorters.setdefault(name, _ExternalSort(unique)).add(line)
         self.count += name == "utt2spk"
 
-    def write(self, folder):
+    def write(self, folder: str) -> None:
         names = sorted(self._sorters) + ["spk2utt"]
         with _files(self.run, *(storage.join(folder, n) for n in names)) as handles:
             files = dict(zip(names, handles))
@@ -340,7 +352,7 @@ class _KaldiLines:
                         self._spk2utt(files["spk2utt"], line)
             self._spk2utt(files["spk2utt"], None)
 
-    def _spk2utt(self, f, line):
+    def _spk2utt(self, f: IO[str], line: str | None) -> None:
         """Each speaker's utterances on one line, from utt2spk's lines in order (``None``: the end)."""
         utterance, speaker = line.split(" ", 1) if line is not None else (None, None)
         if speaker != self._speaker and self._speaker is not None:
@@ -350,10 +362,10 @@ class _KaldiLines:
         if utterance is not None:
             self._utterances.append(utterance)
 
-    def __enter__(self):
+    def __enter__(self) -> _KaldiLines:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         for sorter in self._sorters.values():
             sorter.close()
         return False
@@ -364,26 +376,28 @@ class _ExternalSort:
     runs of ``_SORT_RUN`` lines are sorted and spilled to temporary files, then merged.  With
     ``unique``, a first field seen twice is an error; else exact repeats are dropped."""
 
-    def __init__(self, unique=True, key=None, what="kaldi export: the id"):
+    def __init__(self, unique: bool = True, key: Callable[[str], str] | None = None,
+                 what: str = "kaldi export: the id") -> None:
         self.unique, self.what = unique, what
         self._key = key or _first_field
-        self._run, self._spilled = [], []
+        self._run: list[str] = []
+        self._spilled: list[IO[str]] = []
 
-    def add(self, line):
+    def add(self, line: str) -> None:
         self._run.append(line)
         if len(self._run) >= _SORT_RUN:
             self._spill()
 
-    def _spill(self):
+    def _spill(self) -> None:
         f = tempfile.TemporaryFile("w+", encoding="utf-8")
         f.writelines(line + "\n" for line in sorted(self._run, key=self._key))
         f.seek(0)
         self._spilled.append(f)
         self._run = []
 
-    def lines(self):
+    def lines(self) -> Iterator[str]:
         runs = [(line.rstrip("\n") for line in f) for f in self._spilled] + [iter(sorted(self._run, key=self._key))]
-        last = None
+        last: str | None = None
         for line in heapq.merge(*runs, key=self._key):
             if last is not None and self._key(line) == self._key(last):
                 if line == last and not self.unique:
@@ -393,19 +407,19 @@ class _ExternalSort:
             last = line
             yield line
 
-    def close(self):
+    def close(self) -> None:
         for f in self._spilled:
             f.close()
 
 
-def _first_field(line):
+def _first_field(line: str) -> str:
     return line.split(" ", 1)[0]
 
 
 # -- gpt-sovits ---------------------------------------------------------------------------------------
 
 
-def write_gpt_sovits(path, clips, out_dir, run=Run()):
+def write_gpt_sovits(path: str, clips: Iterable[Clip], out_dir: str, run: Run = Run()) -> None:
     """GPT-SoVITS's ``.list``: ``path|speaker|language|text`` (absolute paths; its preparation steps
     use each path's base name with their audio folder, so base names must be unique)."""
     paths = [path] + ([_split(path)] if run.held_out else [])
@@ -427,7 +441,7 @@ def write_gpt_sovits(path, clips, out_dir, run=Run()):
 # -- diffsinger ---------------------------------------------------------------------------------------
 
 
-def write_diffsinger(path, clips, out_dir, run=Run()):
+def write_diffsinger(path: str, clips: Iterable[Clip], out_dir: str, run: Run = Run()) -> None:
     """DiffSinger's ``transcriptions.csv``: ``name`` (each clip is ``wavs/<name>.wav`` beside it) and the
     labelling columns, empty until the set is labelled (MakeDiffSinger's forced alignment fills them)."""
     wavs = storage.join(storage.dirname(path), "wavs")
@@ -442,5 +456,5 @@ def write_diffsinger(path, clips, out_dir, run=Run()):
             writer.writerow({"name": name, "ph_seq": "", "ph_dur": ""})
 
 
-WRITERS = {"hf": write_hf, "lhotse": write_lhotse, "nemo": write_nemo, "kaldi": write_kaldi,
+WRITERS: dict[str, Callable[[str, Iterable[Clip], str, Run], None]] = {"hf": write_hf, "lhotse": write_lhotse, "nemo": write_nemo, "kaldi": write_kaldi,
            "gpt-sovits": write_gpt_sovits, "diffsinger": write_diffsinger}

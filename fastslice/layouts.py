@@ -25,11 +25,15 @@ None of these loaders requires a sample rate or channel count (each resamples an
 itself), so clips keep the input's.  The markers and work folders of a layout's clip folders are
 kept in ``OUT_DIR/.fastslice/``, so that the folders a project reads hold nothing else.
 """
+from __future__ import annotations
+
 import dataclasses
 
 
 @dataclasses.dataclass(frozen=True)
 class Layout:
+    """One project's layout: where the clips go under OUT_DIR, their names, format and the lists written."""
+
     name: str
     folder: str  # the clip folder under OUT_DIR, a template over {speaker} ("" is OUT_DIR itself)
     template: str  # the clip names in it (naming.ClipNames)
@@ -37,13 +41,14 @@ class Layout:
     pcm_wav: bool = False  # clips must be integer PCM WAV
     wav: bool = False  # clips must be WAV
     labs: bool = False  # a .lab transcript beside each clip
-    exports: tuple = ()  # (format, path under OUT_DIR) written at the end of a run
+    exports: tuple[tuple[str, str], ...] = ()  # (format, path under OUT_DIR) written at the end of a run
 
     @property
-    def by_speaker(self):
+    def by_speaker(self) -> bool:
+        """Whether the clip folder depends on the input's speaker."""
         return "{speaker}" in self.folder
 
-    def clip_folder(self, speaker):
+    def clip_folder(self, speaker: str) -> str:
         """The clip folder (relative to OUT_DIR) of an input of this speaker."""
         from .naming import safe
 

@@ -17,12 +17,17 @@ centred on sample ``j * hop``), after the reference's slicing:
   chosen; a range holding no frame boundary (narrower than one hop) is cut at
   its end, ``start + M``.
 """
+from __future__ import annotations
+
+from typing import Iterable
+
 import numpy as np
+import numpy.typing as npt
 
 
-def merge_ranges(ranges, max_samples):
+def merge_ranges(ranges: Iterable[tuple[int, int]], max_samples: int) -> list[tuple[int, int]]:
     """Pack consecutive ranges while the merged span stays within ``max_samples``."""
-    merged = []
+    merged: list[tuple[int, int]] = []
     for start, end in ranges:
         if merged and end - merged[-1][0] <= max_samples:
             merged[-1] = (merged[-1][0], end)
@@ -31,9 +36,10 @@ def merge_ranges(ranges, max_samples):
     return merged
 
 
-def split_range(start, end, rms, first_frame, hop, max_samples):
+def split_range(start: int, end: int, rms: npt.NDArray[np.floating], first_frame: int, hop: int,
+                max_samples: int) -> list[tuple[int, int]]:
     """Cut one range into pieces of at most ``max_samples``; ``rms[k]`` is frame ``first_frame + k``."""
-    pieces = []
+    pieces: list[tuple[int, int]] = []
     while end - start > max_samples:
         n = -(-(end - start) // max_samples)
         lo, hi = end - (n - 1) * max_samples, start + max_samples
@@ -49,6 +55,7 @@ def split_range(start, end, rms, first_frame, hop, max_samples):
     return pieces
 
 
-def split_ranges(ranges, rms, first_frame, hop, max_samples):
+def split_ranges(ranges: Iterable[tuple[int, int]], rms: npt.NDArray[np.floating], first_frame: int, hop: int,
+                 max_samples: int) -> list[tuple[int, int]]:
     """``split_range`` of every range."""
     return [piece for start, end in ranges for piece in split_range(start, end, rms, first_frame, hop, max_samples)]

@@ -31,11 +31,14 @@ all digital silence): the threshold is the fixed default, -40 dB, and the choice
 The floor is the 10th percentile, so it holds while pauses are at least about 10 % of the
 frames; with fewer pauses it rises into the speech.
 """
+from __future__ import annotations
+
 import dataclasses
 import math
 import re
 
 import numpy as np
+import numpy.typing as npt
 
 from .errors import ParameterError
 
@@ -58,22 +61,22 @@ FALLBACK_DB = -40.0
 class Levels:
     """A recording's RMS frames, added block by block (``add``), and their level histogram."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.counts = np.zeros(N_BINS, np.int64)
-        self._blocks = []
-        self._frames = None
+        self._blocks: list[npt.NDArray[np.float32]] = []
+        self._frames: npt.NDArray[np.float32] | None = None
 
-    def add(self, rms):
+    def add(self, rms: npt.ArrayLike) -> None:
         """Keep a block of RMS frames (amplitudes, as ``Slicer`` computes them); NaN frames are not counted."""
-        rms = np.array(rms, dtype=np.float32)
-        self._blocks.append(rms)
+        block = np.array(rms, dtype=np.float32)
+        self._blocks.append(block)
         self._frames = None
-        db = to_db(rms)
+        db = to_db(block)
         db = db[~np.isnan(db)]
         if db.size:
             self.counts += np.bincount(_bin_index(db), minlength=N_BINS)
 
-    def frames(self):
+    def frames(self) -> npt.NDArray[np.float32]:
         """Every frame added, in order (float32 amplitudes)."""
         if self._frames is None:
             self._frames = np.concatenate(self._blocks) if self._blocks else np.empty(0, np.float32)
@@ -81,25 +84,27 @@ class Levels:
         return self._frames
 
     @property
-    def n(self):
+    def n(self) -> int:
+        """The number of frames counted (NaN frames are not)."""
         return int(self.counts.sum())
 
-    def db(self):
+    def db(self) -> npt.NDArray[np.float64]:
         """The levels (dB, float64) of the frames counted, from -120 dB up (quieter ones at -120)."""
         db = to_db(self.frames())
         return np.maximum(db[~np.isnan(db)], LOW_DB)
 
-    def percentile(self, q):
+    def percentile(self, q: float) -> float | None:
         """``np.percentile`` of the levels (dB); None if there are none."""
         db = self.db()
         return float(np.percentile(db, q)) if db.size else None
 
     @property
-    def loudest(self):
+    def loudest(self) -> float:
+        """The loudest frame's level (dB); -inf with none."""
         db = self.db()
         return float(db.max()) if db.size else -math.inf
 
-    def analysis(self, rule=None):
+    def analysis(self, rule: ThresholdRule | None = None) -> Choice:
         """The noise floor, speech level, separation and the threshold ``rule`` gives (``Choice``)."""
         return choose(self, rule or ThresholdRule())
 
@@ -108,10 +113,10 @@ class Levels:
 class ThresholdRule:
     """``auto`` (halfway between noise floor and speech level) or ``auto-N`` (N dB above the floor)."""
 
-    above_floor_db: float = None
+    above_floor_db: float | None = None
 
     @classmethod
-    def parse(cls, value):
+    def parse(cls, value: object) -> ThresholdRule | None:
         """The rule a ``threshold`` value names (``"auto"``, ``"auto-6"``), or None for a level in dB."""
         if not isinstance(value, str):
             return None
@@ -127,7 +132,8 @@ class ThresholdRule:
         return cls(above)
 
     @property
-    def text(self):
+    def text(self) -> str:
+        """The rule as ``--threshold`` spells it: ``auto`` or ``auto-N``."""
         return "auto" if self.above_floor_db is None else f"auto-{self.above_floor_db:g}"
 
 
@@ -136,22 +142,22 @@ class Choice:
     """What a recording's levels say (dB), and the threshold a rule chose from them."""
 
     threshold: float
-    noise_floor: float = None
-    speech_level: float = None
-    separation: float = None
+    noise_floor: float | None = None
+    speech_level: float | None = None
+    separation: float | None = None
     #: False: nothing separates two levels, and ``threshold`` is FALLBACK_DB
     separated: bool = False
     #: how the floor was found, or why nothing separates
     reason: str = ""
     rule: str = "auto"
 
-    def record(self):
+    def record(self) -> dict[str, object]:
         """As plain JSON values, for markers."""
         return dataclasses.asdict(self)
 
-    def summary(self):
+    def summary(self) -> str:
         """One line: the threshold and what it was chosen from."""
-        def db(value):
+        def db(value: float | None) -> str:
             return "n/a" if value is None else f"{value:.1f}"
 
         facts = (f"noise floor {db(self.noise_floor)} dB, speech level {db(self.speech_level)} dB, "
@@ -161,7 +167,7 @@ class Choice:
         return f"threshold {self.rule} = {self.threshold:.1f} dB ({facts}{'; ' + self.reason if self.reason else ''})"
 
 
-def choose(levels, rule):
+def choose(levels: Levels, rule: ThresholdRule) -> Choice:
     """The ``Choice`` of ``rule`` (a ``ThresholdRule``) for the frames kept in ``levels`` (``Levels``)."""
     db = levels.db()
     audible = db[db > DIGITAL_SILENCE_DB]
@@ -190,13 +196,13 @@ def choose(levels, rule):
     return Choice(min(threshold, 0.0), floor, speech, separation, True, reason, rule.text)
 
 
-def suggestion(levels):
+def suggestion(levels: Levels) -> float | None:
     """The threshold ``auto`` would choose (dB), or None where nothing separates two levels."""
     choice = choose(levels, ThresholdRule())
     return choice.threshold if choice.separated else None
 
 
-def to_db(rms):
+def to_db(rms: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """RMS amplitudes as dB (float64; 0 gives -inf)."""
     with np.errstate(divide="ignore"):
         return 20 * np.log10(np.asarray(rms).astype(np.float64))
@@ -205,21 +211,21 @@ def to_db(rms):
 # -- the histogram's arithmetic ---------------------------------------------------------------
 
 
-def _bin_position(db):
+def _bin_position(db: float | npt.NDArray[np.float64]) -> float | npt.NDArray[np.float64]:
     return (db - LOW_DB) / BIN_DB
 
 
-def _bin_at(db):
+def _bin_at(db: float) -> int:
     """The bin that holds level ``db``."""
     return math.floor(_bin_position(db) + 1e-9)
 
 
-def _bin_index(db):
+def _bin_index(db: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
     """Histogram bin of each level (dB); levels outside -120..0 dB go to the end bins."""
     return np.clip(np.floor(_bin_position(np.clip(db, LOW_DB, 0.0))), 0, N_BINS - 1).astype(np.int64)
 
 
-def _otsu(counts):
+def _otsu(counts: npt.NDArray[np.int64]) -> float:
     """Otsu's separability of the levels counted: the largest between-group variance of a split into
     two groups, over the total variance (0 where all levels are in one bin)."""
     p = counts / counts.sum()

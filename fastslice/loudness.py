@@ -24,9 +24,12 @@ None; pyloudnorm raises); one whose blocks are all below -70 LUFS gives ``-inf``
 ``gain(loudness, peak, target, ceiling)`` is the gain that brings a clip to ``target`` LUFS and
 then lowers it until its sample peak is at most ``ceiling`` dBFS (``--loudness``, ``--peak-ceiling``).
 """
+from __future__ import annotations
+
 import math
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _kernels
 
@@ -39,9 +42,9 @@ RELATIVE_GATE = -10.0
 _WEIGHTS = (1.0, 1.0, 1.0, 1.41, 1.41)
 
 
-def k_weighting(rate):
+def k_weighting(rate: float) -> npt.NDArray[np.float64]:
     """The K-weighting filter at ``rate`` as second-order sections ``(2, 6)``: the high shelf, then the high pass."""
-    def section(kind, gain_db, q, fc):
+    def section(kind: str, gain_db: float, q: float, fc: float) -> npt.NDArray[np.float64]:
         a_ = 10 ** (gain_db / 40.0)
         w0 = 2.0 * np.pi * (fc / rate)
         alpha = np.sin(w0) / (2.0 * q)
@@ -54,43 +57,47 @@ def k_weighting(rate):
         else:
             b = [(1 + cos) / 2, -(1 + cos), (1 + cos) / 2]
             a = [1 + alpha, -2 * cos, 1 - alpha]
-        return np.array(b + a) / a[0]
+        coefficients: npt.NDArray[np.float64] = np.array(b + a) / a[0]
+        return coefficients
 
     return np.array([section("high_shelf", 4.0, 1 / np.sqrt(2), 1500.0), section("high_pass", 0.0, 0.5, 38.0)])
 
 
-def _lower(j, rate):
+def _lower(j: int, rate: float) -> int:
     return int(BLOCK_SECONDS * (j * _STEP) * rate)
 
 
-def _upper(j, rate):
+def _upper(j: int, rate: float) -> int:
     return int(BLOCK_SECONDS * (j * _STEP + 1) * rate)
 
 
 class Meter:
     """Integrated loudness of consecutive ``(frames, channels)`` blocks (float32 or float64)."""
 
-    def __init__(self, rate, channels):
+    def __init__(self, rate: int, channels: int) -> None:
         self.rate, self.channels = rate, channels
         self.sos = k_weighting(rate)
         self.state = np.zeros((channels, self.sos.shape[0], 2))
         self.sums = np.zeros(channels)
         self.position = 0
         # the running sums of squares at each block's lower and upper bound, as they are passed
-        self._at_lower, self._at_upper = [], []
+        self._at_lower: list[npt.NDArray[np.float64] | None] = []
+        self._at_upper: list[npt.NDArray[np.float64] | None] = []
         self._take_points(0, np.zeros((0, channels), np.float32))
 
-    def feed(self, block):
+    def feed(self, block: npt.NDArray[np.floating]) -> None:
+        """Feed the next samples: ``(frames, channels)``, or ``(frames,)`` for one channel."""
         block = np.ascontiguousarray(block)
         if block.ndim == 1:
             block = block[:, None]
         self._take_points(self.position, block)
         self.position += block.shape[0]
 
-    def _take_points(self, first, block):
+    def _take_points(self, first: int, block: npt.NDArray[np.floating]) -> None:
         """Filter ``block`` (samples ``first`` ..) and keep the sums at the block bounds it passes."""
         end = first + block.shape[0]
-        stops, where = [], []
+        stops: list[int] = []
+        where: list[tuple[list[npt.NDArray[np.float64] | None], int]] = []
         for kind, bound, kept in (("lower", _lower, self._at_lower), ("upper", _upper, self._at_upper)):
             j = len(kept)
             while bound(j, self.rate) <= end:
@@ -106,7 +113,7 @@ class Meter:
             kept, j = where[k]
             kept[j] = out[row]
 
-    def integrated(self):
+    def integrated(self) -> float | None:
         """The integrated loudness (LUFS) of what was fed; None if shorter than one block, -inf if
         every block is below the absolute gate."""
         n, rate = self.position, self.rate
@@ -129,14 +136,14 @@ class Meter:
             return float(-0.691 + 10.0 * np.log10(weights @ z[:, kept].mean(axis=1)))
 
 
-def gain(loudness, peak, target, ceiling):
+def gain(loudness: float | None, peak: float, target: float, ceiling: float) -> float | None:
     """The gain (a factor) that brings a clip of ``loudness`` LUFS to ``target`` LUFS, lowered so that its
     sample ``peak`` (amplitude) stays at or under ``ceiling`` dBFS; None where it has no loudness
     (shorter than a block, or all below the gate): such a clip is left as it is."""
     if loudness is None or not math.isfinite(loudness) or peak == 0:
         return None
-    factor = 10 ** ((target - loudness) / 20)
-    limit = 10 ** (ceiling / 20)
+    factor: float = 10 ** ((target - loudness) / 20)
+    limit: float = 10 ** (ceiling / 20)
     if peak * factor > limit:
         factor = limit / peak
     return factor

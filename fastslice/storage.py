@@ -19,12 +19,15 @@ Nothing secret leaves this module: ``redact`` removes from a text every credenti
 storage options or the environment hold, signed-URL query parameters and passwords in URLs,
 and every error raised here has been through it.
 """
+from __future__ import annotations
+
 import bisect
 import json
 import os
 import posixpath
 import re
 import urllib.parse
+from typing import IO, Any, Iterator, Mapping
 
 from .errors import FastsliceError, ParameterError
 
@@ -43,12 +46,12 @@ class StorageError(FastsliceError):
     """A request to an object store failed; the message names the object and holds no secret."""
 
 
-def is_url(path):
+def is_url(path: object) -> bool:
     """Whether ``path`` is a URL fsspec opens (``file://`` and plain paths are local)."""
     return isinstance(path, str) and "://" in path and not path.startswith("file://")
 
 
-def check_options(storage_options):
+def check_options(storage_options: str | Mapping[str, Any] | None) -> dict[str, Any]:
     """``--storage-options``: a JSON object (or a dict) of keyword arguments for fsspec's filesystem."""
     if storage_options is None:
         return {}
@@ -63,7 +66,7 @@ def check_options(storage_options):
     return storage_options
 
 
-def filesystem(url, storage_options):
+def filesystem(url: str, storage_options: Mapping[str, Any]) -> Any:
     """The fsspec filesystem of ``url`` (fsspec keeps one instance per scheme and options)."""
     try:
         import fsspec
@@ -77,7 +80,7 @@ def filesystem(url, storage_options):
     return fs
 
 
-def public(url):
+def public(url: str) -> str:
     """``url`` without what must stay secret: a password in it, a signed URL's query."""
     if not is_url(url):
         return url
@@ -86,19 +89,19 @@ def public(url):
     return urllib.parse.urlunsplit(parts._replace(query="")) if parts.query else url
 
 
-def redact(text, storage_options=None):
+def redact(text: object, storage_options: Mapping[str, Any] | None = None) -> str:
     """``text`` with every credential of ``storage_options`` and of the environment replaced by ``***``,
     signed-URL parameters and passwords in URLs removed."""
-    text = str(text)
+    out = str(text)
     secrets = [v for v in _secret_values(storage_options or {}) if len(v) >= 4]
     secrets += [os.environ[name] for name in _SECRET_ENV if len(os.environ.get(name, "")) >= 4]
     for secret in sorted(set(secrets), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    text = _SIGNED_QUERY.sub(r"\1***", text)
-    return _USERINFO.sub(r"\1***@", text)
+        out = out.replace(secret, "***")
+    out = _SIGNED_QUERY.sub(r"\1***", out)
+    return _USERINFO.sub(r"\1***@", out)
 
 
-def _secret_values(options, secret=False):
+def _secret_values(options: Mapping[str, Any], secret: bool = False) -> Iterator[str]:
     for name, value in options.items():
         is_secret = secret or bool(_SECRET_KEYS.search(str(name)))
         if isinstance(value, dict):
@@ -107,7 +110,7 @@ def _secret_values(options, secret=False):
             yield value
 
 
-def _failed(what, url, exc, storage_options):
+def _failed(what: str, url: str, exc: BaseException, storage_options: Mapping[str, Any] | None) -> StorageError:
     reason = getattr(exc, "strerror", None) or exc
     return StorageError(redact(f"{public(url)}: {what} ({type(exc).__name__}: {reason})", storage_options))
 
@@ -115,7 +118,7 @@ def _failed(what, url, exc, storage_options):
 # -- one object at a time -------------------------------------------------------------------------
 
 
-def info(url, storage_options):
+def info(url: str, storage_options: Mapping[str, Any]) -> tuple[int, str]:
     """``(size, version)`` of an object: its size and a value that changes when it does (ETag, or the
     modification time)."""
     fs = filesystem(url, storage_options)
@@ -130,29 +133,31 @@ def info(url, storage_options):
     return int(details.get("size") or 0), str(version).strip('"')
 
 
-def open_read(url, storage_options):
+def open_read(url: str, storage_options: Mapping[str, Any]) -> IO[bytes]:
     """A binary file object over the object, read ahead in ``READ_AHEAD`` requests (seekable)."""
     fs = filesystem(url, storage_options)
     try:
-        return fs.open(url, "rb", block_size=READ_AHEAD, cache_type="readahead")
+        file: IO[bytes] = fs.open(url, "rb", block_size=READ_AHEAD, cache_type="readahead")
+        return file
     except FileNotFoundError:
         raise StorageError(f"{public(url)}: no such object") from None
     except Exception as exc:
         raise _failed("cannot open it", url, exc, storage_options) from None
 
 
-def read_bytes(url, storage_options):
+def read_bytes(url: str, storage_options: Mapping[str, Any]) -> bytes | None:
     """The object's bytes, or None if there is none."""
     fs = filesystem(url, storage_options)
     try:
-        return fs.cat_file(url)
+        data: bytes = fs.cat_file(url)
+        return data
     except FileNotFoundError:
         return None
     except Exception as exc:
         raise _failed("cannot read it", url, exc, storage_options) from None
 
 
-def put(local, url, storage_options):
+def put(local: str, url: str, storage_options: Mapping[str, Any]) -> None:
     """Upload the local file ``local`` as the object ``url``: complete, or not at all."""
     fs = filesystem(url, storage_options)
     try:
@@ -161,7 +166,7 @@ def put(local, url, storage_options):
         raise _failed("cannot write it", url, exc, storage_options) from None
 
 
-def remove(url, storage_options):
+def remove(url: str, storage_options: Mapping[str, Any]) -> None:
     """Delete the object (none there is no error)."""
     fs = filesystem(url, storage_options)
     try:
@@ -172,21 +177,21 @@ def remove(url, storage_options):
         raise _failed("cannot delete it", url, exc, storage_options) from None
 
 
-def join(folder, *names):
+def join(folder: str, *names: str) -> str:
     """``folder/name`` for URLs and paths alike."""
     if is_url(folder):
         return "/".join([folder.rstrip("/"), *(n.strip("/") for n in names)])
     return os.path.join(folder, *names)
 
 
-def relative(path, folder):
+def relative(path: str, folder: str) -> str:
     """``path`` relative to ``folder`` (both URLs of one store, or both local)."""
     if is_url(path) or is_url(folder):
         return posixpath.relpath(_path_of(path), _path_of(folder))
     return os.path.relpath(path, folder)
 
 
-def resolve(folder, name):
+def resolve(folder: str, name: str) -> str:
     """``name`` (relative) under ``folder``, normalized, for URLs and paths alike."""
     if is_url(folder):
         scheme, rest = folder.split("://", 1)
@@ -194,22 +199,24 @@ def resolve(folder, name):
     return os.path.normpath(os.path.join(folder, name))
 
 
-def _path_of(url):
+def _path_of(url: str) -> str:
     return "/" + url.split("://", 1)[1] if is_url(url) else url
 
 
-def dirname(url):
+def dirname(url: str) -> str:
+    """The folder of a path or URL."""
     return url.rsplit("/", 1)[0] if is_url(url) else os.path.dirname(url)
 
 
-def basename(url):
+def basename(url: str) -> str:
+    """The last part of a path or URL (a trailing ``/`` of a URL ignored)."""
     return url.rstrip("/").rsplit("/", 1)[-1] if is_url(url) else os.path.basename(url)
 
 
 # -- many objects -----------------------------------------------------------------------------------
 
 
-def files_under(url, storage_options, pattern=None):
+def files_under(url: str, storage_options: Mapping[str, Any], pattern: str | None = None) -> list[tuple[str, int]]:
     """``(url, size)`` of every object under the folder ``url`` (or matching the glob ``pattern``), in
     path order: one listing."""
     fs = filesystem(url, storage_options)
@@ -220,7 +227,7 @@ def files_under(url, storage_options, pattern=None):
         return []
     except Exception as exc:
         raise _failed("cannot list it", pattern or url, exc, storage_options) from None
-    out = []
+    out: list[tuple[str, int]] = []
     for path, details in sorted(found.items()):
         if details.get("type", "file") == "file":
             full = path if "://" in path else f"{scheme}://{path.lstrip('/')}"
@@ -231,15 +238,16 @@ def files_under(url, storage_options, pattern=None):
 class Listing:
     """What one listing of an output folder found: sorted names and sizes, looked up by prefix."""
 
-    def __init__(self, found):
+    def __init__(self, found: list[tuple[str, int]]) -> None:
         self._names = [name for name, _ in found]
         self._sizes = [size for _, size in found]
 
     @classmethod
-    def of(cls, url, storage_options):
+    def of(cls, url: str, storage_options: Mapping[str, Any]) -> Listing:
+        """One listing of the folder ``url``."""
         return cls(files_under(url, storage_options))
 
-    def under(self, prefix):
+    def under(self, prefix: str) -> dict[str, int]:
         """``{url: size}`` of the objects whose URLs start with ``prefix``."""
         first = bisect.bisect_left(self._names, prefix)
         last = bisect.bisect_left(self._names, prefix + "\U0010ffff")

@@ -19,35 +19,44 @@ The page links the recording by a path relative to itself (it plays each clip's 
 the ``fastslice slice`` command for the chosen parameters, the file and folder quoted for a POSIX
 shell (``shlex.quote``).
 """
+from __future__ import annotations
+
 import base64
 import secrets
 import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
+import numpy.typing as npt
 
 from . import manifest
-from ._tune_page import PAGE
 from .errors import FastsliceError, ParameterError
-from .review import page_href, script_json
+from .review import page_href, page_template, script_json
+
+if TYPE_CHECKING:
+    from _typeshed import StrPath
+
+    from .slicer import Slicer
 
 #: The threshold steps the page knows exactly: -120.0 to 0.0 dB by 0.1 dB.
 THRESHOLD_STEPS_DB = (-1200, 0)
 
 
-def threshold_table():
+def threshold_table() -> npt.NDArray[np.float32]:
     """float32 amplitudes of the thresholds ``k / 10`` dB for k in ``THRESHOLD_STEPS_DB``, as ``Slicer`` compares them."""
     low, high = THRESHOLD_STEPS_DB
     return np.array([np.float32(10 ** ((k / 10) / 20.0)) for k in range(low, high + 1)], dtype="<f4")
 
 
-def recording_frames(path, hop_size, min_interval, *, decoder="auto", stream=None):
+def recording_frames(path: StrPath, hop_size: float, min_interval: float, *, decoder: str = "auto",
+                     stream: int | None = None) -> tuple[int, int, int, Slicer, npt.NDArray[np.float32]]:
     """``(rate, channels, n_samples, slicer, rms)``: the RMS frames of ``path`` as fastslice slices it."""
-    from .report import read_frames
+    from .envelopes import read_frames
 
     params = {"hop_size": hop_size, "min_interval": min_interval, "min_length": max(min_interval, hop_size),
               "max_sil_kept": hop_size}
-    parts = []
+    parts: list[npt.NDArray[np.float32]] = []
     info, slicer, _ = read_frames(path, params, lambda rms: parts.append(np.asarray(rms, dtype=np.float32)),
                                   decoder=decoder, stream=stream)
     rate, n_samples = info.samplerate, info.frames
@@ -59,15 +68,16 @@ def recording_frames(path, hop_size, min_interval, *, decoder="auto", stream=Non
     return rate, info.channels, n_samples, slicer, rms
 
 
-def tune(path, page_path=None, *, params=None, max_length=None, target=(4.0, 8.0), out_dir=None, decoder="auto",
-         stream=None):
+def tune(path: StrPath, page_path: StrPath | None = None, *, params: Mapping[str, Any] | None = None,
+         max_length: float | None = None, target: tuple[float, float] = (4.0, 8.0), out_dir: StrPath | None = None,
+         decoder: str = "auto", stream: int | None = None) -> tuple[Path, int]:
     """Write the tuning page of ``path`` (default ``<stem>.tune.html`` in the working folder); returns
     ``(page path, number of frames)``.  ``params``: the Slicer's (``threshold``, ``min_length``,
     ``min_interval``, ``hop_size``, ``max_sil_kept``) as the page starts; ``out_dir``: the ``-o`` of
     the command the page shows (default ``<stem>_clips``)."""
     from .slicer import check_params
 
-    path = Path(path)
+    source = Path(path)
     if isinstance(dict(params or {}).get("threshold"), str):
         raise ParameterError("tune starts from a threshold in dB (e.g. --threshold -40); 'auto' is chosen per file by "
                              "slice, and the page's envelope shows every level to choose from")
@@ -75,20 +85,20 @@ def tune(path, page_path=None, *, params=None, max_length=None, target=(4.0, 8.0
     lo, hi = target
     if not 0 <= lo < hi:
         raise ParameterError(f"target={target!r} (--target LO HI) must be two lengths in seconds, 0 <= LO < HI")
-    if not path.is_file():
-        raise FastsliceError(f"{path}: no such file")
-    rate, channels, n_samples, slicer, rms = recording_frames(path, values["hop_size"], values["min_interval"],
+    if not source.is_file():
+        raise FastsliceError(f"{source}: no such file")
+    rate, channels, n_samples, slicer, rms = recording_frames(source, values["hop_size"], values["min_interval"],
                                                              decoder=decoder, stream=stream)
-    page_path = Path(page_path or f"{path.stem}.tune.html")
-    href = page_href(path.resolve(), page_path.resolve().parent)
-    out_dir = out_dir or f"{path.stem}_clips"
-    command = ["fastslice", "slice", shlex.quote(str(path.resolve())), "-o", shlex.quote(str(out_dir))]
+    page_file = Path(page_path or f"{source.stem}.tune.html")
+    href = page_href(source.resolve(), page_file.resolve().parent)
+    out_dir = out_dir or f"{source.stem}_clips"
+    command = ["fastslice", "slice", shlex.quote(str(source.resolve())), "-o", shlex.quote(str(out_dir))]
     if decoder != "auto":
         command += ["--decoder", decoder]
     if stream is not None:
         command += ["--stream", str(stream)]
     data = {
-        "name": path.name, "href": href, "rate": rate, "channels": channels, "n_samples": n_samples,
+        "name": source.name, "href": href, "rate": rate, "channels": channels, "n_samples": n_samples,
         "hop": slicer.hop_samples, "win": slicer.win_samples, "hop_ms": values["hop_size"],
         "params": {key: values[key] for key in ("threshold", "min_length", "min_interval", "max_sil_kept")},
         "max_length": max_length, "target": [lo, hi], "command": " ".join(command),
@@ -96,7 +106,7 @@ def tune(path, page_path=None, *, params=None, max_length=None, target=(4.0, 8.0
         "thresholds": base64.b64encode(threshold_table().tobytes()).decode("ascii"),
         "frames": base64.b64encode(rms.astype("<f4").tobytes()).decode("ascii"),
     }
-    page = PAGE.replace("__NONCE__", secrets.token_urlsafe(16)).replace("__DATA__", script_json(data))
-    with manifest.atomic_path(page_path) as temporary:
+    page = page_template("tune").replace("__NONCE__", secrets.token_urlsafe(16)).replace("__DATA__", script_json(data))
+    with manifest.atomic_path(page_file) as temporary:
         Path(temporary).write_text(page, encoding="utf-8")
-    return page_path, rms.shape[0]
+    return page_file, rms.shape[0]

@@ -5,10 +5,14 @@ array layout, and caches the result on disk (see ``fastslice._jit``).  These
 functions make those first calls on a few seconds of generated audio, so
 that a Docker image, a CI job or a new venv pays the compilation once, ahead of time.
 """
+from __future__ import annotations
+
 import time
 import types
+from typing import Any, Iterable
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _jit, _kernels
 from .slicer import Slicer
@@ -22,20 +26,20 @@ _SR = 8000
 _PARAMS = {"threshold": -40.0, "min_length": 1000, "min_interval": 300, "hop_size": 10, "max_sil_kept": 500}
 
 
-def _stereo(dtype):
+def _stereo(dtype: npt.DTypeLike) -> npt.NDArray[Any]:
     """3 s of seeded noise with a quiet second in the middle, (2, samples)."""
     x = np.random.default_rng(0).standard_normal((2, 3 * _SR)) * 0.1
     x[:, _SR : 2 * _SR] *= 1e-3
     return x.astype(dtype)
 
 
-def warm_command_line(sources=("int16", "float32")):
+def warm_command_line(sources: Iterable[npt.DTypeLike] = ("int16", "float32")) -> None:
     """The kernels of the command line's path (``slice_file``), for inputs decoded as ``sources``
     (int16: 16-bit PCM; int32: 24/32-bit PCM; float32: MP3, M4A, Ogg, float WAV; float64: double WAV)."""
     x = _stereo(np.float32).T
-    for source in map(np.dtype, sources):
+    for source in (np.dtype(s) for s in sources):
         samples = (x * 2 ** (8 * source.itemsize - 1)).astype(source) if source.kind == "i" else x.astype(source)
-        decoded = types.SimpleNamespace(name="warm-up", samplerate=_SR, channels=2, float_data=source.kind == "f",
+        decoded: Any = types.SimpleNamespace(name="warm-up", samplerate=_SR, channels=2, float_data=source.kind == "f",
                                         dtype=source)
         mono = np.empty(samples.shape[0], np.float32)
         SampleCheck(decoded).mix(samples, 0, mono)
@@ -43,7 +47,7 @@ def warm_command_line(sources=("int16", "float32")):
         assert len(stream.feed_mono(mono) + stream.finish()) > 1, "warm-up signal not cut"
 
 
-def warm_filters():
+def warm_filters() -> None:
     """The kernels of ``--highpass`` (``fastslice.filters``), of ``--loudness`` (``fastslice.loudness``)
     and of the count of samples past full scale."""
     from . import _kernels
@@ -58,13 +62,13 @@ def warm_filters():
     _kernels.count_beyond_full_scale(np.ascontiguousarray(x))
 
 
-def warm_streaming(dtype):
+def warm_streaming(dtype: npt.DTypeLike) -> None:
     """The kernels of ``RangeStream.feed`` (blocks of interleaved float samples)."""
     stream = RangeStream(Slicer(_SR, **_PARAMS), None, 2, dtype)
     assert len(stream.feed(_stereo(dtype).T) + stream.finish()) > 1, "warm-up signal not cut"
 
 
-def warm_in_memory(dtype):
+def warm_in_memory(dtype: npt.DTypeLike) -> None:
     """The kernels of ``Slicer.slice`` for mono, channels-first (C order) and interleaved (F order) input."""
     x = _stereo(dtype)
     slicer = Slicer(_SR, **_PARAMS)
@@ -72,7 +76,7 @@ def warm_in_memory(dtype):
         assert len(slicer.slice_ranges(waveform)) > 1, "warm-up signal not cut"
 
 
-def warm_up(dtypes=("float32", "float64")):
+def warm_up(dtypes: Iterable[npt.DTypeLike] = ("float32", "float64")) -> tuple[float, int, int, str | None]:
     """Compile (or load from numba's cache) every kernel the command line, ``RangeStream`` and
     ``Slicer`` use, for every dtype a decoder gives and for analysis in each of ``dtypes``.
 
@@ -95,7 +99,7 @@ def warm_up(dtypes=("float32", "float64")):
     return seconds, compiled, loaded, _jit.cache_dir(_kernels.frame_rms)
 
 
-def _counts(kernel):
+def _counts(kernel: Any) -> tuple[int, int]:
     """(specializations compiled, specializations loaded from the cache) of a kernel so far."""
     stats = kernel.stats
     return sum(stats.cache_misses.values()), sum(stats.cache_hits.values())

@@ -10,3 +10,4 @@ line.  Both families carry the older "too short" check (the input's sample count
 * ``fastslice.compat.gpt_sovits.Slicer``: GPT-SoVITS (``tools/slicer2.py``): a list of
   ``[chunk, start, end]`` with ``start``/``end`` in samples as GPT-SoVITS labels them.
 """
+from __future__ import annotations

@@ -12,6 +12,12 @@ One difference, on purpose: for an input too short to slice (its sample count at
 loop (``for chunk, start, end in ...``) cannot unpack; this returns ``[[waveform, 0, n]]``,
 ``n`` the input's length in samples.
 """
+from __future__ import annotations
+
+from typing import Any
+
+import numpy.typing as npt
+
 from .. import slicer as _slicer
 from .rvc import Slicer as _RvcSlicer
 
@@ -20,15 +26,16 @@ class Slicer(_RvcSlicer):
     """The copy's ``Slicer(sr, threshold=-40., min_length=5000, min_interval=300, hop_size=20,
     max_sil_kept=5000)``, returning ``[chunk, start, end]`` triples."""
 
-    def slice(self, waveform):
-        waveform = _slicer._check_waveform(waveform)
-        n_samples = waveform.shape[-1]
+    def slice(self, waveform: npt.ArrayLike) -> list[list[Any]]:  # type: ignore[override,unused-ignore]
+        """GPT-SoVITS's ``[chunk, start, end]`` list of ``waveform``, ``start`` and ``end`` in samples."""
+        audio: npt.NDArray[Any] = _slicer._check_waveform(waveform)
+        n_samples = audio.shape[-1]
         if self._is_too_short(n_samples):
-            return [[waveform, 0, n_samples]]
-        rms = self._frame_rms(waveform)
+            return [[audio, 0, n_samples]]
+        rms = self._frame_rms(audio)
         hop = self.hop_samples
         tags = self._silence_tags(rms)
         if tags is None:
-            return [[waveform, 0, rms.shape[0] * hop]]
-        return [[waveform[..., begin * hop : min(n_samples, end * hop)], begin * hop, end * hop]
+            return [[audio, 0, rms.shape[0] * hop]]
+        return [[audio[..., begin * hop : min(n_samples, end * hop)], begin * hop, end * hop]
                 for begin, end in _slicer.tags_to_bounds(tags, rms.shape[0])]

@@ -1,70 +1,3 @@
-"""The review page's template (``fastslice.review.write_page`` fills in ``__NONCE__`` and ``__DATA__``).
-
-Names and paths reach the page only as JSON data and are shown with ``textContent``, never as
-markup; the Content-Security-Policy runs only the page's own script (its nonce), so even an
-injected ``onerror=`` attribute could not run.  The table renders only the rows in view.
-"""
-
-#: The start of every fastslice page: its Content-Security-Policy runs only the script with the page's nonce.
-HEAD = r"""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy"
-      content="default-src 'none'; script-src 'nonce-__NONCE__'; style-src 'unsafe-inline'; media-src * file: blob: data:; img-src data:">
-<link rel="icon" href="data:,">
-"""
-
-PAGE = HEAD + r"""<title>fastslice review</title>
-<style>
-  body { font: 14px system-ui, sans-serif; margin: 0; color: #222; }
-  header { position: sticky; top: 0; background: #f6f6f6; border-bottom: 1px solid #ccc; padding: 8px 12px; z-index: 2; }
-  header h1 { font-size: 16px; margin: 0 0 6px; }
-  header .bar { display: flex; gap: 12px; align-items: center; flex-wrap: wrap; }
-  #player { height: 32px; width: 360px; }
-  .keys { color: #666; }
-  section.source { padding: 6px 12px; border-bottom: 1px solid #eee; }
-  section.source h2 { font-size: 13px; margin: 4px 0; font-weight: 600; overflow-wrap: anywhere; }
-  canvas.envelope { width: 100%; height: 110px; display: block; background: #fff; border: 1px solid #ddd; cursor: pointer; }
-  .table { margin: 0 12px 12px; border: 1px solid #ccc; }
-  /* The number columns in ch of the rows' font (the header row keeps that font; only its cells are
-     bold), wide enough for "peak dBFS" in bold: headers never wrap nor get cut. */
-  .head, .row { display: grid; grid-template-columns: 28px 28px minmax(160px, 3fr) minmax(120px, 2fr) 9ch 10ch 12ch 10ch minmax(150px, 2fr);
-                align-items: center; height: 26px; }
-  .head { background: #eee; border-bottom: 1px solid #ccc; }
-  .head div { cursor: pointer; user-select: none; font-weight: 600; }
-  .head div, .row div { padding: 0 4px; overflow: hidden; white-space: nowrap; text-overflow: ellipsis; }
-  #viewport { height: 60vh; overflow-y: auto; position: relative; }
-  #spacer { position: relative; }
-  .row { position: absolute; left: 0; right: 0; border-bottom: 1px solid #f0f0f0; }
-  .row.current { background: #dbeafe; }
-  .row.marked { color: #a00; text-decoration: line-through; }
-  .flag { background: #fde68a; border-radius: 3px; padding: 0 3px; margin-right: 3px; font-size: 12px; }
-  button.play { border: none; background: none; cursor: pointer; font-size: 13px; }
-  textarea { width: 100%; height: 60px; }
-</style>
-</head>
-<body>
-<header>
-  <h1 id="title">fastslice review</h1>
-  <div class="bar">
-    <audio id="player" controls preload="none"></audio>
-    <button id="save">Save marked list</button>
-    <span id="count"></span>
-    <span class="keys">space: play/pause · j/k or ↓/↑: next/previous · x: mark to drop · click a column to sort</span>
-  </div>
-</header>
-<div id="sources"></div>
-<div class="table">
-  <div class="head" id="head"></div>
-  <div id="viewport"><div id="spacer"></div></div>
-</div>
-<div style="margin: 0 12px 12px">
-  <label for="list">Marked clips (saved as dropped.txt; then <code>fastslice prune OUT_DIR --list dropped.txt</code>):</label>
-  <textarea id="list" readonly></textarea>
-</div>
-<script id="data" type="application/json">__DATA__</script>
-<script nonce="__NONCE__">
 "use strict";
 const data = JSON.parse(document.getElementById("data").textContent);
 const clips = data.clips;
@@ -288,7 +221,3 @@ order.sort(compare);
 render();
 window.addEventListener("resize", render);
 document.body.dataset.ready = "1";
-</script>
-</body>
-</html>
-"""

@@ -1,61 +1,3 @@
-"""The tuning page's template (``fastslice.tune.tune`` fills in ``__NONCE__`` and ``__DATA__``).
-
-Its script restates ``Slicer``'s parameter arithmetic, the reference's silence state machine
-(openvpi/audio-slicer ``slicer2.py``) and ``fastslice.lengths.split_ranges`` over the embedded RMS
-frames; ``window.fastsliceTune.cuts()`` gives the cuts shown, in samples.  Names and paths reach
-the page only as JSON data and are shown with ``textContent``.
-"""
-
-from ._review_page import HEAD
-
-PAGE = HEAD + r"""<title>fastslice tune</title>
-<style>
-  body { font: 14px system-ui, sans-serif; margin: 0; color: #222; }
-  header { background: #f6f6f6; border-bottom: 1px solid #ccc; padding: 8px 12px; }
-  header h1 { font-size: 16px; margin: 0 0 4px; overflow-wrap: anywhere; }
-  .keys { color: #666; font-size: 12px; }
-  main { padding: 8px 12px; }
-  canvas { width: 100%; display: block; background: #fff; border: 1px solid #ddd; }
-  #overview { height: 70px; cursor: pointer; }
-  #zoom { height: 220px; cursor: grab; margin-top: 6px; }
-  #hist { height: 140px; }
-  .controls { display: grid; grid-template-columns: 20ch 1fr 10ch 8ch; gap: 4px 8px; align-items: center; max-width: 900px; margin: 10px 0; }
-  .controls label, .controls span { white-space: nowrap; }
-  .controls input[type=number] { width: 9ch; }
-  #status { min-height: 1.4em; color: #a00; }
-  #summary { margin: 6px 0; }
-  #command { width: 100%; height: 3.2em; font: 13px ui-monospace, monospace; }
-  .row2 { display: grid; grid-template-columns: minmax(300px, 2fr) minmax(240px, 1fr); gap: 12px; }
-  #player { width: 100%; height: 32px; }
-</style>
-</head>
-<body>
-<header>
-  <h1 id="title">fastslice tune</h1>
-  <div class="keys">wheel: zoom · drag: pan · ←/→: pan · +/−: zoom · j/k or n/p: next/previous clip · space: play/pause the clip · click a band: play it</div>
-</header>
-<main>
-  <canvas id="overview"></canvas>
-  <canvas id="zoom" tabindex="0"></canvas>
-  <div id="status" role="status"></div>
-  <div class="row2">
-    <div>
-      <div class="controls" id="controls"></div>
-      <div id="summary"></div>
-      <audio id="player" controls preload="metadata"></audio>
-      <div id="current"></div>
-    </div>
-    <div>
-      <canvas id="hist"></canvas>
-      <div id="histText"></div>
-    </div>
-  </div>
-  <label for="command">The command for these cuts:</label>
-  <textarea id="command" readonly></textarea>
-  <button id="copy">Copy</button>
-</main>
-<script id="data" type="application/json">__DATA__</script>
-<script nonce="__NONCE__">
 "use strict";
 const D = JSON.parse(document.getElementById("data").textContent);
 function floats(b64) {
@@ -445,7 +387,3 @@ setView(0, Math.min(SECONDS, 60));
 recompute();
 document.body.dataset.ready = "1";
 T.readyMs = performance.now();
-</script>
-</body>
-</html>
-"""

@@ -13,6 +13,7 @@ from .errors import FastsliceError, ParameterError
 if TYPE_CHECKING:
     from .batch import slice_files
     from .files import FileResult, slice_file
+    from .finish import Finished, finish_batch
     from .manifest import Clip
     from .options import SliceOptions
     from .slicer import Slicer
@@ -30,8 +31,11 @@ _LAZY = {
     "SliceOptions": "options",
     "FileResult": "files",
     "slice_files": "batch",
+    "finish_batch": "finish",
+    "Finished": "finish",
 }
 __all__ = ["Slicer", "RangeStream", "iter_clip_ranges", "slice_file", "Clip", "FileResult", "slice_files", "SliceOptions",
+           "finish_batch", "Finished",
            "FastsliceError", "ParameterError", "__version__"]
 
 

@@ -30,18 +30,58 @@ A re-run skips an input (``finished``) when its marker has this layout, the sour
 same path, size and modification time, the options that decide the clips are the same, and
 every clip listed is there with the size recorded.
 """
+from __future__ import annotations
+
 import errno
 import os
 import re
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any, Protocol
 
 from . import manifest, storage
 from .errors import FastsliceError
 
 WORK_FOLDER = manifest.WORK_FOLDER
 JOURNAL_SUFFIX = ".fastslice.journal"
+
+
+class Output(Protocol):
+    """The output side of one input, local (``InputOutput``) or in a bucket (``BucketOutput``):
+    what ``fastslice.files`` asks of it, in the order it asks."""
+
+    #: the clip folder (a path, or a URL), the stem of the clips, and the local work folder
+    folder: Any
+    stem: str
+    work: Path
+
+    def finished(self, record: dict[str, Any]) -> tuple[dict[str, Any], list[Any]] | None:
+        """``(recorded, clips)`` if an earlier run finished this input with ``record``'s source and options."""
+
+    def begin(self, source: str, stream: bool = False, overwrite: bool = False, sweep: bool = True) -> None:
+        """Make the work folder (a stream: refuse, or with ``overwrite`` remove, its stem's earlier clips)."""
+
+    def work_path(self, k: int, extension: str) -> Path:
+        """Where clip ``k`` is written before it gets its name."""
+
+    def sweep(self) -> None:
+        """Remove what an interrupted run of this input left in the work folder."""
+
+    def commit(self, source: str, record: dict[str, Any], clips: list[Any], labs: bool = False) -> None:
+        """A file's clips (``(work path, clip)``), all at once: marker written, clips moved to their names."""
+
+    def place(self, source: str, work_path: Path, clip: Any, labs: bool = False) -> None:
+        """A stream's clip, as soon as it is complete: moved to its name and journalled."""
+
+    def finish_stream(self, record: dict[str, Any], clips: list[Any]) -> None:
+        """A stream's marker, listing the clips it placed."""
+
+    def abandon(self) -> None:
+        """Remove every clip and temporary of this run (a file that failed or was interrupted)."""
+
+    def remove_work_folder_if_empty(self) -> None:
+        """Remove the work folder if nothing is left in it."""
 
 
 class InputOutput:
@@ -436,7 +476,7 @@ def _matching(read, record):
     return read
 
 
-def output_for(folder, stem, records=None, storage_options=None, listed=None):
+def output_for(folder, stem, records=None, storage_options=None, listed=None) -> Output:
     """The output side of an input: a ``BucketOutput`` for a URL, else an ``InputOutput``."""
     if storage.is_url(str(folder)):
         return BucketOutput(str(folder), stem, storage_options, listed)

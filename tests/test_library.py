@@ -23,7 +23,7 @@ import soundfile
 from test_cli import OPTIONS, PARAMS, SR, expected_clips, fastslice, write_recording
 
 import signals
-from fastslice import Slicer, files
+from fastslice import Slicer, files, writing
 from fastslice.batch import slice_files
 from fastslice.files import slice_file
 
@@ -267,14 +267,14 @@ def test_an_unexpected_error_in_one_input_is_recorded_and_the_others_go_on(tmp_p
     folder = tmp_path / "in"
     for k in range(3):
         write_recording(folder / f"f{k}.wav", 13 + k)
-    original = files._slice_open
+    original = files.slice_open
 
     def defect(source, *args):
         if str(source).endswith("f1.wav"):
             raise TypeError("an injected defect")
         return original(source, *args)
 
-    monkeypatch.setattr(files, "_slice_open", defect)
+    monkeypatch.setattr(files, "slice_open", defect)
     done = slice_files([folder], tmp_path / "out", PARAMS)
     assert done.errors == [f"{folder / 'f1.wav'}: fastslice failed on it (TypeError: an injected defect); please report this"]
     assert [r is None for r in done.results] == [False, True, False]
@@ -344,7 +344,7 @@ def test_ctrl_c_during_a_handover_keeps_the_complete_queued_clips(tmp_path, monk
     data = source.read_bytes()
     writing = threading.Event()  # the writer has begun clip 0
     go_on = threading.Event()  # ... and may finish it
-    original_write = files._write_clip
+    original_write = writing.write_clip
 
     def held_write(blocks, temporary, *args):
         if temporary.name.startswith("talk.0."):
@@ -352,7 +352,7 @@ def test_ctrl_c_during_a_handover_keeps_the_complete_queued_clips(tmp_path, monk
             go_on.wait(60)
         return original_write(blocks, temporary, *args)
 
-    original_put = files._ClipWriter._put
+    original_put = writing.ClipWriter.put
     state = {"headers": 0}
 
     def put(self, item):
@@ -363,8 +363,8 @@ def test_ctrl_c_during_a_handover_keeps_the_complete_queued_clips(tmp_path, monk
             raise KeyboardInterrupt  # Ctrl-C while clip 2's blocks are being handed over
         return original_put(self, item)
 
-    monkeypatch.setattr(files, "_write_clip", held_write)
-    monkeypatch.setattr(files._ClipWriter, "_put", put)
+    monkeypatch.setattr(writing, "write_clip", held_write)
+    monkeypatch.setattr(writing.ClipWriter, "put", put)
     threading.Timer(0, lambda: writing.wait(60) and go_on.set()).start()
     result = slice_file(io.BytesIO(data), tmp_path / "stream", PARAMS, stem="talk", threads=2)
     assert result.interrupted

@@ -4,7 +4,7 @@ import pytest
 import soundfile
 
 import signals
-from fastslice import FastsliceError, ParameterError, files, wavcopy
+from fastslice import FastsliceError, ParameterError, wavcopy
 from fastslice.files import output_format, slice_file
 
 SR = 16000

@@ -57,7 +57,7 @@ class Cutter(Protocol):
 class ThresholdCuts:
     """The slicer's ranges at its threshold, or where a speech gate finds silence (``gate``)."""
 
-    choice = None
+    choice: levels.Choice | None = None
 
     def __init__(self, slicer: Slicer, channels: int, gate: speech.SpeechGate | None = None) -> None:
         self.slicer, self.gate = slicer, gate
@@ -94,7 +94,7 @@ class ThresholdCuts:
 class CueCuts:
     """The clips of a cue file, cut at the quietest frames near each cue's ends."""
 
-    choice = None
+    choice: levels.Choice | None = None
 
     def __init__(self, slicer: Slicer, channels: int, cutter: cues.CueCutter) -> None:
         self.cutter = cutter

@@ -118,31 +118,31 @@ def slice_file(source: SourceArg, out_dir: str | os.PathLike[str], options: Slic
     listing of the output found of this input (``{url: size}``), else each is asked for.  Raises
     ``FastsliceError`` naming the input.
     """
-    options = SliceOptions.coerce(options, settings)
-    where = InputPlace.of(source, stem, speaker, options)
-    output = outputs.output_for(out_dir, where.stem, records, options.storage_options, listed)
-    record: dict[str, Any] = {"fastslice": __version__, "request": options.identity()}
+    opts: SliceOptions = SliceOptions.coerce(options, settings)
+    where = InputPlace.of(source, stem, speaker, opts)
+    output = outputs.output_for(out_dir, where.stem, records, opts.storage_options, listed)
+    record: dict[str, Any] = {"fastslice": __version__, "request": opts.identity()}
     cue = None
-    if options.cues is not None:  # the cue file is part of what decides the clips
-        cue = cutting.cue_file(source, options, where.kind != "stream", where.kind == "remote")
+    if opts.cues is not None:  # the cue file is part of what decides the clips
+        cue = cutting.cue_file(source, opts, where.kind != "stream", where.kind == "remote")
         record["cue_file"] = cutting.cue_record(cue)
-    record.update(where.identity(source, options))
-    if where.kind != "stream" and not options.dry_run and not options.overwrite:
+    record.update(where.identity(source, opts))
+    if where.kind != "stream" and not opts.dry_run and not opts.overwrite:
         done = output.finished(record)
         if done is not None:
             recorded, clips = done
             return FileResult(record["source"] if where.kind == "remote" else os.fspath(source), clips,  # type: ignore[arg-type]
                               recorded.get("seconds", 0.0), skipped=True)
     with contextlib.ExitStack() as stack:
-        reader = _open(stack, source, options, where.kind, record)
-        plan = make_plan(options, reader, where.kind, cue is not None)
+        reader = _open(stack, source, opts, where.kind, record)
+        plan = make_plan(opts, reader, where.kind, cue is not None)
         ahead = readers.decode_ahead(reader, plan.decode_threads) if where.kind == "path" else reader
         if ahead is not reader:  # it closes the reader with itself
             reader = stack.enter_context(ahead)
         try:
-            return slice_open(source, reader, output, options, record, plan, on_progress, sweep, where.speaker, cue)
+            return slice_open(source, reader, output, opts, record, plan, on_progress, sweep, where.speaker, cue)
         finally:
-            if sweep and not options.dry_run:
+            if sweep and not opts.dry_run:
                 output.remove_work_folder_if_empty()
 
 

@@ -8,8 +8,10 @@ The files themselves are written by ``fastslice.clipfile.write_clip`` or a ``fas
 from __future__ import annotations
 
 import collections
+import contextlib
 import concurrent.futures
 import dataclasses
+import itertools
 import os
 import queue
 import threading

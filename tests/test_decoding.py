@@ -267,11 +267,11 @@ def test_a_compressed_file_read_ahead_gives_the_same_samples_and_errors(tmp_path
     for path in (ogg, cut):
         for block in (65536, 1000):
             one, ahead = outcome(path, 1, block), outcome(path, 2, block)
-            assert one[0] == "_SndfileSource" and ahead[0] == "_Prefetched"
+            assert one[0] == "SndfileSource" and ahead[0] == "Prefetched"
             assert type(one[1]) is type(ahead[1])
             assert (one[1] == ahead[1]) if isinstance(one[1], str) else np.array_equal(one[1], ahead[1])
     short = tmp_path / "short.flac"  # too short to split: read ahead, and sought exactly
     soundfile.write(short, x.T[: 5 * SR], SR, subtype="PCM_16")
     kind, got = outcome(short, 2, 3000, start=12345)
-    assert kind == "_Prefetched"
+    assert kind == "Prefetched"
     assert np.array_equal(got, soundfile.read(short, dtype="int16", always_2d=True)[0][12345:])

@@ -188,9 +188,12 @@ def _open(stack: contextlib.ExitStack, source: SourceArg, options: SliceOptions,
     """The input opened for reading (a URL: read once, in order, ahead in large requests)."""
     if kind == "remote":
         opened = stack.enter_context(storage.open_read(str(source), options.storage_options))
-        return stack.enter_context(readers.open_source(opened, decoder=options.decoder, stream=options.stream,
-                                                       name=record["source"]))
-    return stack.enter_context(readers.open_source(source, decoder=options.decoder, stream=options.stream))
+        remote: readers.Source = stack.enter_context(readers.open_source(
+            opened, decoder=options.decoder, stream=options.stream, name=record["source"]))
+        return remote
+    local: readers.Source = stack.enter_context(readers.open_source(source, decoder=options.decoder,
+                                                                    stream=options.stream))
+    return local
 
 
 def slice_open(source: SourceArg, reader: readers.Source, output: outputs.Output, options: SliceOptions,

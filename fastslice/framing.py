@@ -108,11 +108,11 @@ class FrameStream:
     def _computable_frames(self) -> int:
         """Frames whose whole window has been fed (all of them once the stream is complete)."""
         if self.n_frames is not None and self._mono_stop == self.n_samples:
-            return self.n_frames
+            return int(self.n_frames)
         slicer = self.slicer
         reach = self._mono_stop + slicer.win_samples // 2 - slicer.win_samples
         frames = max(0, reach // slicer.hop_samples + 1)
-        return frames if self.n_frames is None else min(self.n_frames, frames)
+        return int(frames if self.n_frames is None else min(self.n_frames, frames))
 
     def _run_frames(self) -> None:
         slicer = self.slicer

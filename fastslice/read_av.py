@@ -3,6 +3,7 @@ sound track of a video file."""
 from __future__ import annotations
 
 import collections
+from typing import Any
 
 import numpy as np
 
@@ -15,7 +16,7 @@ class AVSource(ClosedOnExit):
     exact_seek = uncompressed = False
     declared_frames = None
 
-    def __init__(self, source, name, stream_index):
+    def __init__(self, source: Any, name: str, stream_index: int) -> None:
         try:
             import av
         except ImportError:  # pragma: no cover - a dependency, but say what to do if it is missing
@@ -58,7 +59,7 @@ class AVSource(ClosedOnExit):
         self._buffer = np.empty((0, self.channels), np.float32)
         self._position = 0
 
-    def read(self, frames):
+    def read(self, frames: int) -> np.ndarray:
         if self._buffer.shape[0] < frames:
             self._buffer = np.empty((frames, self.channels), np.float32)
         fifo = self._fifo
@@ -88,10 +89,10 @@ class AVSource(ClosedOnExit):
         self._position += take
         return out
 
-    def _at(self, fifo):
+    def _at(self, fifo: Any) -> str:
         return f"{(self._position + fifo.samples) / self.samplerate:.3f} s"
 
-    def _next_frame(self):
+    def _next_frame(self) -> Any:
         """The next decoded frame (its pts cleared: the FIFO counts samples), or None at the end."""
         av = self._av
         try:
@@ -111,7 +112,7 @@ class AVSource(ClosedOnExit):
         frame.pts = None
         return frame
 
-    def close(self):
+    def close(self) -> None:
         self._container.close()
 
 
@@ -122,7 +123,7 @@ _AV_SCALE = {np.dtype(np.int16): np.float32(2.0 ** -15), np.dtype(np.int32): np.
              np.dtype(np.int64): np.float32(2.0 ** -63)}
 
 
-def _store_float32(samples, out):
+def _store_float32(samples: np.ndarray, out: np.ndarray) -> None:
     """FFmpeg samples (a channel, or packed frames) into ``out`` as float32: floats as they are, integers scaled
     to [-1, 1) as libsndfile scales them (unsigned 8-bit centred on 128)."""
     if samples.dtype == np.float32:
@@ -135,6 +136,6 @@ def _store_float32(samples, out):
         out[...] = samples
 
 
-def _ffmpeg_words(exc):
+def _ffmpeg_words(exc: BaseException) -> str:
     return str(getattr(exc, "strerror", None) or exc).rstrip(".")
 

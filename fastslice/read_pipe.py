@@ -3,6 +3,7 @@ and the file objects FFmpeg is given for pipes."""
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 import numpy as np
 
@@ -13,21 +14,21 @@ from .sources import SNDFILE_NATIVE, UNKNOWN_SIZES, ClosedOnExit
 class ReadOnly:
     """A file object that shows FFmpeg only ``read``: a pipe must not be sought."""
 
-    def __init__(self, f):
+    def __init__(self, f: Any) -> None:
         self._f = f
 
-    def read(self, size=-1):
+    def read(self, size: int | None = -1) -> bytes:
         return self._f.read(size)
 
 
 class Peeked(ReadOnly):
     """A non-seekable stream whose first bytes can be looked at before it is read."""
 
-    def __init__(self, f):
+    def __init__(self, f: Any) -> None:
         super().__init__(f)
         self._head = b""
 
-    def peek(self, size):
+    def peek(self, size: int) -> bytes:
         while len(self._head) < size:
             more = self._f.read(size - len(self._head))
             if not more:
@@ -35,7 +36,7 @@ class Peeked(ReadOnly):
             self._head += more
         return self._head[:size]
 
-    def read(self, size=-1):
+    def read(self, size: int | None = -1) -> bytes:
         if self._head:
             if size is None or size < 0:
                 data, self._head = self._head + self._f.read(), b""
@@ -44,7 +45,7 @@ class Peeked(ReadOnly):
             return data
         return self._f.read(size)
 
-    def readinto(self, buffer):
+    def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
         if self._head:
             n = min(len(view), len(self._head))
@@ -69,7 +70,7 @@ class WavStreamSource(ClosedOnExit):
     exact_seek = uncompressed = False
     format = "WAV"
 
-    def __init__(self, stream, name):
+    def __init__(self, stream: Peeked, name: str) -> None:
         self._stream = stream
         self.name = name
         riff = self._exactly(12, "the RIFF header")
@@ -114,11 +115,11 @@ class WavStreamSource(ClosedOnExit):
         self._raw = bytearray()
         self._buffer = np.empty((0, channels), self.dtype)
 
-    def _chunk_header(self):
+    def _chunk_header(self) -> tuple[bytes, int]:
         header = self._exactly(8, "a chunk header")
         return header[:4], struct.unpack("<I", header[4:])[0]
 
-    def _exactly(self, size, what):
+    def _exactly(self, size: int, what: str) -> bytes:
         data = b""
         while len(data) < size:
             more = self._stream.read(size - len(data))
@@ -127,7 +128,7 @@ class WavStreamSource(ClosedOnExit):
             data += more
         return data
 
-    def read(self, frames):
+    def read(self, frames: int) -> np.ndarray:
         width = self._width * self.channels
         wanted = frames * width
         if self._remaining is not None:
@@ -152,11 +153,11 @@ class WavStreamSource(ClosedOnExit):
         _decode_pcm(raw, self.subtype, out)
         return out
 
-    def close(self):
+    def close(self) -> None:
         pass
 
 
-def _decode_pcm(raw, subtype, out):
+def _decode_pcm(raw: np.ndarray, subtype: str, out: np.ndarray) -> None:
     """Little-endian WAV sample bytes into ``out`` in libsndfile's integer layout."""
     flat = out.reshape(-1)
     if subtype == "PCM_U8":

@@ -7,17 +7,18 @@ import os
 import queue
 import struct
 import threading
+from typing import Any
 
 import numpy as np
 
 from .errors import FastsliceError
-from .sources import SNDFILE_NATIVE, UNKNOWN_SIZES, ClosedOnExit, ReadError
+from .sources import SNDFILE_NATIVE, UNKNOWN_SIZES, ClosedOnExit, ReadError, Source
 
 
 class SndfileSource(ClosedOnExit):
     decoder = "sndfile"
 
-    def __init__(self, source, name):
+    def __init__(self, source: Any, name: str) -> None:
         import soundfile
 
         self.from_path = isinstance(source, str)
@@ -41,7 +42,7 @@ class SndfileSource(ClosedOnExit):
         self.declared_frames = declared_wav_frames(name) if f.format in ("WAV", "WAVEX") and isinstance(source, str) else None
         self._buffer = np.empty((0, self.channels), self.dtype)
 
-    def read(self, frames):
+    def read(self, frames: int) -> np.ndarray:
         if self._buffer.shape[0] < frames:
             self._buffer = np.empty((frames, self.channels), self.dtype)
         try:
@@ -49,14 +50,14 @@ class SndfileSource(ClosedOnExit):
         except self._soundfile.LibsndfileError as exc:
             raise FastsliceError(f"{self.name}: read failed at frame {self._file.tell()} ({exc.error_string})") from None
 
-    def seek(self, frame):
+    def seek(self, frame: int) -> None:
         self._file.seek(frame)
 
-    def close(self):
+    def close(self) -> None:
         self._file.close()
 
 
-def decode_ahead(source, threads):
+def decode_ahead(source: Source, threads: int) -> Source:
     """``source`` (opened from a path) decoded on ``threads`` threads besides its reader's, where
     that pays: a long FLAC file on all of them at once (``ParallelSndfile``, two or more), any other
     file libsndfile decompresses (or a FLAC file given one thread) on a thread of its own, ahead of
@@ -70,10 +71,32 @@ def decode_ahead(source, threads):
 
 class Spans(ClosedOnExit):
     """A source read as spans of frames made elsewhere (``_next_span()``: the next, or None or an
-    empty one at the end), handed out in reads of any size, in order."""
+    empty one at the end), handed out in reads of any size, in order.  The description is the
+    wrapped source's (copied by each subclass)."""
 
-    def read(self, frames):
-        parts, filled = [], 0
+    name: str
+    decoder: str
+    samplerate: int
+    channels: int
+    format: str
+    subtype: str
+    frames: int
+    dtype: np.dtype[Any]
+    float_data: bool
+    exact_seek: bool
+    uncompressed: bool
+    declared_frames: int | None
+    _current: np.ndarray
+    _offset: int
+    _ended: bool
+
+    def _next_span(self) -> np.ndarray | None:
+        raise NotImplementedError
+
+    def read(self, frames: int) -> np.ndarray:
+        """The next ``(frames, channels)`` block; shorter only at the end."""
+        parts: list[np.ndarray] = []
+        filled = 0
         while filled < frames:
             if self._offset == self._current.shape[0]:
                 span = None if self._ended else self._next_span()
@@ -100,11 +123,11 @@ class ParallelSndfile(Spans):
     decoder = "sndfile"
 
     @classmethod
-    def pays(cls, source):
+    def pays(cls, source: SndfileSource) -> bool:
         return source.format == "FLAC" and source.exact_seek and source.frames is not None \
             and source.frames >= 4 * cls.SPAN
 
-    def __init__(self, source, threads):
+    def __init__(self, source: SndfileSource, threads: int) -> None:
         import concurrent.futures
 
         import soundfile
@@ -116,21 +139,21 @@ class ParallelSndfile(Spans):
             setattr(self, name, getattr(source, name))
         self.threads = threads
         self._local = threading.local()
-        self._handles = []
+        self._handles: list[Any] = []
         self._lock = threading.Lock()
         self._pool = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="fastslice-flac")
         self._next_first = 0  # the first frame of the next span to hand to the pool
-        self._spans = collections.deque()
+        self._spans: collections.deque[Any] = collections.deque()
         self._current, self._offset = np.empty((0, self.channels), self.dtype), 0
         self._ended = False
         self._fill()
 
-    def _fill(self):
+    def _fill(self) -> None:
         while len(self._spans) < 2 * self.threads and self._next_first < self.frames:
             self._spans.append(self._pool.submit(self._decode, self._next_first))
             self._next_first += self.SPAN
 
-    def _decode(self, first):
+    def _decode(self, first: int) -> np.ndarray:
         f = getattr(self._local, "file", None)
         if f is None:
             f = self._local.file = self._soundfile.SoundFile(self.name)
@@ -145,7 +168,7 @@ class ParallelSndfile(Spans):
         except self._soundfile.LibsndfileError as exc:  # said as one handle says it
             raise FastsliceError(f"{self.name}: read failed at frame {f.tell()} ({exc.error_string})") from None
 
-    def _next_span(self):
+    def _next_span(self) -> np.ndarray | None:
         if not self._spans:
             return None
         span = self._spans.popleft().result()
@@ -154,7 +177,7 @@ class ParallelSndfile(Spans):
         self._fill()
         return span
 
-    def seek(self, frame):
+    def seek(self, frame: int) -> None:
         for span in self._spans:
             span.cancel()
         self._spans.clear()
@@ -162,7 +185,7 @@ class ParallelSndfile(Spans):
         self._current, self._offset, self._ended = self._current[:0], 0, False
         self._fill()
 
-    def close(self):
+    def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
         for f in self._handles:
             f.close()
@@ -177,7 +200,7 @@ class Prefetched(Spans):
     SPAN = 1 << 16
     AHEAD = 4
 
-    def __init__(self, source):
+    def __init__(self, source: SndfileSource) -> None:
         self._source = source
         for name in ("name", "decoder", "samplerate", "channels", "format", "subtype", "frames", "dtype", "float_data",
                      "exact_seek", "uncompressed", "declared_frames"):
@@ -185,14 +208,14 @@ class Prefetched(Spans):
         self._current, self._offset = np.empty((0, self.channels), self.dtype), 0
         self._start()
 
-    def _start(self):
-        self._queue = queue.Queue(self.AHEAD)
+    def _start(self) -> None:
+        self._queue: queue.Queue[Any] = queue.Queue(self.AHEAD)
         self._stop = threading.Event()
         self._ended = False
         self._thread = threading.Thread(target=self._run, name="fastslice-decode", daemon=True)
         self._thread.start()
 
-    def _run(self):
+    def _run(self) -> None:
         try:
             while not self._stop.is_set():
                 block = np.array(self._source.read(self.SPAN))  # a copy: the source reuses its buffer
@@ -201,7 +224,7 @@ class Prefetched(Spans):
         except BaseException as exc:  # handed to the reader, in its place in the stream
             self._put(exc)
 
-    def _put(self, item):
+    def _put(self, item: object) -> bool:
         while not self._stop.is_set():
             try:
                 self._queue.put(item, timeout=0.1)
@@ -210,14 +233,14 @@ class Prefetched(Spans):
                 continue
         return False
 
-    def _next_span(self):
+    def _next_span(self) -> np.ndarray | None:
         item = self._queue.get()
         if isinstance(item, BaseException):
             self._ended = True
             raise item
         return item
 
-    def _halt(self):
+    def _halt(self) -> None:
         self._stop.set()
         while self._thread.is_alive():
             try:
@@ -226,25 +249,25 @@ class Prefetched(Spans):
                 pass
         self._thread.join()
 
-    def seek(self, frame):
+    def seek(self, frame: int) -> None:
         self._halt()
         self._source.seek(frame)
         self._current, self._offset = self._current[:0], 0
         self._start()
 
-    def close(self):
+    def close(self) -> None:
         self._halt()
         self._source.close()
 
 
-def declared_wav_frames(path):
+def declared_wav_frames(path: str) -> int | None:
     """The frames a RIFF WAV's data chunk claims, or None (no such chunk, not RIFF, or a size that
     means "unknown": ``ffmpeg -f wav - > x.wav`` writes 0xFFFFFFFF, others 0)."""
     chunk = wav_data_chunk(path)
     return None if chunk is None or chunk[1] in UNKNOWN_SIZES else chunk[1] // chunk[2]
 
 
-def wav_data_chunk(path):
+def wav_data_chunk(path: str | os.PathLike[str]) -> tuple[int, int, int] | None:
     """``(offset, size, block_align)`` of a RIFF WAV's sample data as its header gives them
     (bytes from the start of the file, bytes claimed, bytes per frame), or None (no such
     chunk, or not RIFF)."""

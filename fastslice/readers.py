@@ -31,6 +31,7 @@ The backends, chosen by content with ``decoder="auto"``:
 from __future__ import annotations
 
 import os
+from typing import IO, Any
 
 from .errors import FastsliceError, ParameterError
 from .read_av import AVSource
@@ -44,7 +45,8 @@ __all__ = ["DECODERS", "SNDFILE_NATIVE", "ClosedOnExit", "Source", "as_float32",
 DECODERS = ("auto", "sndfile", "av")
 
 
-def open_source(source, decoder="auto", stream=None, name=None, threads=1):
+def open_source(source: str | os.PathLike[str] | IO[bytes] | Any, decoder: str = "auto", stream: int | None = None,
+                name: str | None = None, threads: int = 1) -> Source:
     """Open ``source`` (a path, or a readable binary file object) for reading; returns a ``Source``.
 
     ``decoder`` is ``"auto"`` (libsndfile where it decodes the format exactly, FFmpeg for the
@@ -70,7 +72,7 @@ def open_source(source, decoder="auto", stream=None, name=None, threads=1):
 # -- opening ----------------------------------------------------------------------
 
 
-def _open_path(path, decoder, stream):
+def _open_path(path: str, decoder: str, stream: int | None) -> Source:
     try:
         if os.path.getsize(path) == 0:
             raise FastsliceError(f"{path}: the file is empty (0 bytes)")
@@ -100,7 +102,7 @@ def _open_path(path, decoder, stream):
     return source
 
 
-def _open_file_object(f, name, decoder, stream):
+def _open_file_object(f: Any, name: str, decoder: str, stream: int | None) -> Source:
     seekable = _seekable(f)
     if decoder == "av" or stream is not None:
         return AVSource(f if seekable else ReadOnly(f), name, stream or 0)
@@ -138,13 +140,13 @@ def _open_file_object(f, name, decoder, stream):
     return AVSource(peeked, name, 0)
 
 
-def _looks_like_mpeg_audio(head):
+def _looks_like_mpeg_audio(head: bytes) -> bool:
     """MP3 (an ID3 tag, or an MPEG audio frame's sync word) or ADTS AAC: FFmpeg's, not libsndfile's.
     (libsndfile would also print mpg123's warnings while it looks.)"""
     return head[:3] == b"ID3" or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)
 
 
-def _seekable(f):
+def _seekable(f: Any) -> bool:
     try:
         return bool(f.seekable())
     except (AttributeError, ValueError, OSError):
@@ -165,7 +167,7 @@ _SIGNATURES = [
 ]
 
 
-def _what_it_is(path):
+def _what_it_is(path: str) -> str:
     try:
         with open(path, "rb") as f:
             head = f.read(64)

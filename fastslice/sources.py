@@ -62,7 +62,8 @@ class Source(Protocol):
 
 def float32_scale(dtype: Any) -> np.float32:
     """What libsndfile multiplies samples of ``dtype`` by, in float32, to read them as float32 (1 for floats)."""
-    return _INT_SCALE.get(np.dtype(dtype), np.float32(1.0))
+    scale: np.float32 = _INT_SCALE.get(np.dtype(dtype), np.float32(1.0))
+    return scale
 
 
 def as_float32(block: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -71,7 +72,8 @@ def as_float32(block: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     if out is not None:
         out = out[: block.shape[0]]
     if scale is not None:
-        return np.multiply(block, scale, out=out, dtype=np.float32)
+        scaled: np.ndarray = np.multiply(block, scale, out=out, dtype=np.float32)
+        return scaled
     if block.dtype == np.float32:
         return block
     if out is None:

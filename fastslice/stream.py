@@ -16,7 +16,7 @@ through ``fastslice.readers``.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any, Callable
 
 import numpy as np
@@ -219,12 +219,13 @@ class RangeStream:
         return (start, max(start, min(n, end_frame * hop)))
 
 
-def slicer_for(sr, params):
+def slicer_for(sr: int, params: dict[str, Any]) -> Slicer:
     """A ``Slicer`` for a file of sample rate ``sr`` with the other ``params``."""
     return Slicer(sr, **params)
 
 
-def iter_clip_ranges(source, *, decoder="auto", stream=None, block_frames=BLOCK_FRAMES, **params):
+def iter_clip_ranges(source: Any, *, decoder: str = "auto", stream: int | None = None, block_frames: int = BLOCK_FRAMES,
+                     **params: Any) -> Iterator[Range]:
     """Yield each clip's ``(start, end)`` sample range of an audio file or stream.
 
     ``source`` is a path or a readable binary file object (a pipe included).  It is
@@ -247,8 +248,10 @@ def iter_clip_ranges(source, *, decoder="auto", stream=None, block_frames=BLOCK_
         yield from ranges.finish()
 
 
-def iter_frame_rms(source, *, decoder="auto", stream=None, block_frames=BLOCK_FRAMES, gate_for=None, block_sink=None,
-                   **params):
+def iter_frame_rms(source: Any, *, decoder: str = "auto", stream: int | None = None, block_frames: int = BLOCK_FRAMES,
+                   gate_for: Callable[[int, int], Gate] | None = None,
+                   block_sink: Callable[[int, int, np.ndarray], None] | None = None,
+                   **params: Any) -> Generator[tuple[int, np.ndarray], None, tuple[tuple[int, int, int | None], list[Range]]]:
     """Yield ``(first_frame, rms)`` blocks of a recording's RMS envelope (one value per hop) as it is
     read; the generator's return value (``StopIteration.value``) is ``(source info, list of clip ranges)``.
 
@@ -291,7 +294,9 @@ class Decoding:
     the decoder produced, and ``missing_frames`` what a header promised beyond the data.
     """
 
-    def __init__(self, source, block_frames=BLOCK_FRAMES, first=0, stop=None, check=None, transform=None):
+    def __init__(self, source: readers.Source, block_frames: int = BLOCK_FRAMES, first: int = 0, stop: int | None = None,
+                 check: SampleCheck | None = None,
+                 transform: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
         self.source, self.block_frames, self.transform = source, block_frames, transform
         self.check = check if check is not None else SampleCheck(source, stop_at_corrupt=False)
         self.first, self.stop = first, stop
@@ -299,7 +304,7 @@ class Decoding:
         self.decoded = 0
         self._mono = np.empty(block_frames, np.float32)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         f = self.source
         if self.first and f.exact_seek:
             f.seek(self.first)
@@ -326,7 +331,7 @@ class Decoding:
             yield block, mono
 
     @property
-    def missing_frames(self):
+    def missing_frames(self) -> int:
         """Frames the header promised beyond where the data ended (0 if none)."""
         promised = self.source.declared_frames
         if promised is None and self.source.frames is not None:
@@ -347,7 +352,7 @@ class SampleCheck:
 
     DC_OFFSET = 0.01  # -40 dBFS
 
-    def __init__(self, f, stop_at_corrupt=True, dtype=None):
+    def __init__(self, f: readers.Source, stop_at_corrupt: bool = True, dtype: Any = None) -> None:
         self.name, self.rate, self.channels = f.name, f.samplerate, f.channels
         dtype = np.dtype(f.dtype if dtype is None else dtype)  # another dtype: the blocks are transformed
         self.float_data = f.float_data if dtype == f.dtype else dtype.kind == "f"
@@ -363,9 +368,9 @@ class SampleCheck:
         self._integer_sums = np.zeros(0 if self.float_data else f.channels, np.int64)
         self._float_sums = np.zeros(f.channels)
         self._ones = np.ones(0, np.float32)
-        self._float = None  # float32 copies of blocks, for what the kernel leaves to NumPy
+        self._float: np.ndarray | None = None  # float32 copies of blocks, for what the kernel leaves to NumPy
 
-    def mix(self, block, first_frame, mono):
+    def mix(self, block: np.ndarray, first_frame: int, mono: np.ndarray) -> None:
         """Mix ``block`` (frames, channels) in the source's dtype into ``mono`` (float32), and check it."""
         if self.channels >= 8:  # NumPy adds 8 or more interleaved channels pairwise: left to it
             as_float = self._as_float32(block)
@@ -384,7 +389,7 @@ class SampleCheck:
             self._add_float_sums(self._as_float32(block))
         self.frames += block.shape[0]
 
-    def see(self, block, first_frame):
+    def see(self, block: np.ndarray, first_frame: int) -> None:
         """Check a float32 block (frames, channels) of libsndfile's decode."""
         if self.float_data and self.stop_at_corrupt and not np.isfinite(block).all():
             frame = first_frame + int(np.argwhere(~np.isfinite(block))[0][0])
@@ -398,11 +403,12 @@ class SampleCheck:
         self.frames += block.shape[0]
 
     @property
-    def sums(self):
+    def sums(self) -> np.ndarray:
         """Each channel's sum of samples (as float32 decodes them) so far."""
         return self._float_sums + self._integer_sums * float(self._scale) if self._integer_sums.shape[0] else self._float_sums
 
-    def warnings(self):
+    def warnings(self) -> list[str]:
+        """What was counted: samples at full scale, DC offsets."""
         notes = []
         if self.clipped:
             notes.append(f"{self.name}: {self.clipped} samples at full scale: the recording clips")
@@ -413,12 +419,12 @@ class SampleCheck:
                                  "(it raises the RMS of silences; remove it, e.g. with a high-pass filter)")
         return notes
 
-    def _add_float_sums(self, block):
+    def _add_float_sums(self, block: np.ndarray) -> None:
         if self._ones.shape[0] < block.shape[0]:
             self._ones = np.ones(block.shape[0], np.float32)
         self._float_sums += self._ones[: block.shape[0]] @ block  # per-channel sums; 40x faster than sum(axis=0)
 
-    def _as_float32(self, block):
+    def _as_float32(self, block: np.ndarray) -> np.ndarray:
         if self._float is None or self._float.shape[0] < block.shape[0]:
             self._float = np.empty((block.shape[0], self.channels), np.float32)
         return readers.as_float32(block, self._float)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+from pathlib import Path
 from typing import IO, Callable
 
 from . import readers, seams
@@ -44,11 +45,11 @@ class WavCopy:
         """A clip of ``frames`` frames can be copied (no pad byte, under 4 GB)."""
         return self.header.fits(frames * self.frame_bytes)
 
-    def job(self, start: int, end: int, work: str, source: str, final: str) -> Job:
+    def job(self, start: int, end: int, work: Path, source: str, final: str) -> Job:
         """A writer job (``job(stopping)``) that writes frames ``[start, end)`` to ``work`` (the clip ``final``)."""
         return lambda stopping: self.copy_frames(start, end, work, source, final, stopping)
 
-    def copy_frames(self, start: int, end: int, temporary: str, source: str, final: str,
+    def copy_frames(self, start: int, end: int, temporary: Path, source: str, final: str,
                     stopping: Callable[[], bool]) -> int:
         """Write frames ``[start, end)`` to ``temporary``, checking ``stopping()`` between steps; the frames."""
         size = (end - start) * self.frame_bytes

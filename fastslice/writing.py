@@ -17,7 +17,7 @@ import queue
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -27,23 +27,23 @@ from .manifest import Clip
 from .wavcopy import Job
 
 #: ``on_complete(work, clip)``: called as each clip is complete on disk
-OnComplete = Callable[[str, Clip], None]
+OnComplete = Callable[[Path, Clip], None]
 #: (the clip's own clipping counts, the input's), added in order
 Counts = tuple[list[tuple[str, int]], list[tuple[str, int]]]
 #: (clip, work path, clipping counts, future of its frames), in order
-Pending = tuple[Clip, str, Counts, "concurrent.futures.Future[int]"]
+Pending = tuple[Clip, Path, Counts, "concurrent.futures.Future[int]"]
 
 
 class Writer(Protocol):
     """What the loop over one input hands its clips to (``ClipWriter``, ``Encoders``)."""
 
-    done: list[tuple[str, Clip]]
+    done: list[tuple[Path, Clip]]
 
-    def write(self, clip: Clip, work: str, blocks: Iterable[np.ndarray], spec: ClipSpec,
+    def write(self, clip: Clip, work: Path, blocks: Iterable[np.ndarray], spec: ClipSpec,
               reads_alone: bool = False) -> None:
         """Hand over one clip written from ``blocks``."""
 
-    def run(self, clip: Clip, work: str, job: Job) -> None:
+    def run(self, clip: Clip, work: Path, job: Job) -> None:
         """Hand over one clip that ``job(stopping)`` writes itself."""
 
     def finish(self) -> None:
@@ -82,21 +82,21 @@ class ClipWriter:
     _END, _STOP, _ABANDON = object(), object(), object()
 
     def __init__(self, threaded: bool = True, on_complete: OnComplete | None = None) -> None:
-        self.done: list[tuple[str, Clip]] = []
-        self._error = None
+        self.done: list[tuple[Path, Clip]] = []
+        self._error: BaseException | None = None
         self._open = False  # a clip's blocks are being queued
         self._threaded = threaded
         self._on_complete = on_complete
         if not threaded:
             return
         self._stopping = threading.Event()
-        self._queue = queue.Queue(self._QUEUED)
-        self._free = queue.Queue()  # buffers the writer has finished with
+        self._queue: queue.Queue[Any] = queue.Queue(self._QUEUED)
+        self._free: queue.Queue[np.ndarray] = queue.Queue()  # buffers the writer has finished with
         self._buffers = 0
         self._thread = threading.Thread(target=self._run, name="fastslice-clip-writer", daemon=True)
         self._thread.start()
 
-    def write(self, clip: Clip, work: str, blocks: Iterable[np.ndarray], spec: ClipSpec, reads_alone: bool = False) -> None:
+    def write(self, clip: Clip, work: Path, blocks: Iterable[np.ndarray], spec: ClipSpec, reads_alone: bool = False) -> None:
         """Hand over one clip written from ``blocks`` (see the class)."""
         if not self._threaded:
             self.run(clip, work, lambda stopping: write_clip(blocks, work, spec, clip.clip))
@@ -111,7 +111,7 @@ class ClipWriter:
             self.put(self._END)
             self._open = False
 
-    def run(self, clip: Clip, work: str, job: Job) -> None:
+    def run(self, clip: Clip, work: Path, job: Job) -> None:
         """Hand over one clip that ``job(stopping)`` writes itself."""
         if self._threaded:
             self.put(("job", clip, work, job))
@@ -136,7 +136,7 @@ class ClipWriter:
             self._queue.put(self._STOP)  # the writer drains the queue until it sees this
             self._thread.join()
 
-    def _complete(self, clip: Clip, work: str, frames: int) -> None:
+    def _complete(self, clip: Clip, work: Path, frames: int) -> None:
         clip = dataclasses.replace(clip, size=os.path.getsize(work), frames=frames)
         if self._on_complete is not None:
             self._on_complete(work, clip)
@@ -224,7 +224,7 @@ class Encoders:
     _END = object()
 
     def __init__(self, threads: int, on_complete: OnComplete | None = None) -> None:
-        self.done: list[tuple[str, Clip]] = []
+        self.done: list[tuple[Path, Clip]] = []
         self._on_complete = on_complete
         self._threads = threads
         self._stopping = threading.Event()
@@ -232,7 +232,7 @@ class Encoders:
         self._pending: collections.deque[Pending] = collections.deque()  # (clip, work, clipping counts, future), in order
         self._abandoned: set[concurrent.futures.Future[int]] = set()  # the futures of clips whose handing over was interrupted
 
-    def write(self, clip: Clip, work: str, blocks: Iterable[np.ndarray], spec: ClipSpec, reads_alone: bool = False) -> None:
+    def write(self, clip: Clip, work: Path, blocks: Iterable[np.ndarray], spec: ClipSpec, reads_alone: bool = False) -> None:
         """Hand over one clip written from ``blocks`` (see the class)."""
         own = dataclasses.replace(spec, clipped=[])  # its clipping count, added to spec's in order
         counts = (own.clipped, spec.clipped)
@@ -249,7 +249,7 @@ class Encoders:
         else:
             self.submit(clip, work, own, counts, parts, None)
             return
-        feed = queue.Queue(4)
+        feed: queue.Queue[Any] = queue.Queue(4)
         self.submit(clip, work, own, counts, parts, feed)
         try:
             for block in blocks:
@@ -260,6 +260,11 @@ class Encoders:
             self.put(feed, Stopped(ClipWriter._ABANDON))
             raise
         self.put(feed, self._END)
+
+    def run(self, clip: Clip, work: Path, job: Job) -> None:
+        """Not for encoded clips: a clip that writes itself is a WAV copy, for a ``ClipWriter``."""
+        raise TypeError(f"{clip.source}: clip {clip.clip} writes itself (a WAV copy); give it to a ClipWriter, "
+                        "not to the Encoders")
 
     def finish(self) -> None:
         """Wait for every clip handed over; raise the first error."""
@@ -285,8 +290,8 @@ class Encoders:
                 Path(work).unlink(missing_ok=True)
         self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def submit(self, clip: Clip, work: str, own: ClipSpec, counts: Counts, parts: Iterable[np.ndarray],
-               feed: queue.Queue[object] | None) -> None:
+    def submit(self, clip: Clip, work: Path, own: ClipSpec, counts: Counts, parts: Iterable[np.ndarray],
+               feed: queue.Queue[Any] | None) -> None:
         """Start encoding one clip: ``parts``, then what comes through ``feed`` (if any)."""
         self._wait_for_room()
         blocks = parts if feed is None else itertools.chain(parts, self._fed(feed))
@@ -315,14 +320,14 @@ class Encoders:
         self._pending.popleft()
         self._completed(clip, work, counts, frames)
 
-    def _completed(self, clip: Clip, work: str, counts: Counts, frames: int) -> None:
+    def _completed(self, clip: Clip, work: Path, counts: Counts, frames: int) -> None:
         counts[1].extend(counts[0])
         clip = dataclasses.replace(clip, size=os.path.getsize(work), frames=frames)
         if self._on_complete is not None:
             self._on_complete(work, clip)
         self.done.append((work, clip))
 
-    def put(self, feed: queue.Queue[object], item: object) -> None:
+    def put(self, feed: queue.Queue[Any], item: object) -> None:
         """Queue ``item`` into a clip's ``feed``, unless its encoder has given up."""
         while True:
             if self._pending and self._pending[-1][3].done():  # its writer has given up (an error)
@@ -333,7 +338,7 @@ class Encoders:
             except queue.Full:
                 continue
 
-    def _fed(self, feed: queue.Queue[object]) -> Iterator[np.ndarray]:
+    def _fed(self, feed: queue.Queue[Any]) -> Iterator[np.ndarray]:
         while True:
             try:
                 item = feed.get(timeout=0.1)

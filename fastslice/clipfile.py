@@ -142,7 +142,9 @@ def write_clip(blocks: Iterable[np.ndarray], temporary: str | os.PathLike[str], 
                     out.write(block)
                     frames += block.shape[0]
                     guarded.raise_error()
-                    if frames == block.shape[0]:
+                    if frames == block.shape[0]:  # the first block: on disk (the same bytes), the rest not yet
+                        guarded.flush()
+                        guarded.raise_error()
                         seams.reach("clip-writing")
             guarded.flush()
             guarded.raise_error()

@@ -56,6 +56,7 @@ class WavCopy:
         with clip_errors(temporary, source, final):
             with open(self.path, "rb", buffering=0) as src, open(temporary, "wb", buffering=0) as out:
                 write_all(out, self.header.for_frames(end - start, size))
+                seams.reach("clip-writing")  # the header is written, the samples not yet
                 offset = self.data_offset + start * self.frame_bytes
                 copied = 0
                 while copied < size:
@@ -64,8 +65,6 @@ class WavCopy:
                     got = copy_range(src, out, offset + copied, min(self.STEP, size - copied))
                     if got == 0:
                         raise OSError(f"the data ends before frame {end} on reading it again")
-                    if copied == 0:
-                        seams.reach("clip-writing")
                     copied += got
         return end - start
 

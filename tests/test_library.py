@@ -23,7 +23,8 @@ import soundfile
 from test_cli import OPTIONS, PARAMS, SR, expected_clips, fastslice, write_recording
 
 import signals
-from fastslice import Slicer, files, writing
+from fastslice import Slicer, files
+from fastslice import writing as writers
 from fastslice.batch import slice_files
 from fastslice.files import slice_file
 
@@ -344,7 +345,7 @@ def test_ctrl_c_during_a_handover_keeps_the_complete_queued_clips(tmp_path, monk
     data = source.read_bytes()
     writing = threading.Event()  # the writer has begun clip 0
     go_on = threading.Event()  # ... and may finish it
-    original_write = writing.write_clip
+    original_write = writers.write_clip
 
     def held_write(blocks, temporary, *args):
         if temporary.name.startswith("talk.0."):
@@ -352,7 +353,7 @@ def test_ctrl_c_during_a_handover_keeps_the_complete_queued_clips(tmp_path, monk
             go_on.wait(60)
         return original_write(blocks, temporary, *args)
 
-    original_put = writing.ClipWriter.put
+    original_put = writers.ClipWriter.put
     state = {"headers": 0}
 
     def put(self, item):
@@ -363,8 +364,8 @@ def test_ctrl_c_during_a_handover_keeps_the_complete_queued_clips(tmp_path, monk
             raise KeyboardInterrupt  # Ctrl-C while clip 2's blocks are being handed over
         return original_put(self, item)
 
-    monkeypatch.setattr(writing, "write_clip", held_write)
-    monkeypatch.setattr(writing.ClipWriter, "put", put)
+    monkeypatch.setattr(writers, "write_clip", held_write)
+    monkeypatch.setattr(writers.ClipWriter, "put", put)
     threading.Timer(0, lambda: writing.wait(60) and go_on.set()).start()
     result = slice_file(io.BytesIO(data), tmp_path / "stream", PARAMS, stem="talk", threads=2)
     assert result.interrupted

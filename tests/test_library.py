@@ -494,7 +494,7 @@ def test_progress_shows_how_far_a_long_file_has_got(tmp_path, monkeypatch):
     with soundfile.SoundFile(long, "w", SR, 1, subtype="PCM_16") as f:
         for k in range(4):
             f.write(signals.speech_like(80 + k, 60, SR, channels=1)[0])
-    monkeypatch.setattr(files, "_PROGRESS_EVERY", 0.0)  # every block
+    monkeypatch.setattr(files, "PROGRESS_EVERY", 0.0)  # every block
     seen = []
     slice_file(long, tmp_path / "out", PARAMS, on_progress=lambda s, t: seen.append((s, t)))
     assert len(seen) > 10 and all(t == 240.0 for _, t in seen)

@@ -361,7 +361,10 @@ class ClipRun:
             source = self.source
             return Reread(lambda: readers.open_source(source, decoder="sndfile"), plan.first)
         dtype = np.float32 if plan.highpass else reader.dtype
-        return SampleHold(reader.channels, dtype, self.output.work, self.options.hold_bytes, self.options.block_frames)
+        work = self.output.work
+        if work is None:
+            raise RuntimeError(f"{plan.name}: the output has no work folder; begin() makes it")
+        return SampleHold(reader.channels, dtype, work, self.options.hold_bytes, self.options.block_frames)
 
     def _writer(self) -> Writer:
         """The clip writer the plan chose; a stream's clips get their names as each is complete."""

@@ -1,25 +1,22 @@
-"""Slice one audio file or stream into clip files, safely.
+"""Slice one audio file or stream into clip files, safely: the stages, in the order they run.
 
-``slice_file`` decodes its input once (``fastslice.readers``), finds the clip
-ranges as it goes (``stream.py``) and writes each clip as soon as its end is
-known, from the decoded samples held since its start (``hold.py``), in the
-input's own sample format where that is exact, so 16-bit in gives the same
-16-bit out.  A 16/24/32-bit WAV's clips are not decoded at all: the kernel copies
-their bytes from the input behind the header libsndfile writes (``fastslice.wavcopy``).
-Clips are written on a thread of their own while decoding goes on (``fastslice.writing``),
-into the input's work folder; ``fastslice.outputs`` gives them their names and writes
-the marker that lets a re-run skip the input.
+1. **plan** (``fastslice.plan.make_plan``): every decision, from the options and what the source's
+   header says, before a sample is read: cutter, writer, threads, byte copy or not, formats;
+2. **reading** (``fastslice.readers``: ``open_source``, ``decode_ahead``; ``stream.Decoding``): the
+   input is decoded once, in blocks, mixed to mono for the analysis (``stream.SampleCheck``);
+3. **cutting** (``fastslice.cutting``): the threshold's state machine, a speech gate, cues, or the
+   automatic threshold find each clip's range as the input is read;
+4. **holding** (``fastslice.hold``): the samples since the open clip's start, held (or read again
+   from an uncompressed file) until its end is known;
+5. **rendering** (``fastslice.render``): gain, resampling, channels (the high-pass filter is applied
+   as the input is decoded, before the cutting);
+6. **writing** (``fastslice.writing``, ``clipfile``, ``wavcopy``): each clip written on threads of
+   its own while decoding goes on, or a PCM WAV's bytes copied by the kernel;
+7. **output** (``fastslice.outputs``): clips named and committed with the marker that lets a re-run
+   skip the input, locally or in a bucket.
 
-A file is all or nothing: if it fails or is interrupted, none of its clips from that
-run is kept.  A stream (a pipe, which may never end) keeps every finished clip when it
-is interrupted.
-
-With ``threshold="auto"`` the cuts wait for the end of the input (``fastslice.cutting.AutoCuts``): its RMS
-frames are kept and counted, the threshold is chosen from them (``fastslice.levels``), and the
-clips are written from the samples held meanwhile (read again from a PCM file, else held, in a
-temporary file beyond the memory bound).  A clip's level is changed, where the options say so,
-by a gain found in a first pass over it (``fastslice.render.Level``: peak, loudness, ceiling); samples still past
-full scale when written into an integer format are counted and reported, clip by clip.
+A file is all or nothing: if it fails or is interrupted, none of its clips from that run is kept.
+A stream (a pipe, which may never end) keeps every finished clip when it is interrupted.
 """
 from __future__ import annotations
 

@@ -23,10 +23,13 @@ own float32 reading does, so analysis and clips come from one decode.
 The backends, chosen by content with ``decoder="auto"``:
 
 * libsndfile (soundfile) for WAV, FLAC, AIFF, Ogg and the rest it reads, except MP3,
-  which it decodes differently in blocks than whole;
+  which it decodes differently in blocks than whole (``fastslice.read_sndfile``, with the
+  decoding ahead on threads, ``decode_ahead``);
 * FFmpeg through PyAV for MP3, M4A/AAC, MP4/MOV, MKV/WebM, Opus, WMA, AC-3, ... and the
-  sound track of a video file (the first audio stream, or ``stream``);
-* a WAV stream reader for pipes (``-``), whose headers often give no length.
+  sound track of a video file (the first audio stream, or ``stream``) (``fastslice.read_av``);
+* a WAV stream reader for pipes (``-``), whose headers often give no length (``fastslice.read_pipe``).
+
+What every source gives is declared once, as the ``Source`` protocol (``fastslice.sources``).
 """
 from __future__ import annotations
 

@@ -12,7 +12,10 @@ Its length may be unknown until the end (a pipe, a format whose header does not
 say): pass ``n_samples=None``, and ``finish()`` takes the length as what was fed.
 
 ``iter_clip_ranges(source, ...)`` does this for a file or a stream, decoded once
-through ``fastslice.readers``.
+through ``fastslice.readers``.  ``Decoding`` is that one pass over a source's blocks, and
+``SampleCheck`` mixes and checks them.  The pieces the state machine is composed with (the
+frames, a speech gate, a maximum length) are in ``fastslice.framing``; the cutters that use
+the frames otherwise (cues, the automatic threshold) in ``fastslice.cutting``.
 """
 from __future__ import annotations
 

@@ -30,18 +30,67 @@ A re-run skips an input (``finished``) when its marker has this layout, the sour
 same path, size and modification time, the options that decide the clips are the same, and
 every clip listed is there with the size recorded.
 """
+from __future__ import annotations
+
 import errno
 import os
 import re
 import shutil
 import tempfile
 from pathlib import Path
+from collections.abc import Iterable
+from typing import IO, Any, Protocol
 
 from . import manifest, storage
 from .errors import FastsliceError
+from .manifest import Clip
 
 WORK_FOLDER = manifest.WORK_FOLDER
 JOURNAL_SUFFIX = ".fastslice.journal"
+
+
+class Output(Protocol):
+    """The output side of one input, local (``InputOutput``) or in a bucket (``BucketOutput``):
+    what ``fastslice.files`` asks of it, in the order it asks."""
+
+    @property
+    def folder(self) -> Any:
+        """The clip folder: a path, or a URL."""
+
+    @property
+    def stem(self) -> str:
+        """The stem of the input's clips."""
+
+    @property
+    def work(self) -> Path | None:
+        """The local folder clips are written into before they get their names (made by ``begin``)."""
+
+    def finished(self, record: dict[str, Any]) -> tuple[dict[str, Any], list[Any]] | None:
+        """``(recorded, clips)`` if an earlier run finished this input with ``record``'s source and options."""
+
+    def begin(self, source: str, stream: bool = False, overwrite: bool = False, sweep: bool = True) -> None:
+        """Make the work folder (a stream: refuse, or with ``overwrite`` remove, its stem's earlier clips)."""
+
+    def work_path(self, k: int, extension: str) -> Path:
+        """Where clip ``k`` is written before it gets its name."""
+
+    def sweep(self) -> None:
+        """Remove what an interrupted run of this input left in the work folder."""
+
+    def commit(self, source: str, record: dict[str, Any], clips: list[Any], labs: bool = False) -> None:
+        """A file's clips (``(work path, clip)``), all at once: marker written, clips moved to their names."""
+
+    def place(self, source: str, work_path: Path, clip: Any, labs: bool = False) -> None:
+        """A stream's clip, as soon as it is complete: moved to its name and journalled."""
+
+    def finish_stream(self, record: dict[str, Any], clips: list[Any]) -> None:
+        """A stream's marker, listing the clips it placed."""
+
+    def abandon(self) -> None:
+        """Remove every clip and temporary of this run (a file that failed or was interrupted)."""
+
+    def remove_work_folder_if_empty(self) -> None:
+        """Remove the work folder if nothing is left in it."""
 
 
 class InputOutput:
@@ -51,21 +100,21 @@ class InputOutput:
     a layout keeps them in ``OUT_DIR/.fastslice/...``, so that the clip folders hold nothing but
     what the project reads)."""
 
-    def __init__(self, folder, stem, records=None):
+    def __init__(self, folder: str | os.PathLike[str], stem: str, records: str | os.PathLike[str] | None = None) -> None:
         self.folder = Path(os.path.abspath(folder))
         self.records = Path(os.path.abspath(records)) if records else self.folder
         self.stem = stem
         self.marker = manifest.marker_path(self.records, stem)
         self.work = self.records / WORK_FOLDER
         self.journal = self.records / f".{stem}{JOURNAL_SUFFIX}"
-        self._temporaries = []  # work paths handed out (removed by abandon())
-        self._placed = None  # a stream's journal, open while it places clips
-        self._moved = []  # clips commit() has given their names (taken back by abandon())
+        self._temporaries: list[Path] = []  # work paths handed out (removed by abandon())
+        self._placed: IO[str] | None = None  # a stream's journal, open while it places clips
+        self._moved: list[str] = []  # clips commit() has given their names (taken back by abandon())
         self._wrote_marker = False
 
     # -- before slicing ------------------------------------------------------------------
 
-    def finished(self, record):
+    def finished(self, record: dict[str, Any]) -> tuple[dict[str, Any], list[Clip]] | None:
         """``(recorded, clips)`` if the marker shows this input complete with ``record``'s source and
         options and every clip listed is there with its size; else None."""
         read = _matching(manifest.read_marker(self.marker), record)
@@ -84,7 +133,7 @@ class InputOutput:
                 return None
         return recorded, clips
 
-    def begin(self, source, stream=False, overwrite=False, sweep=True):
+    def begin(self, source: str, stream: bool = False, overwrite: bool = False, sweep: bool = True) -> None:
         """Make the work folder; with ``sweep``, first remove this stem's temporaries that an earlier,
         interrupted run left (``slice_files`` sweeps whole work folders itself, once per run).
 
@@ -110,13 +159,13 @@ class InputOutput:
         if self.records != self.folder:
             self.folder.mkdir(parents=True, exist_ok=True)
 
-    def work_path(self, k, extension):
+    def work_path(self, k: int, extension: str) -> Path:
         """Where clip ``k`` is written before it gets its name."""
         path = self.work / f"{self.stem}.{k}.{extension}.part"
         self._temporaries.append(path)
         return path
 
-    def sweep(self):
+    def sweep(self) -> None:
         """Remove this stem's temporaries from the work folder (one listing of that small folder)."""
         mine = re.compile(re.escape(self.stem) + r"\.[0-9]+\.[A-Za-z0-9]+\.part")
         try:
@@ -129,7 +178,7 @@ class InputOutput:
 
     # -- after slicing ----------------------------------------------------------------------
 
-    def commit(self, source, record, clips, labs=False):
+    def commit(self, source: str, record: dict[str, Any], clips: list[tuple[Path | None, Clip]], labs: bool = False) -> None:
         """Give a file's clips (written to their work paths, ``clip.clip`` their final names) their names,
         with the marker, and with ``labs`` a ``.lab`` transcript beside each.  ``clips`` are
         ``(work_path, Clip)`` pairs; a clip with no file (``--no-clips``) has ``None``."""
@@ -150,7 +199,7 @@ class InputOutput:
                     self._write_lab(source, clip)
         self._temporaries = []
 
-    def place(self, source, work_path, clip, labs=False):
+    def place(self, source: str, work_path: Path, clip: Clip, labs: bool = False) -> None:
         """A stream's clip, complete: give it its name now (with its ``.lab``), and note it in the journal."""
         self._move(source, work_path, clip.clip)
         if labs:
@@ -160,14 +209,14 @@ class InputOutput:
         self._placed.write(clip.clip + "\n" + (lab_path(clip.clip) + "\n" if labs else ""))
         self._placed.flush()
 
-    def finish_stream(self, record, clips):
+    def finish_stream(self, record: dict[str, Any], clips: list[Clip]) -> None:
         """A stream's end (or Ctrl-C): the marker for the clips placed, then the journal goes."""
         manifest.write_marker(self.marker, record, clips)
         self._close_journal()
         _unlink(self.journal)
         self._remove_temporaries()
 
-    def abandon(self):
+    def abandon(self) -> None:
         """A file that failed: remove its temporaries, and what ``commit`` had done of its part."""
         self._close_journal()
         for path in self._moved:
@@ -176,7 +225,7 @@ class InputOutput:
             _unlink(self.marker)
         self._remove_temporaries()
 
-    def remove_work_folder_if_empty(self):
+    def remove_work_folder_if_empty(self) -> None:
         try:
             os.rmdir(self.work)
         except OSError:
@@ -184,7 +233,7 @@ class InputOutput:
 
     # -- internals --------------------------------------------------------------------------
 
-    def _earlier_files(self):
+    def _earlier_files(self) -> set[str]:
         """The clip files (and their ``.lab`` files) the marker lists: this input's own, to replace."""
         read = manifest.read_marker(self.marker)
         if read is None:
@@ -193,14 +242,14 @@ class InputOutput:
         paths = {os.path.normpath(c.clip) for c in clips if c.has_file}
         return paths | {lab_path(p) for p in paths} if recorded.get("labs") else paths
 
-    def _move(self, source, work_path, final):
+    def _move(self, source: str, work_path: Path, final: str) -> None:
         try:
             move_without_replacing(work_path, final)
         except FileExistsError:  # taken since the check: by another run writing here at the same time
             raise FastsliceError(_taken(source, final)) from None
         self._moved.append(final)
 
-    def _write_lab(self, source, clip):
+    def _write_lab(self, source: str, clip: Clip) -> None:
         work = self.work / f"{self.stem}.{len(self._moved)}.lab.part"
         self._temporaries.append(work)
         try:
@@ -209,7 +258,7 @@ class InputOutput:
             raise FastsliceError(f"{source}: cannot write {lab_path(clip.clip)} ({exc.strerror or exc})") from None
         self._move(source, work, lab_path(clip.clip))
 
-    def _earlier_clips(self):
+    def _earlier_clips(self) -> tuple[bool, list[str]]:
         """``(used, paths)``: whether an earlier stream run used this stem (a marker, or an interrupted
         run's journal), and the clips of it still there."""
         read = manifest.read_marker(self.marker)
@@ -222,18 +271,18 @@ class InputOutput:
         existing = [p for p in dict.fromkeys(paths) if os.path.lexists(p)]
         return read is not None or os.path.lexists(self.marker) or os.path.lexists(self.journal) or bool(existing), existing
 
-    def _close_journal(self):
+    def _close_journal(self) -> None:
         if self._placed is not None:
             self._placed.close()
             self._placed = None
 
-    def _remove_temporaries(self):
+    def _remove_temporaries(self) -> None:
         for path in self._temporaries:
             _unlink(path)
         self._temporaries = []
 
 
-def sweep_work_folders(folders, stems_in):
+def sweep_work_folders(folders: Iterable[str | os.PathLike[str]], stems_in: Any) -> None:
     """Remove the work folders of ``folders`` (clip folders), once a run is over: an empty or absent
     one costs no listing.  One that still holds temporaries (of a worker that died, or of a run
     killed earlier) is listed, the temporaries of the stems ``stems_in(folder)`` gives (this
@@ -263,12 +312,12 @@ def sweep_work_folders(folders, stems_in):
             pass
 
 
-def lab_path(clip):
+def lab_path(clip: str) -> str:
     """The transcript beside a clip: ``talk_0.wav`` -> ``talk_0.lab``."""
     return os.path.splitext(clip)[0] + ".lab"
 
 
-def move_without_replacing(temporary, final):
+def move_without_replacing(temporary: str | os.PathLike[str], final: str | os.PathLike[str]) -> None:
     """Move ``temporary`` to ``final``, which must not exist (``FileExistsError`` if it does): a hard
     link then an unlink, where the file system has hard links; else a check, then a rename."""
     final = Path(final)
@@ -293,13 +342,13 @@ def move_without_replacing(temporary, final):
     os.unlink(temporary)
 
 
-def _taken(source, final):
+def _taken(source: str | os.PathLike[str], final: str | os.PathLike[str]) -> str:
     return (f"{source}: clip {final} already exists and is not one of this input's earlier clips (another input's "
             "clip with the same name, or a file of yours); fastslice replaces no file: choose another --name or -o "
             "folder, or move that file away")
 
 
-def _unlink(path):
+def _unlink(path: str | os.PathLike[str]) -> None:
     try:
         os.unlink(path)
     except FileNotFoundError:
@@ -316,24 +365,25 @@ class BucketOutput:
     run's one listing of the output) lets ``finished`` check the clips without a request each.
     """
 
-    def __init__(self, folder, stem, storage_options, listed=None):
+    def __init__(self, folder: str, stem: str, storage_options: dict[str, Any] | None,
+                 listed: dict[str, int] | None = None) -> None:
         self.folder = folder.rstrip("/")
         self.records = self.folder
         self.stem = stem
         self.options = storage_options or {}
         self.marker = storage.join(self.folder, f".{stem}{manifest.MARKER_SUFFIX}")
         self.listed = listed
-        self.work = None  # a local temporary folder, from begin()
-        self._uploaded = []
+        self.work: Path | None = None  # a local temporary folder, from begin()
+        self._uploaded: list[str] = []
         self._wrote_marker = False
 
-    def _read_marker(self):
+    def _read_marker(self) -> Any:
         if self.listed is not None and self.marker not in self.listed:
             return None  # the run's listing has no marker for it: no request
         data = storage.read_bytes(self.marker, self.options)
         return None if data is None else manifest.parse_marker(data.decode("utf-8", "replace"), self.folder)
 
-    def _size(self, url):
+    def _size(self, url: str) -> int | None:
         if self.listed is not None:
             return self.listed.get(url)
         try:
@@ -341,7 +391,7 @@ class BucketOutput:
         except storage.StorageError:
             return None
 
-    def finished(self, record):
+    def finished(self, record: dict[str, Any]) -> tuple[dict[str, Any], list[Clip]] | None:
         read = _matching(self._read_marker(), record)
         if read is None:
             return None
@@ -352,7 +402,7 @@ class BucketOutput:
                 return None
         return recorded, clips
 
-    def begin(self, source, stream=False, overwrite=False, sweep=True):
+    def begin(self, source: str, stream: bool = False, overwrite: bool = False, sweep: bool = True) -> None:
         if stream:
             read = self._read_marker()
             if read is not None and not overwrite:
@@ -365,13 +415,13 @@ class BucketOutput:
                 storage.remove(self.marker, self.options)
         self.work = Path(tempfile.mkdtemp(prefix="fastslice-work-"))
 
-    def work_path(self, k, extension):
+    def work_path(self, k: int, extension: str) -> Path:
         return self.work / f"{self.stem}.{k}.{extension}.part"
 
-    def sweep(self):
+    def sweep(self) -> None:
         pass  # temporaries are local, in a folder of their own
 
-    def commit(self, source, record, clips, labs=False):
+    def commit(self, source: str, record: dict[str, Any], clips: list[tuple[Path | None, Clip]], labs: bool = False) -> None:
         read = self._read_marker()
         for work_path, clip in clips:
             if work_path is not None:
@@ -390,26 +440,26 @@ class BucketOutput:
         self._uploaded = []
         self.remove_work_folder_if_empty()
 
-    def place(self, source, work_path, clip, labs=False):
+    def place(self, source: str, work_path: Path, clip: Clip, labs: bool = False) -> None:
         self._upload(source, work_path, clip, labs)
 
-    def finish_stream(self, record, clips):
+    def finish_stream(self, record: dict[str, Any], clips: list[Clip]) -> None:
         manifest.write_marker(self.marker, record, clips, self.options)
         self.remove_work_folder_if_empty()
 
-    def abandon(self):
+    def abandon(self) -> None:
         for url in self._uploaded:
             storage.remove(url, self.options)
         if self._wrote_marker:
             storage.remove(self.marker, self.options)
         self.remove_work_folder_if_empty()
 
-    def remove_work_folder_if_empty(self):
+    def remove_work_folder_if_empty(self) -> None:
         if self.work is not None:
             shutil.rmtree(self.work, ignore_errors=True)
             self.work = None
 
-    def _upload(self, source, work_path, clip, labs):
+    def _upload(self, source: str, work_path: Path, clip: Clip, labs: bool) -> None:
         try:
             storage.put(str(work_path), clip.clip, self.options)
             self._uploaded.append(clip.clip)
@@ -423,7 +473,7 @@ class BucketOutput:
         os.unlink(work_path)
 
 
-def _matching(read, record):
+def _matching(read: Any, record: dict[str, Any]) -> tuple[dict[str, Any], list[Clip]] | None:
     """A marker's ``(recorded, clips)`` (``read``) if it is of this layout and records ``record``'s source
     and options, else None."""
     if read is None:
@@ -436,7 +486,8 @@ def _matching(read, record):
     return read
 
 
-def output_for(folder, stem, records=None, storage_options=None, listed=None):
+def output_for(folder: str | os.PathLike[str], stem: str, records: str | os.PathLike[str] | None = None,
+               storage_options: dict[str, Any] | None = None, listed: dict[str, int] | None = None) -> Output:
     """The output side of an input: a ``BucketOutput`` for a URL, else an ``InputOutput``."""
     if storage.is_url(str(folder)):
         return BucketOutput(str(folder), stem, storage_options, listed)

@@ -181,7 +181,8 @@ class Slicer:
                 f"max_sil_kept={max_sil_kept!r} ms is {self.max_sil_kept_frames} frames of hop_size={hop_size!r} ms; "
                 f"at most {_MAX_LOOKBACK_FRAMES} are allowed"
             )
-        self._window_plan = pairwise_plan(self.win_samples)
+        #: the order the window's squares are summed in (pairwise, as NumPy sums them)
+        self.window_plan = pairwise_plan(self.win_samples)
 
     def __repr__(self):
         return (
@@ -225,7 +226,8 @@ class Slicer:
 
     # -- implementation ---------------------------------------------------
 
-    def _is_too_short(self, n_samples):
+    def is_too_short(self, n_samples: int) -> bool:
+        """The reference returns a recording of ``n_samples`` samples whole, uncut (its too-short rule)."""
         if self.legacy_short_check:
             return n_samples <= self.min_length_frames
         return (n_samples + self.hop_samples - 1) // self.hop_samples <= self.min_length_frames
@@ -242,7 +244,7 @@ class Slicer:
         """
         dtype = waveform.dtype
         n_samples = waveform.shape[-1]
-        hop, win_length, plan = self.hop_samples, dtype.type(self.win_samples), self._window_plan
+        hop, win_length, plan = self.hop_samples, dtype.type(self.win_samples), self.window_plan
         mixing = _mixing_kernel(waveform)
         if mixing is not None:  # the channels one after another, mixed in blocks
             kernel, layout = mixing
@@ -265,7 +267,7 @@ class Slicer:
 
     def _scratch(self, dtype):
         """(stacks, scratch): a thread's own work buffers for the frame kernels."""
-        return np.empty((_kernels.FRAMES_AT_ONCE, len(self._window_plan)), dtype=dtype), np.empty(self.win_samples, dtype=dtype)
+        return np.empty((_kernels.FRAMES_AT_ONCE, len(self.window_plan)), dtype=dtype), np.empty(self.win_samples, dtype=dtype)
 
     def _in_ranges(self, compute, n_frames):
         """Run ``compute(first, stop)`` over frames ``[0, n_frames)``: the calling thread takes the
@@ -293,7 +295,7 @@ class Slicer:
         if failures:
             raise failures[0]
 
-    def _comparable_threshold(self, rms_dtype):
+    def comparable_threshold(self, rms_dtype: np.dtype) -> np.floating:
         """The threshold in the type NumPy compares ``rms < threshold`` in.
 
         NumPy 2 (NEP 50) converts a Python float to the RMS dtype (float32 for
@@ -311,24 +313,30 @@ class Slicer:
         (``frame_rms`` of it, or the frames a stream computed): the state machine alone, for a
         threshold chosen after the frames were computed (``fastslice.levels``)."""
         rms = np.asarray(rms)
-        if rms.shape != (self.n_frames(n_samples),) and not self._is_whole(n_samples):
+        if rms.shape != (self.n_frames(n_samples),) and not self.is_whole(n_samples):
             raise ParameterError(f"rms has shape {rms.shape}; a recording of {n_samples} samples has "
                                  f"{self.n_frames(n_samples)} frames at hop {self.hop_samples}")
         ranges = self._ranges(None, n_samples, rms)
         return np.array([[0, n_samples]], dtype=np.int64) if ranges is None else ranges
 
-    def _is_whole(self, n_samples):
+    def is_whole(self, n_samples: int) -> bool:
+        """A recording of ``n_samples`` samples is one clip, whole: too short to cut, and not over ``max_length``."""
         limit = self.max_length_samples
-        return self._is_too_short(n_samples) and (limit is None or n_samples <= limit)
+        return self.is_too_short(n_samples) and (limit is None or n_samples <= limit)
+
+    # the names other modules used before these were public (fastslice.report, fastslice.compat, tests)
+    _is_too_short = is_too_short
+    _is_whole = is_whole
+    _comparable_threshold = comparable_threshold
 
     def _ranges(self, waveform, n_samples=None, rms=None):
         """[start, end) of each chunk, or None where the reference returns the input whole."""
         n_samples = waveform.shape[-1] if n_samples is None else n_samples
         limit = self.max_length_samples
-        if self._is_whole(n_samples):
+        if self.is_whole(n_samples):
             return None
         rms = self._frame_rms(waveform) if rms is None else rms
-        ranges = None if self._is_too_short(n_samples) else self._reference_ranges(rms, n_samples)
+        ranges = None if self.is_too_short(n_samples) else self._reference_ranges(rms, n_samples)
         if limit is None:
             return ranges
         clips = [(0, n_samples)] if ranges is None else [tuple(r) for r in ranges.tolist()]
@@ -347,7 +355,7 @@ class Slicer:
     def _silence_tags(self, rms):
         """The reference's silence tags ``(K, 2)`` in frames (the last may end at ``n_frames + 1``), or None."""
         n_frames = rms.shape[0]
-        threshold = self._comparable_threshold(rms.dtype)
+        threshold = self.comparable_threshold(rms.dtype)
         state = np.array([-1, 0, -1], dtype=np.int64)
         tags = np.empty((n_frames + 1, 2), dtype=np.int64)
         count = _kernels.tag_silences(

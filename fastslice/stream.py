@@ -3,7 +3,7 @@
 ``RangeStream`` is fed interleaved blocks of samples, ``(frames, channels)`` as
 soundfile reads them, and gives back each clip's ``(start, end)`` sample range
 as soon as its end is known.  It holds one window of mono samples and a ring of
-``2 * max_sil_kept_frames + _FRAMES_PER_STEP`` RMS values, whatever the
+``2 * max_sil_kept_frames + FRAMES_PER_STEP`` RMS values, whatever the
 length of the recording.  The ranges are exactly ``Slicer.slice_ranges`` of the
 whole recording, in the channels-first F-ordered layout that
 ``soundfile.read(...).T`` and ``librosa.load(mono=False)`` return.
@@ -12,33 +12,44 @@ Its length may be unknown until the end (a pipe, a format whose header does not
 say): pass ``n_samples=None``, and ``finish()`` takes the length as what was fed.
 
 ``iter_clip_ranges(source, ...)`` does this for a file or a stream, decoded once
-through ``fastslice.readers``.
+through ``fastslice.readers``.  ``Decoding`` is that one pass over a source's blocks, and
+``SampleCheck`` mixes and checks them.  The pieces the state machine is composed with (the
+frames, a speech gate, a maximum length) are in ``fastslice.framing``; the cutters that use
+the frames otherwise (cues, the automatic threshold) in ``fastslice.cutting``.
 """
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+from typing import Any, Callable
+
 import numpy as np
 
-from . import _kernels, lengths, readers
+from . import _kernels, readers
 from .errors import FastsliceError, ParameterError
+from .framing import FRAMES_PER_STEP, FrameStream, Gate, LengthLimit, OnFrames, Range, SpeechGating
 from .slicer import Slicer
 
-# RMS frames computed and tagged per step (bounds the ring).
-_FRAMES_PER_STEP = 4096
-# Mono samples mixed per step, beyond one window and one hop (bounds the mono buffer).
-_MONO_STEP = 1 << 16
 #: Frames (samples per channel) read from a file per block.
 BLOCK_FRAMES = 1 << 16
 
 
 class RangeStream:
-    """Clip ranges of a recording, fed in blocks.
+    """Clip ranges of a recording, fed in blocks: the slicer's silence state machine.
 
     ``feed(block)`` takes the next ``(frames, channels)`` block (float32 or
     float64, the dtype of the first block is kept) and returns the ranges
     completed so far; ``finish()`` returns the rest once every sample was fed.
     ``n_samples`` is the recording's length, or ``None`` if it is known only at
     the end; the ranges are the same either way.
+
+    The frames come from a ``framing.FrameStream``; ``gate`` (a ``fastslice.speech.SpeechGate``)
+    decides silent frames instead of the threshold (``framing.SpeechGating``); a maximum length
+    merges and splits the ranges (``framing.LengthLimit``); ``on_frames(first, rms)``, if given,
+    sees every block of RMS frames as it is computed.
     """
 
-    def __init__(self, slicer, n_samples, channels, dtype=np.float32, gate=None, frames_only=False):
+    def __init__(self, slicer: Slicer, n_samples: int | None, channels: int, dtype: Any = np.float32,
+                 gate: Gate | None = None, on_frames: OnFrames | None = None) -> None:
         if (n_samples is not None and n_samples < 0) or channels < 1:
             raise ParameterError(f"n_samples={n_samples!r} and channels={channels!r} must be >= 0 (or None) and >= 1")
         self.slicer = slicer
@@ -48,188 +59,126 @@ class RangeStream:
         if self.dtype not in (np.float32, np.float64):
             raise ParameterError(f"dtype={self.dtype} must be float32 or float64")
         self.fed = 0
-        self._limit = slicer.max_length_samples
+        self.gate = gate
+        limit = slicer.max_length_samples
         # True or False, or None while the length is unknown and what was fed is still "too short"
         # (ranges are withheld until then: the reference returns a too-short input whole).
-        self._too_short = None if self.n_samples is None else slicer._is_too_short(self.n_samples)
-        self._withheld = []
+        self._too_short = None if self.n_samples is None else slicer.is_too_short(self.n_samples)
+        self._withheld: list[Range] = []
         # A recording too short to cut is returned whole, unread, unless a maximum length applies.
-        # With frames_only, the RMS frames are computed (for rms_sink) and no range is given out.
-        self.frames_only = frames_only
-        self._whole = not frames_only and self._too_short is True and (self._limit is None or self.n_samples <= self._limit)
+        self._whole = self._too_short is True and (limit is None or self.n_samples is None or self.n_samples <= limit)
+        self._limit = None if limit is None else LengthLimit(slicer, limit, self.dtype)
+        self._gating = None if gate is None else SpeechGating(gate, self.dtype)
+        self._on_frames = on_frames
+        self._found: list[Range] = []  # ranges found while frames were computed
         if self._whole:
             return
-        dtype = self.dtype
-        win, hop = slicer.win_samples, slicer.hop_samples
-        self._n_frames = None if self.n_samples is None else slicer.n_frames(self.n_samples)
-        self._next_frame = 0
-        self._plan = slicer._window_plan
-        # NumPy mixes an interleaved (F-ordered) array's channels pairwise from 8 channels on:
-        # that rare mix is left to NumPy itself.
-        self._numpy_mix = channels >= 8
-        self._stacks = np.empty((_kernels.FRAMES_AT_ONCE, len(self._plan)), dtype)
-        self._scratch = np.empty(win, dtype)
-        self._win_length = dtype.type(win)
-        self._n_channels = dtype.type(channels)
-        # A speech gate (fastslice.speech.SpeechGate) decides silent frames instead of the threshold:
-        # speech frames are inf, the others keep their level (the quietest is still where to cut).
-        self.gate = gate
-        self._threshold = slicer._comparable_threshold(dtype) if gate is None else dtype.type(np.inf)
-        self._ungated = np.empty(0, dtype)  # frames computed, waiting for the gate's decisions
-        self._ungated_first = 0
-        # mono[k] is sample mono_start + k; it holds samples mono_start .. mono_stop - 1.
-        self._mono = np.empty(win + hop + _MONO_STEP, dtype)
-        self._mono_start = 0
-        self._mono_stop = 0
-        self._ring = np.empty(2 * slicer.max_sil_kept_frames + _FRAMES_PER_STEP, dtype)
-        self._rms = np.empty(_FRAMES_PER_STEP, dtype)
+        self._frames = FrameStream(slicer, self.n_samples, self.channels, self.dtype, self._framed,
+                                   None if gate is None else gate.feed)
+        # speech frames are inf, the others keep their level (the quietest is still where to cut)
+        self._threshold = slicer.comparable_threshold(self.dtype) if gate is None else self.dtype.type(np.inf)
+        self._ring = np.empty(2 * slicer.max_sil_kept_frames + FRAMES_PER_STEP, self.dtype)
         self._state = np.array([-1, 0, -1], dtype=np.int64)
-        self._tags = np.empty((_FRAMES_PER_STEP + 1, 2), dtype=np.int64)
-        self._last_right = None  # right end (frames) of the last silence tag
-        #: called as ``rms_sink(first_frame, rms)`` with every block of RMS frames, if set
-        self.rms_sink = None
-        # With a maximum length: the RMS since the earliest clip not yet given out, and the
-        # merged clip waiting for its neighbour (see fastslice.lengths).
-        self._history = np.empty(0, dtype)
-        self._history_first = 0
-        self._pending = None
+        self._tags = np.empty((FRAMES_PER_STEP + 1, 2), dtype=np.int64)
+        self._last_right: int | None = None  # right end (frames) of the last silence tag
 
     # -- public -------------------------------------------------------------
 
-    def feed(self, block):
+    def feed(self, block: np.ndarray) -> list[Range]:
         """Take the next block, ``(frames, channels)``; return the ranges completed so far."""
         block = np.asarray(block)
         if block.ndim == 1 and self.channels == 1:
             block = block[:, None]
         if block.ndim != 2 or block.shape[1] != self.channels:
             raise ParameterError(f"block has shape {block.shape}; expected (frames, {self.channels})")
-        return self._take(np.ascontiguousarray(block, dtype=self.dtype), self._mix)
+        block = np.ascontiguousarray(block, dtype=self.dtype)
+        return self._take(block, block.shape[0], lambda: self._frames.feed(block))
 
-    def feed_mono(self, mono):
+    def feed_mono(self, mono: np.ndarray) -> list[Range]:
         """Take the next block already mixed: the mean of its channels as ``Slicer`` mixes them
         (``fastslice.stream.SampleCheck.mix`` gives it); return the ranges completed so far."""
         mono = np.asarray(mono)
         if mono.ndim != 1:
             raise ParameterError(f"mono has shape {mono.shape}; expected (frames,)")
-        return self._take(np.asarray(mono, dtype=self.dtype), self._copy)
+        mono = np.asarray(mono, dtype=self.dtype)
+        return self._take(mono, mono.shape[0], lambda: self._frames.feed_mono(mono))
 
-    def _mix(self, part, out):
-        if self._numpy_mix:
-            np.mean(part, axis=1, out=out)
-        else:
-            _kernels.mix_interleaved(part.reshape(-1), self.channels, self.channels, 0, self._n_channels, out)
-
-    @staticmethod
-    def _copy(part, out):
-        out[:] = part
-
-    def _take(self, block, mix):
-        """Mix ``block`` into the mono buffer as room allows (``mix(part, out)``), framing as it goes."""
-        if self.n_samples is not None and self.fed + block.shape[0] > self.n_samples:
-            raise ParameterError(f"fed {self.fed + block.shape[0]} samples, more than n_samples={self.n_samples}")
-        self.fed += block.shape[0]
-        if self._whole or block.shape[0] == 0:
-            return []
-        ranges = []
-        position = 0
-        while position < block.shape[0]:  # mix as much as the mono buffer can take, then frame it
-            self._drop_used_samples()
-            room = self._mono.shape[0] - (self._mono_stop - self._mono_start)
-            take = min(room, block.shape[0] - position)
-            filled = self._mono_stop - self._mono_start
-            mix(block[position : position + take], self._mono[filled : filled + take])
-            if self.gate is not None:
-                self.gate.feed(self._mono[filled : filled + take])
-            self._mono_stop += take
-            position += take
-            ranges += self._run_frames()
-        if self._too_short is None:
-            self._withheld += ranges
-            ranges = []
-            if not self.slicer._is_too_short(self.fed):  # longer than "too short", whatever is still to come
-                self._too_short = False
-                ranges, self._withheld = self._withheld, []
-        return self._limit_lengths(ranges, final=False)
-
-    def finish(self):
+    def finish(self) -> list[Range]:
         """The remaining ranges; call once every sample has been fed."""
         if self.n_samples is None:
             self.n_samples = self.fed
-            self._n_frames = self.slicer.n_frames(self.fed)
             if self._too_short is None:
-                self._too_short = self.slicer._is_too_short(self.fed)
+                self._too_short = self.slicer.is_too_short(self.fed)
         if self.fed != self.n_samples:
             raise FastsliceError(f"stream ended after {self.fed} of {self.n_samples} samples")
         if self._whole:
             return [(0, self.n_samples)]
         if self.gate is not None:
             self.gate.finish()
-        ranges = self._withheld + self._run_frames()  # the last frames (the RMS sink sees them all)
-        if self.frames_only:
-            return []
+        self._frames.finish()  # the last frames (on_frames sees them all)
+        ranges = self._withheld + self._collected()
         self._withheld = []
-        if self._too_short and (self._limit is None or self.n_samples <= self._limit):
+        limit = self._limit
+        if self._too_short and (limit is None or self.n_samples <= limit.limit):
             return [(0, self.n_samples)]
+        n_frames = self.slicer.n_frames(self.n_samples)
         tag = self._tags[0]
-        if _kernels.trailing_tag(self._n_frames, self.slicer.min_interval_frames, self._state, tag):
+        if _kernels.trailing_tag(n_frames, self.slicer.min_interval_frames, self._state, tag):
             ranges += self._ranges_of_tags(self._tags[:1])
         if self._too_short or self._last_right is None:  # the reference returns the input whole
             ranges = [(0, self.n_samples)]
-        elif self._last_right < self._n_frames:
-            ranges.append(self._samples(self._last_right, self._n_frames))
+        elif self._last_right < n_frames:
+            ranges.append(self._samples(self._last_right, n_frames))
         return self._limit_lengths(ranges, final=True)
 
-    def first_open_sample(self):
+    def first_open_sample(self) -> int:
         """The earliest sample that a range not yet returned can start at: samples before it are
         never needed again (a caller holding decoded samples may drop them)."""
         if self._whole:
             return 0
         start = 0 if self._last_right is None or self._too_short is not False else self._samples(self._last_right, self._last_right)[0]
-        if self._pending is not None:
-            start = min(start, self._pending[0])
+        pending = None if self._limit is None else self._limit.pending
+        if pending is not None:
+            start = min(start, pending[0])
         return start
 
     # -- internals ------------------------------------------------------------
 
-    def _computable_frames(self):
-        """Frames whose whole window has been fed (all of them once the stream is complete)."""
-        if self._n_frames is not None and self._mono_stop == self.n_samples:
-            return self._n_frames
-        slicer = self.slicer
-        reach = self._mono_stop + slicer.win_samples // 2 - slicer.win_samples
-        frames = max(0, reach // slicer.hop_samples + 1)
-        return frames if self._n_frames is None else min(self._n_frames, frames)
+    def _take(self, block: np.ndarray, frames: int, feed: Callable[[], None]) -> list[Range]:
+        """Count ``frames`` more samples and ``feed()`` them to the frames; the ranges completed."""
+        if self.n_samples is not None and self.fed + frames > self.n_samples:
+            raise ParameterError(f"fed {self.fed + frames} samples, more than n_samples={self.n_samples}")
+        self.fed += frames
+        if self._whole or frames == 0:
+            return []
+        feed()
+        ranges = self._collected()
+        if self._too_short is None:
+            self._withheld += ranges
+            ranges = []
+            if not self.slicer.is_too_short(self.fed):  # longer than "too short", whatever is still to come
+                self._too_short = False
+                ranges, self._withheld = self._withheld, []
+        return self._limit_lengths(ranges, final=False)
 
-    def _run_frames(self):
-        slicer = self.slicer
-        ranges = []
-        stop = self._computable_frames()
-        while self._next_frame < stop:
-            first = self._next_frame
-            last = min(stop, first + _FRAMES_PER_STEP)
-            rms = self._rms[: last - first]
-            # While the length is unknown, only frames whose window was fed whole are computed.
-            known = self.n_samples if self.n_samples is not None else self._mono_stop
-            _kernels.frame_rms(
-                self._mono[: self._mono_stop - self._mono_start], self._mono_start, known,
-                slicer.hop_samples, first, self._win_length, self._plan, self._stacks, self._scratch, rms,
-            )
-            if self.rms_sink is not None:
-                self.rms_sink(first, rms)
-            if self.frames_only:
-                pass
-            elif self.gate is None:
-                ranges += self._tag(first, rms, rms)
-            else:
-                if not self._ungated.shape[0]:
-                    self._ungated_first = first
-                self._ungated = np.concatenate([self._ungated, rms])
-            self._next_frame = last
-        if self.gate is not None:
-            ranges += self._tag_decided()
-        return ranges
+    def _framed(self, first: int, rms: np.ndarray) -> None:
+        """A block of frames computed: tagged now, or held for the speech gate."""
+        if self._on_frames is not None:
+            self._on_frames(first, rms)
+        if self._gating is None:
+            self._found += self._tag(first, rms, rms)
+        else:
+            self._gating.hold(first, rms)
 
-    def _tag(self, first, rms, levels):
+    def _collected(self) -> list[Range]:
+        """The ranges found since the last call (with a gate: of the frames it has decided)."""
+        if self._gating is not None:
+            for first, rms, levels in self._gating.decided():
+                self._found += self._tag(first, rms, levels)
+        found, self._found = self._found, []
+        return found
+
+    def _tag(self, first: int, rms: np.ndarray, levels: np.ndarray) -> list[Range]:
         """Run the silence state machine over frames ``[first, first + len(rms))``: ``levels`` are what it
         compares with the threshold and takes the quietest of (``rms`` itself, or gated), ``rms`` what a
         maximum length cuts at."""
@@ -241,67 +190,18 @@ class RangeStream:
             slicer.min_length_frames, slicer.max_sil_kept_frames, self._state, self._tags,
         )
         if self._limit is not None:
-            self._history = np.concatenate([self._history, rms])
+            self._limit.see(rms)
         return self._ranges_of_tags(self._tags[:count])
 
-    def _tag_decided(self):
-        """Tag the computed frames the gate has decided, in steps that fit the tag buffer."""
-        ranges = []
-        decided = self.gate.decided_frames()
-        ready = self._ungated.shape[0] if decided is None else max(0, min(self._ungated.shape[0],
-                                                                          decided - self._ungated_first))
-        done = 0
-        while done < ready:
-            part = self._ungated[done : min(ready, done + _FRAMES_PER_STEP)]
-            first = self._ungated_first + done
-            ranges += self._tag(first, part, self.gate.gate(first, part))
-            done += part.shape[0]
-        if done:
-            self._ungated = self._ungated[done:]
-            self._ungated_first += done
-            self.gate.release_before(self._ungated_first)
-        return ranges
-
-    def _limit_lengths(self, ranges, final):
+    def _limit_lengths(self, ranges: list[Range], final: bool) -> list[Range]:
         """With a maximum length: merge (if asked) and split the reference's ranges."""
         if self._limit is None:
             return ranges
-        done = []
-        for clip in ranges:
-            if self.slicer.merge_short:
-                if self._pending is not None and clip[1] - self._pending[0] <= self._limit:
-                    self._pending = (self._pending[0], clip[1])
-                    continue
-                if self._pending is not None:
-                    done.append(self._pending)
-                self._pending = clip
-            else:
-                done.append(clip)
-        if final and self._pending is not None:
-            done.append(self._pending)
-            self._pending = None
-        hop = self.slicer.hop_samples
-        pieces = lengths.split_ranges(done, self._history, self._history_first, hop, self._limit)
-        # Keep the RMS from the earliest clip still to come: the pending one, or the open one.
         open_start = 0 if self._last_right is None or self._too_short is not False else self._last_right
-        keep_from = min(open_start, self._pending[0] // hop) if self._pending is not None else open_start
-        drop = max(0, min(keep_from, self._next_frame) - self._history_first)
-        if drop:
-            self._history = self._history[drop:]
-            self._history_first += drop
-        return pieces
+        return self._limit.apply(ranges, final, open_start, self._frames.next_frame)
 
-    def _drop_used_samples(self):
-        """Forget mono samples that no frame still to come will read."""
-        keep_from = max(0, self._next_frame * self.slicer.hop_samples - self.slicer.win_samples // 2)
-        drop = min(keep_from, self._mono_stop) - self._mono_start
-        if drop > 0:
-            kept = self._mono_stop - self._mono_start - drop
-            self._mono[:kept] = self._mono[drop : drop + kept]
-            self._mono_start += drop
-
-    def _ranges_of_tags(self, tags):
-        ranges = []
+    def _ranges_of_tags(self, tags: np.ndarray) -> list[Range]:
+        ranges: list[Range] = []
         if self._too_short:  # the reference returns the input whole; tags only move the clip start
             if len(tags):
                 self._last_right = int(tags[-1, 1])
@@ -315,19 +215,20 @@ class RangeStream:
             self._last_right = right
         return ranges
 
-    def _samples(self, begin_frame, end_frame):
+    def _samples(self, begin_frame: int, end_frame: int) -> Range:
         hop = self.slicer.hop_samples
         n = self.fed if self.n_samples is None else self.n_samples
         start = min(begin_frame * hop, n)
         return (start, max(start, min(n, end_frame * hop)))
 
 
-def slicer_for(sr, params):
+def slicer_for(sr: int, params: dict[str, Any]) -> Slicer:
     """A ``Slicer`` for a file of sample rate ``sr`` with the other ``params``."""
     return Slicer(sr, **params)
 
 
-def iter_clip_ranges(source, *, decoder="auto", stream=None, block_frames=BLOCK_FRAMES, **params):
+def iter_clip_ranges(source: Any, *, decoder: str = "auto", stream: int | None = None, block_frames: int = BLOCK_FRAMES,
+                     **params: Any) -> Iterator[Range]:
     """Yield each clip's ``(start, end)`` sample range of an audio file or stream.
 
     ``source`` is a path or a readable binary file object (a pipe included).  It is
@@ -350,8 +251,10 @@ def iter_clip_ranges(source, *, decoder="auto", stream=None, block_frames=BLOCK_
         yield from ranges.finish()
 
 
-def iter_frame_rms(source, *, decoder="auto", stream=None, block_frames=BLOCK_FRAMES, gate_for=None, block_sink=None,
-                   **params):
+def iter_frame_rms(source: Any, *, decoder: str = "auto", stream: int | None = None, block_frames: int = BLOCK_FRAMES,
+                   gate_for: Callable[[int, int], Gate] | None = None,
+                   block_sink: Callable[[int, int, np.ndarray], None] | None = None,
+                   **params: Any) -> Generator[tuple[int, np.ndarray], None, tuple[tuple[int, int, int | None], list[Range]]]:
     """Yield ``(first_frame, rms)`` blocks of a recording's RMS envelope (one value per hop) as it is
     read; the generator's return value (``StopIteration.value``) is ``(source info, list of clip ranges)``.
 
@@ -363,9 +266,9 @@ def iter_frame_rms(source, *, decoder="auto", stream=None, block_frames=BLOCK_FR
     with readers.open_source(source, decoder=decoder, stream=stream) as f:
         slicer = slicer_for(f.samplerate, params)
         gate = None if gate_for is None else gate_for(f.samplerate, slicer.hop_samples)
-        stream_ = RangeStream(slicer, None, f.channels, np.float32, gate=gate)
-        pending = []
-        stream_.rms_sink = lambda first, rms: pending.append((first, rms.copy()))
+        pending: list[tuple[int, np.ndarray]] = []
+        stream_ = RangeStream(slicer, None, f.channels, np.float32, gate=gate,
+                              on_frames=lambda first, rms: pending.append((first, rms.copy())))
         ranges = []
         decoding = Decoding(f, block_frames)
         for samples, mono in decoding:
@@ -394,7 +297,9 @@ class Decoding:
     the decoder produced, and ``missing_frames`` what a header promised beyond the data.
     """
 
-    def __init__(self, source, block_frames=BLOCK_FRAMES, first=0, stop=None, check=None, transform=None):
+    def __init__(self, source: readers.Source, block_frames: int = BLOCK_FRAMES, first: int = 0, stop: int | None = None,
+                 check: SampleCheck | None = None,
+                 transform: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
         self.source, self.block_frames, self.transform = source, block_frames, transform
         self.check = check if check is not None else SampleCheck(source, stop_at_corrupt=False)
         self.first, self.stop = first, stop
@@ -402,7 +307,7 @@ class Decoding:
         self.decoded = 0
         self._mono = np.empty(block_frames, np.float32)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         f = self.source
         if self.first and f.exact_seek:
             f.seek(self.first)
@@ -429,7 +334,7 @@ class Decoding:
             yield block, mono
 
     @property
-    def missing_frames(self):
+    def missing_frames(self) -> int:
         """Frames the header promised beyond where the data ended (0 if none)."""
         promised = self.source.declared_frames
         if promised is None and self.source.frames is not None:
@@ -450,7 +355,7 @@ class SampleCheck:
 
     DC_OFFSET = 0.01  # -40 dBFS
 
-    def __init__(self, f, stop_at_corrupt=True, dtype=None):
+    def __init__(self, f: readers.Source, stop_at_corrupt: bool = True, dtype: Any = None) -> None:
         self.name, self.rate, self.channels = f.name, f.samplerate, f.channels
         dtype = np.dtype(f.dtype if dtype is None else dtype)  # another dtype: the blocks are transformed
         self.float_data = f.float_data if dtype == f.dtype else dtype.kind == "f"
@@ -466,9 +371,9 @@ class SampleCheck:
         self._integer_sums = np.zeros(0 if self.float_data else f.channels, np.int64)
         self._float_sums = np.zeros(f.channels)
         self._ones = np.ones(0, np.float32)
-        self._float = None  # float32 copies of blocks, for what the kernel leaves to NumPy
+        self._float: np.ndarray | None = None  # float32 copies of blocks, for what the kernel leaves to NumPy
 
-    def mix(self, block, first_frame, mono):
+    def mix(self, block: np.ndarray, first_frame: int, mono: np.ndarray) -> None:
         """Mix ``block`` (frames, channels) in the source's dtype into ``mono`` (float32), and check it."""
         if self.channels >= 8:  # NumPy adds 8 or more interleaved channels pairwise: left to it
             as_float = self._as_float32(block)
@@ -487,7 +392,7 @@ class SampleCheck:
             self._add_float_sums(self._as_float32(block))
         self.frames += block.shape[0]
 
-    def see(self, block, first_frame):
+    def see(self, block: np.ndarray, first_frame: int) -> None:
         """Check a float32 block (frames, channels) of libsndfile's decode."""
         if self.float_data and self.stop_at_corrupt and not np.isfinite(block).all():
             frame = first_frame + int(np.argwhere(~np.isfinite(block))[0][0])
@@ -501,11 +406,12 @@ class SampleCheck:
         self.frames += block.shape[0]
 
     @property
-    def sums(self):
+    def sums(self) -> np.ndarray:
         """Each channel's sum of samples (as float32 decodes them) so far."""
         return self._float_sums + self._integer_sums * float(self._scale) if self._integer_sums.shape[0] else self._float_sums
 
-    def warnings(self):
+    def warnings(self) -> list[str]:
+        """What was counted: samples at full scale, DC offsets."""
         notes = []
         if self.clipped:
             notes.append(f"{self.name}: {self.clipped} samples at full scale: the recording clips")
@@ -516,12 +422,12 @@ class SampleCheck:
                                  "(it raises the RMS of silences; remove it, e.g. with a high-pass filter)")
         return notes
 
-    def _add_float_sums(self, block):
+    def _add_float_sums(self, block: np.ndarray) -> None:
         if self._ones.shape[0] < block.shape[0]:
             self._ones = np.ones(block.shape[0], np.float32)
         self._float_sums += self._ones[: block.shape[0]] @ block  # per-channel sums; 40x faster than sum(axis=0)
 
-    def _as_float32(self, block):
+    def _as_float32(self, block: np.ndarray) -> np.ndarray:
         if self._float is None or self._float.shape[0] < block.shape[0]:
             self._float = np.empty((block.shape[0], self.channels), np.float32)
         return readers.as_float32(block, self._float)

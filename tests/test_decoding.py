@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 import avfiles
 import signals
-from fastslice import FastsliceError, readers
-from fastslice.files import _ClipSpec, _without_peak_chunk, _write_clip
+from fastslice import FastsliceError, read_sndfile, readers, writing
+from fastslice.clipfile import ClipSpec, without_peak_chunk, write_clip
 
 SR = 44100
 CUT = ["--threshold", "-35", "--min-length", "2000", "--min-interval", "300", "--hop-size", "10", "--max-sil-kept", "500"]
@@ -100,7 +100,7 @@ def flac(tmp_path_factory):
 def test_flac_on_threads_gives_one_handles_samples(flac, threads, span, block, start):
     path, whole = flac
     source = readers.open_source(path)
-    parallel = readers._ParallelSndfile(source, threads)
+    parallel = read_sndfile.ParallelSndfile(source, threads)
     parallel.SPAN = span
     with parallel:
         parallel.seek(start)  # re-plans the spans from there
@@ -143,7 +143,7 @@ def test_clips_encoded_on_several_threads_are_those_one_writer_writes(ten_minute
     from fastslice.options import SliceOptions
 
     if whole_bytes:
-        monkeypatch.setattr(files._Encoders, "WHOLE_BYTES", whole_bytes)
+        monkeypatch.setattr(writing.Encoders, "WHOLE_BYTES", whole_bytes)
     source = ten_minutes / "ten.flac"
     params = dict(threshold=-35, min_length=2000, min_interval=300, hop_size=10, max_sil_kept=500)
     got = {}
@@ -171,8 +171,8 @@ def test_ctrl_c_while_a_clip_is_fed_to_the_encoders_keeps_the_complete_ones(ten_
                                  "max_sil_kept": 500}, format="flac", threads=2)
     whole = files.slice_file(io.BytesIO(data.getvalue()), tmp_path / "whole", options, stem="talk")
     assert len(whole.clips) >= 6
-    monkeypatch.setattr(files._Encoders, "WHOLE_BYTES", 3000)
-    submitted, real_submit, real_put = [], files._Encoders._submit, files._Encoders._put
+    monkeypatch.setattr(writing.Encoders, "WHOLE_BYTES", 3000)
+    submitted, real_submit, real_put = [], writing.Encoders.submit, writing.Encoders.put
 
     def submit(self, *args):
         submitted.append(args[0])
@@ -183,8 +183,8 @@ def test_ctrl_c_while_a_clip_is_fed_to_the_encoders_keeps_the_complete_ones(ten_
             raise KeyboardInterrupt  # Ctrl-C while clip 3's blocks are being fed
         return real_put(self, feed, item)
 
-    monkeypatch.setattr(files._Encoders, "_submit", submit)
-    monkeypatch.setattr(files._Encoders, "_put", put)
+    monkeypatch.setattr(writing.Encoders, "submit", submit)
+    monkeypatch.setattr(writing.Encoders, "put", put)
     result = files.slice_file(io.BytesIO(data.getvalue()), tmp_path / "stream", options, stem="talk")
     assert result.interrupted
     assert [Path(c.clip).name for c in result.clips] == ["talk_0.flac", "talk_1.flac", "talk_2.flac"]
@@ -220,10 +220,10 @@ def test_float_wav_clips_are_the_bytes_libsndfile_writes(tmp_path, channels, fra
     x[::97] = 1.7  # past full scale: a float keeps it
     blocks = [x[k : k + 9000] for k in range(0, frames, 9000)] or [x]
     path = tmp_path / "clip.wav"
-    assert _write_clip(iter(blocks), path, _ClipSpec(32000, channels, "WAV", "FLOAT", "src", []), "clip.wav") == frames
+    assert write_clip(iter(blocks), path, ClipSpec(32000, channels, "WAV", "FLOAT", "src", []), "clip.wav") == frames
     expected = io.BytesIO()
     with soundfile.SoundFile(expected, "w", 32000, channels, "FLOAT", format="WAV") as out:
-        _without_peak_chunk(out)
+        without_peak_chunk(out)
         for b in blocks:
             out.write(b)
     assert path.read_bytes() == expected.getvalue()
@@ -267,11 +267,11 @@ def test_a_compressed_file_read_ahead_gives_the_same_samples_and_errors(tmp_path
     for path in (ogg, cut):
         for block in (65536, 1000):
             one, ahead = outcome(path, 1, block), outcome(path, 2, block)
-            assert one[0] == "_SndfileSource" and ahead[0] == "_Prefetched"
+            assert one[0] == "SndfileSource" and ahead[0] == "Prefetched"
             assert type(one[1]) is type(ahead[1])
             assert (one[1] == ahead[1]) if isinstance(one[1], str) else np.array_equal(one[1], ahead[1])
     short = tmp_path / "short.flac"  # too short to split: read ahead, and sought exactly
     soundfile.write(short, x.T[: 5 * SR], SR, subtype="PCM_16")
     kind, got = outcome(short, 2, 3000, start=12345)
-    assert kind == "_Prefetched"
+    assert kind == "Prefetched"
     assert np.array_equal(got, soundfile.read(short, dtype="int16", always_2d=True)[0][12345:])

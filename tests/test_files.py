@@ -4,7 +4,7 @@ import pytest
 import soundfile
 
 import signals
-from fastslice import FastsliceError, ParameterError, files
+from fastslice import FastsliceError, ParameterError, wavcopy
 from fastslice.files import output_format, slice_file
 
 SR = 16000
@@ -47,8 +47,8 @@ def test_wav_clips_are_copied_by_the_kernel_and_are_the_bytes_soundfile_writes(t
             f.title = title
         f.write(x.T)
     copied = []
-    real = files._copy_range
-    monkeypatch.setattr(files, "_copy_range", lambda *a: copied.append(a[3]) or real(*a))
+    real = wavcopy.copy_range
+    monkeypatch.setattr(wavcopy, "copy_range", lambda *a: copied.append(a[3]) or real(*a))
     result = slice_file(source, tmp_path / "out", PARAMS, start_seconds=0.37)
     assert len(result.clips) > 3
     odd = [c for c in result.clips if (c.end_sample - c.start_sample) * channels * int(subtype[4:]) // 8 % 2]

@@ -24,6 +24,7 @@ from test_cli import OPTIONS, PARAMS, SR, expected_clips, fastslice, write_recor
 
 import signals
 from fastslice import Slicer, files
+from fastslice import writing as writers
 from fastslice.batch import slice_files
 from fastslice.files import slice_file
 
@@ -267,14 +268,14 @@ def test_an_unexpected_error_in_one_input_is_recorded_and_the_others_go_on(tmp_p
     folder = tmp_path / "in"
     for k in range(3):
         write_recording(folder / f"f{k}.wav", 13 + k)
-    original = files._slice_open
+    original = files.slice_open
 
     def defect(source, *args):
         if str(source).endswith("f1.wav"):
             raise TypeError("an injected defect")
         return original(source, *args)
 
-    monkeypatch.setattr(files, "_slice_open", defect)
+    monkeypatch.setattr(files, "slice_open", defect)
     done = slice_files([folder], tmp_path / "out", PARAMS)
     assert done.errors == [f"{folder / 'f1.wav'}: fastslice failed on it (TypeError: an injected defect); please report this"]
     assert [r is None for r in done.results] == [False, True, False]
@@ -344,7 +345,7 @@ def test_ctrl_c_during_a_handover_keeps_the_complete_queued_clips(tmp_path, monk
     data = source.read_bytes()
     writing = threading.Event()  # the writer has begun clip 0
     go_on = threading.Event()  # ... and may finish it
-    original_write = files._write_clip
+    original_write = writers.write_clip
 
     def held_write(blocks, temporary, *args):
         if temporary.name.startswith("talk.0."):
@@ -352,7 +353,7 @@ def test_ctrl_c_during_a_handover_keeps_the_complete_queued_clips(tmp_path, monk
             go_on.wait(60)
         return original_write(blocks, temporary, *args)
 
-    original_put = files._ClipWriter._put
+    original_put = writers.ClipWriter.put
     state = {"headers": 0}
 
     def put(self, item):
@@ -363,8 +364,8 @@ def test_ctrl_c_during_a_handover_keeps_the_complete_queued_clips(tmp_path, monk
             raise KeyboardInterrupt  # Ctrl-C while clip 2's blocks are being handed over
         return original_put(self, item)
 
-    monkeypatch.setattr(files, "_write_clip", held_write)
-    monkeypatch.setattr(files._ClipWriter, "_put", put)
+    monkeypatch.setattr(writers, "write_clip", held_write)
+    monkeypatch.setattr(writers.ClipWriter, "put", put)
     threading.Timer(0, lambda: writing.wait(60) and go_on.set()).start()
     result = slice_file(io.BytesIO(data), tmp_path / "stream", PARAMS, stem="talk", threads=2)
     assert result.interrupted
@@ -493,7 +494,7 @@ def test_progress_shows_how_far_a_long_file_has_got(tmp_path, monkeypatch):
     with soundfile.SoundFile(long, "w", SR, 1, subtype="PCM_16") as f:
         for k in range(4):
             f.write(signals.speech_like(80 + k, 60, SR, channels=1)[0])
-    monkeypatch.setattr(files, "_PROGRESS_EVERY", 0.0)  # every block
+    monkeypatch.setattr(files, "PROGRESS_EVERY", 0.0)  # every block
     seen = []
     slice_file(long, tmp_path / "out", PARAMS, on_progress=lambda s, t: seen.append((s, t)))
     assert len(seen) > 10 and all(t == 240.0 for _, t in seen)

@@ -2,7 +2,7 @@
 or failing writer stops the whole file cleanly.
 
 The files are real (libsndfile's WAV, FLAC and Ogg; FFmpeg's MP3 and M4A through PyAV), and so
-are the threads; only ``_write_clip`` is wrapped, around the real one, to be slow or to fail.
+are the threads; only ``writing.write_clip`` is wrapped, around the real one, to be slow or to fail.
 """
 import dataclasses
 import subprocess
@@ -16,7 +16,7 @@ import soundfile
 
 import avfiles
 import signals
-from fastslice import FastsliceError, ParameterError, Slicer, files, readers
+from fastslice import FastsliceError, ParameterError, Slicer, files, readers, wavcopy, writing
 from fastslice import slicer as slicer_module
 from fastslice.files import slice_file
 
@@ -101,10 +101,10 @@ def test_slice_file_refuses_a_bad_number_of_threads(tmp_path, every_format, thre
 
 def clip_writes(monkeypatch, on_clip=None, on_block=None):
     """Wrap the real clip writers: ``on_clip(k)`` before clip k, ``on_block(k)`` before each of its
-    blocks.  Clips of a 16-bit WAV are copied by the kernel (``_WavCopy``), here in steps of 1024
-    frames, each a block; others are written from blocks of samples (``_write_clip``)."""
+    blocks.  Clips of a 16-bit WAV are copied by the kernel (``wavcopy.WavCopy``), here in steps of 1024
+    frames, each a block; others are written from blocks of samples (``write_clip``)."""
     calls, current = [], threading.local()
-    real_write, real_copy, real_range = files._write_clip, files._WavCopy._copy, files._copy_range
+    real_write, real_copy, real_range = writing.write_clip, wavcopy.WavCopy.copy_frames, wavcopy.copy_range
 
     def started(final):
         current.k = len(calls)
@@ -132,10 +132,10 @@ def clip_writes(monkeypatch, on_clip=None, on_block=None):
             on_block(current.k)
         return real_range(*args)
 
-    monkeypatch.setattr(files, "_write_clip", write_clip)
-    monkeypatch.setattr(files._WavCopy, "_copy", copy_clip)
-    monkeypatch.setattr(files._WavCopy, "_STEP", 1024 * 4)
-    monkeypatch.setattr(files, "_copy_range", copy_range)
+    monkeypatch.setattr(writing, "write_clip", write_clip)
+    monkeypatch.setattr(wavcopy.WavCopy, "copy_frames", copy_clip)
+    monkeypatch.setattr(wavcopy.WavCopy, "STEP", 1024 * 4)
+    monkeypatch.setattr(wavcopy, "copy_range", copy_range)
     return calls
 
 
@@ -169,7 +169,7 @@ def test_a_failing_writer_stops_the_reading_and_leaves_nothing(tmp_path, every_f
     blocks = -(-soundfile.info(every_format[kind]).frames // 4096)
     failed = threading.Event()
 
-    def fail_in_second(k):  # as a full disk would, inside the real _write_clip
+    def fail_in_second(k):  # as a full disk would, inside the real write_clip
         if k == 1:
             failed.set()
             raise OSError(28, "No space left on device")

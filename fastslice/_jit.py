@@ -38,8 +38,6 @@ OPTIONS: dict[str, Any] = {"nogil": True, "fastmath": False, "error_model": "num
 #: Where kernels are cached: ``"numba"`` (numba's own locations serve), else the folder used instead
 #: (see ``fallback_cache_dir``).
 cache_state: dict[str, str | None] = {"cache": "numba"}
-#: The old name of ``cache_state`` (tests/test_jit.py sets it).
-_state = cache_state
 
 
 def jit(func: Callable[..., Any]) -> Any:

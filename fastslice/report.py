@@ -52,7 +52,6 @@ ANALYSIS_BINS = (0, 2, 4, 8, 15, 30)
 STATS_BINS = (0, 1, 2, 4, 6, 8, 10, 15, 30)
 
 #: The name ``envelope_of`` had before it was public (tests/test_report.py imports it).
-_envelope = envelope_of
 
 
 # -- one recording ----------------------------------------------------------------
@@ -104,7 +103,7 @@ def analyze(path: StrPath, params: Mapping[str, Any] | None = None, *, decoder: 
     choice = kept.analysis(rule)
     if rule is not None:  # the threshold auto chooses, and its clips
         slicer = make_slicer(info.samplerate, {**params, "threshold": choice.threshold})
-        rms = kept.frames() if not slicer._is_whole(info.frames) else np.empty(0, np.float32)
+        rms = kept.frames() if not slicer.is_whole(info.frames) else np.empty(0, np.float32)
         ranges = [tuple(r) for r in slicer.ranges_from_rms(rms, info.frames).tolist()]
     loudness = meter[0].integrated() if meter else None
     return {"path": str(path), **_facts(info, slicer, ranges, kept, choice, rule, loudness),

@@ -201,7 +201,7 @@ class Slicer:
         float32 or float64, any memory order.  Each chunk is a view of it (the
         input itself when nothing is cut).
         """
-        waveform = _check_waveform(waveform)
+        waveform = check_waveform(waveform)
         ranges = self._ranges(waveform)
         if ranges is None:
             return [waveform]
@@ -209,7 +209,7 @@ class Slicer:
 
     def slice_ranges(self, waveform):
         """Where ``slice`` cuts: a (K, 2) int64 array of ``[start, end)`` sample offsets."""
-        waveform = _check_waveform(waveform)
+        waveform = check_waveform(waveform)
         ranges = self._ranges(waveform)
         if ranges is None:
             return np.array([[0, waveform.shape[-1]]], dtype=np.int64)
@@ -217,7 +217,7 @@ class Slicer:
 
     def frame_rms(self, waveform):
         """The RMS of every frame (the reference's ``get_rms`` on the channel mix), in the input's dtype."""
-        return self._frame_rms(_check_waveform(waveform))
+        return self._frame_rms(check_waveform(waveform))
 
     def n_frames(self, n_samples):
         """Number of RMS frames of a signal of ``n_samples`` samples."""
@@ -324,11 +324,6 @@ class Slicer:
         limit = self.max_length_samples
         return self.is_too_short(n_samples) and (limit is None or n_samples <= limit)
 
-    # the names other modules used before these were public (fastslice.report, fastslice.compat, tests)
-    _is_too_short = is_too_short
-    _is_whole = is_whole
-    _comparable_threshold = comparable_threshold
-
     def _ranges(self, waveform, n_samples=None, rms=None):
         """[start, end) of each chunk, or None where the reference returns the input whole."""
         n_samples = waveform.shape[-1] if n_samples is None else n_samples
@@ -347,12 +342,12 @@ class Slicer:
 
     def _reference_ranges(self, rms, n_samples):
         """The reference's chunk ranges from the RMS of every frame, or None for "the input whole"."""
-        tags = self._silence_tags(rms)
+        tags = self.silence_tags(rms)
         if tags is None:
             return None
         return tags_to_ranges(tags, rms.shape[0], n_samples, self.hop_samples)
 
-    def _silence_tags(self, rms):
+    def silence_tags(self, rms):
         """The reference's silence tags ``(K, 2)`` in frames (the last may end at ``n_frames + 1``), or None."""
         n_frames = rms.shape[0]
         threshold = self.comparable_threshold(rms.dtype)
@@ -420,7 +415,7 @@ def tags_to_ranges(tags, n_frames, n_samples, hop_samples):
     return ranges
 
 
-def _check_waveform(waveform):
+def check_waveform(waveform):
     if not isinstance(waveform, np.ndarray):
         waveform = np.asarray(waveform)
     if waveform.dtype not in (np.float32, np.float64):

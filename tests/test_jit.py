@@ -195,7 +195,7 @@ def test_function_without_source_compiles_uncached_with_one_warning(monkeypatch,
     # A function defined by exec has no source file: no cache can be keyed on it, not even
     # in the temporary folder; it still works, with one warning.
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    monkeypatch.setitem(_jit._state, "cache", "numba")
+    monkeypatch.setitem(_jit.cache_state, "cache", "numba")
     namespace = {}
     exec("def twice(x):\n    return 2 * x\n", namespace)
     with warnings.catch_warnings(record=True) as caught:
@@ -204,7 +204,7 @@ def test_function_without_source_compiles_uncached_with_one_warning(monkeypatch,
     assert twice(21) == 42
     assert [w.category for w in caught] == [RuntimeWarning]
     assert "twice" in str(caught[0].message) and "NUMBA_CACHE_DIR" in str(caught[0].message)
-    assert _jit._state["cache"] == "numba"  # the kernels with a source file still cache as before
+    assert _jit.cache_state["cache"] == "numba"  # the kernels with a source file still cache as before
 
 
 def test_cached_kernels_load_in_a_fresh_process(tmp_path):

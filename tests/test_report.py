@@ -11,8 +11,8 @@ import soundfile
 import signals
 from fastslice import FastsliceError, ParameterError, Slicer
 from fastslice import cli
-from fastslice.report import (PERCENTILES, _envelope, analyze, check_zoom, clip_stats, envelope_figure, format_analysis,
-                              format_stats, plot_envelope)
+from fastslice.report import (PERCENTILES, analyze, check_zoom, clip_stats, envelope_figure, format_analysis,
+                              envelope_of, format_stats, plot_envelope)
 
 SR = 16000
 PARAMS = dict(threshold=-35, min_length=2000, min_interval=300, hop_size=10, max_sil_kept=500)
@@ -231,7 +231,7 @@ def test_plot_zoom_draws_the_span_only_in_finer_buckets(tmp_path):
 def test_zoomed_envelope_is_the_min_and_max_of_the_span_frames(tmp_path):
     path = write(tmp_path / "talk.wav", signals.speech_like(5, 60, SR, channels=2))
     db = np.maximum(frame_db(path, PARAMS), -120)
-    found = _envelope(path, PARAMS, 100, span=(12.345, 20))
+    found = envelope_of(path, PARAMS, 100, span=(12.345, 20))
     first, bucket = found.first, found.bucket
     assert (first, bucket) == (1234, 8)  # frames 1234..1999: 766 of them, in 8s
     assert found.low.shape == found.high.shape == (96,)
@@ -240,7 +240,7 @@ def test_zoomed_envelope_is_the_min_and_max_of_the_span_frames(tmp_path):
     assert found.low == pytest.approx([c.min() for c in chunks], abs=1e-4)
     assert found.high == pytest.approx([c.max() for c in chunks], abs=1e-4)
     # and the whole file's, as before
-    whole = _envelope(path, PARAMS, 100)
+    whole = envelope_of(path, PARAMS, 100)
     assert (whole.first, whole.bucket) == (0, 32)
     assert whole.high.max() == pytest.approx(db.max(), abs=1e-4)
 

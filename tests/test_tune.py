@@ -234,7 +234,7 @@ def test_the_embedded_thresholds_are_those_the_slicer_compares(recording):
     table = threshold_table()
     for k in (-1200, -600, -403, -335, -1, 0):
         slicer = Slicer(RATE, threshold=k / 10)
-        assert table[k + 1200] == slicer._comparable_threshold(np.dtype(np.float32)), k
+        assert table[k + 1200] == slicer.comparable_threshold(np.dtype(np.float32)), k
 
 
 def test_tune_says_what_is_wrong(tmp_path):

@@ -28,13 +28,13 @@ class Slicer(_RvcSlicer):
 
     def slice(self, waveform: npt.ArrayLike) -> list[list[Any]]:  # type: ignore[override,unused-ignore]
         """GPT-SoVITS's ``[chunk, start, end]`` list of ``waveform``, ``start`` and ``end`` in samples."""
-        audio: npt.NDArray[Any] = _slicer._check_waveform(waveform)
+        audio: npt.NDArray[Any] = _slicer.check_waveform(waveform)
         n_samples = audio.shape[-1]
-        if self._is_too_short(n_samples):
+        if self.is_too_short(n_samples):
             return [[audio, 0, n_samples]]
-        rms = self._frame_rms(audio)
+        rms = self.frame_rms(audio)
         hop = self.hop_samples
-        tags = self._silence_tags(rms)
+        tags = self.silence_tags(rms)
         if tags is None:
             return [[audio, 0, rms.shape[0] * hop]]
         return [[audio[..., begin * hop : min(n_samples, end * hop)], begin * hop, end * hop]

@@ -168,7 +168,7 @@ def write_float_wav(blocks: Iterable[np.ndarray], temporary: str | os.PathLike[s
                     raise OSError(f"a WAV file holds at most 4 GB; clip {final} is longer: write it as RF64 or W64 "
                                   "(--format RF64)")
                 if block.size:
-                    write_all(out, memoryview(block.reshape(-1)).cast("B"))
+                    write_all(out, memoryview(block.reshape(-1)).cast("B"))  # type: ignore[arg-type]  # NumPy's stubs give ndarray __buffer__ only on Python >= 3.12
                 first = frames == 0
                 frames += block.shape[0]
                 if first:

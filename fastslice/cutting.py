@@ -116,6 +116,7 @@ class CueCuts:
         if interrupted:
             return []
         self.frames.finish()
+        assert self.frames.n_samples is not None  # known once the frames are finished
         found: list[Cut] = self.cutter.finish(self.frames.n_samples)
         return found
 
@@ -228,6 +229,7 @@ def cue_file(source: Union[str, "os.PathLike[str]", IO[bytes]], options: SliceOp
              remote: bool) -> tuple[str, str]:
     """(path, text) of the cue file an input is cut by."""
     if options.cues != "auto":
+        assert options.cues is not None, "cue_file is called only with --cues"
         path = options.cues
     elif not is_path:
         raise FastsliceError(f"{getattr(source, 'name', '<stream>')}: --cues auto looks beside a file; give the stream "
@@ -235,6 +237,7 @@ def cue_file(source: Union[str, "os.PathLike[str]", IO[bytes]], options: SliceOp
     elif remote:
         raise FastsliceError(f"{storage.public(str(source))}: --cues auto looks beside local files; give --cues FILE")
     else:
+        assert isinstance(source, (str, os.PathLike)), "is_path: a local path"
         path = cues.for_input(source)
     try:
         with open(path, encoding="utf-8-sig") as f:

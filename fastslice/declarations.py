@@ -95,6 +95,7 @@ def threshold_arg(text: str) -> Union[float, str]:
         rule = ThresholdRule.parse(text)
     except ParameterError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+    assert rule is not None  # parse gives None only for a value that is not a str
     return str(rule.text)
 
 

@@ -65,6 +65,7 @@ class SampleHold(ClosedOnExit):
         """No clip still to come needs a frame before ``frame``."""
         self._needed_from = max(self._needed_from, frame)
         if self._file_first < self._memory_first <= self._needed_from:  # nothing spilled is needed any more
+            assert self._file is not None  # frames before _memory_first were spilled to it
             self._file.seek(0)
             self._file.truncate()
             self._file_first = self._memory_first
@@ -90,8 +91,10 @@ class SampleHold(ClosedOnExit):
         while position < min(end, self._memory_first):  # spilled part
             n = min(block_frames, self._memory_first - position, end - position)
             block = np.empty((n, self.channels), self.dtype)
+            assert self._file is not None  # frames before _memory_first were spilled to it
             self._file.seek((position - self._file_first) * frame_bytes)
-            got = self._file.readinto(memoryview(block).cast("B"))
+            # NumPy's stubs give ndarray __buffer__ only on Python >= 3.12; the file is a BufferedRandom
+            got = self._file.readinto(memoryview(block).cast("B"))  # type: ignore[attr-defined, arg-type]
             if got != n * frame_bytes:
                 raise OSError(f"the temporary file of held samples gave {got} of {n * frame_bytes} bytes")
             yield block

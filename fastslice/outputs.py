@@ -312,7 +312,7 @@ def sweep_work_folders(folders: Iterable[str | os.PathLike[str]], stems_in: Any)
             pass
 
 
-def lab_path(clip: str) -> str:
+def lab_path(clip: str | os.PathLike[str]) -> str:
     """The transcript beside a clip: ``talk_0.wav`` -> ``talk_0.lab``."""
     return os.path.splitext(clip)[0] + ".lab"
 
@@ -416,6 +416,7 @@ class BucketOutput:
         self.work = Path(tempfile.mkdtemp(prefix="fastslice-work-"))
 
     def work_path(self, k: int, extension: str) -> Path:
+        assert self.work is not None, "prepare() makes the work folder first"
         return self.work / f"{self.stem}.{k}.{extension}.part"
 
     def sweep(self) -> None:

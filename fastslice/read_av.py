@@ -3,6 +3,7 @@ sound track of a video file."""
 from __future__ import annotations
 
 import collections
+import io
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ from .sources import ClosedOnExit, ReadError
 class AVSource(ClosedOnExit):
     decoder = "av"
     exact_seek = uncompressed = False
-    declared_frames = None
+    declared_frames: int | None = None
 
     def __init__(self, source: Any, name: str, stream_index: int) -> None:
         try:
@@ -48,7 +49,7 @@ class AVSource(ClosedOnExit):
             self._container.close()
             raise ReadError(name, "FFmpeg cannot tell its sample rate or channels")
         self.format, self.subtype = "FFMPEG", context.name
-        self.frames = None
+        self.frames: int | None = None
         self.dtype = np.dtype(np.float32)
         self.float_data = True
         self._frames = self._container.decode(self._stream)
@@ -77,15 +78,18 @@ class AVSource(ClosedOnExit):
         out = self._buffer[:take]
         if take:
             block = fifo.read(take)
+            assert block is not None  # the FIFO holds at least take samples
             name = block.format.name
             planar = name.endswith("p")
             dtype = _AV_DTYPES[name[:-1] if planar else name]
             if planar:  # one strided copy per channel into the block
                 for channel, plane in enumerate(block.planes[: self.channels]):
-                    _store_float32(np.frombuffer(plane, dtype, take), out[:, channel])
+                    # PyAV's stubs give its planes the buffer protocol only on Python >= 3.12
+                    _store_float32(np.frombuffer(plane, dtype, take), out[:, channel])  # type: ignore[call-overload]
             else:
-                _store_float32(np.frombuffer(block.planes[0], dtype, take * self.channels).reshape(take, self.channels),
-                               out)
+                plane = block.planes[0]
+                samples = np.frombuffer(plane, dtype, take * self.channels)  # type: ignore[call-overload]  # as above
+                _store_float32(samples.reshape(take, self.channels), out)
         self._position += take
         return out
 
@@ -112,12 +116,17 @@ class AVSource(ClosedOnExit):
         frame.pts = None
         return frame
 
+    def seek(self, frame: int) -> None:
+        """Not offered: FFmpeg's seeking is not exact (``exact_seek`` is False); read from the start."""
+        raise io.UnsupportedOperation(f"{self.name}: FFmpeg's input is read front to back, not seeked (exact_seek "
+                                      "is False)")
+
     def close(self) -> None:
         self._container.close()
 
 
 # FFmpeg's sample formats (without the planar "p"): the numpy type of their samples.
-_AV_DTYPES = {"u8": np.dtype(np.uint8), "s16": np.dtype(np.int16), "s32": np.dtype(np.int32),
+_AV_DTYPES: dict[str, np.dtype[Any]] = {"u8": np.dtype(np.uint8), "s16": np.dtype(np.int16), "s32": np.dtype(np.int32),
               "s64": np.dtype(np.int64), "flt": np.dtype(np.float32), "dbl": np.dtype(np.float64)}
 _AV_SCALE = {np.dtype(np.int16): np.float32(2.0 ** -15), np.dtype(np.int32): np.float32(2.0 ** -31),
              np.dtype(np.int64): np.float32(2.0 ** -63)}

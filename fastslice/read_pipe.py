@@ -2,6 +2,7 @@
 and the file objects FFmpeg is given for pipes."""
 from __future__ import annotations
 
+import io
 import struct
 from typing import Any
 
@@ -152,6 +153,11 @@ class WavStreamSource(ClosedOnExit):
         raw = np.frombuffer(self._raw, np.uint8, got)
         _decode_pcm(raw, self.subtype, out)
         return out
+
+    def seek(self, frame: int) -> None:
+        """Not offered: a pipe is read front to back (``exact_seek`` is False)."""
+        raise io.UnsupportedOperation(f"{self.name}: a WAV stream from a pipe is read front to back, not seeked "
+                                      "(exact_seek is False)")
 
     def close(self) -> None:
         pass

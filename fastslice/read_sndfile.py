@@ -80,7 +80,7 @@ class Spans(ClosedOnExit):
     channels: int
     format: str
     subtype: str
-    frames: int
+    frames: int | None
     dtype: np.dtype[Any]
     float_data: bool
     exact_seek: bool
@@ -148,8 +148,14 @@ class ParallelSndfile(Spans):
         self._ended = False
         self._fill()
 
+    @property
+    def _length(self) -> int:
+        """``frames``, known for the files decoded in parallel (``pays``)."""
+        assert self.frames is not None
+        return self.frames
+
     def _fill(self) -> None:
-        while len(self._spans) < 2 * self.threads and self._next_first < self.frames:
+        while len(self._spans) < 2 * self.threads and self._next_first < self._length:
             self._spans.append(self._pool.submit(self._decode, self._next_first))
             self._next_first += self.SPAN
 
@@ -164,7 +170,7 @@ class ParallelSndfile(Spans):
         except (self._soundfile.LibsndfileError, RuntimeError):  # the data ends before this span: nothing here
             return np.empty((0, self.channels), self.dtype)
         try:
-            return f.read(min(self.SPAN, self.frames - first), dtype=self.dtype.name, always_2d=True)
+            return f.read(min(self.SPAN, self._length - first), dtype=self.dtype.name, always_2d=True)
         except self._soundfile.LibsndfileError as exc:  # said as one handle says it
             raise FastsliceError(f"{self.name}: read failed at frame {f.tell()} ({exc.error_string})") from None
 
@@ -172,7 +178,7 @@ class ParallelSndfile(Spans):
         if not self._spans:
             return None
         span = self._spans.popleft().result()
-        if span.shape[0] < self.SPAN and self._next_first < self.frames:
+        if span.shape[0] < self.SPAN and self._next_first < self._length:
             self._ended = True  # the data ends early: nothing after it
         self._fill()
         return span

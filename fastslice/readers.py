@@ -40,7 +40,7 @@ from .errors import FastsliceError, ParameterError
 from .read_av import AVSource
 from .read_pipe import Peeked, ReadOnly, WavStreamSource
 from .read_sndfile import SndfileSource, decode_ahead, wav_data_chunk
-from .sources import SNDFILE_NATIVE, ClosedOnExit, Source, as_float32, float32_scale
+from .sources import SNDFILE_NATIVE, ClosedOnExit, ReadError, Source, as_float32, float32_scale
 
 __all__ = ["DECODERS", "SNDFILE_NATIVE", "ClosedOnExit", "Source", "as_float32", "decode_ahead", "float32_scale",
            "open_source", "wav_data_chunk"]
@@ -91,12 +91,12 @@ def _open_path(path: str, decoder: str, stream: int | None) -> Source:
                 return AVSource(path, path, 0)
     try:
         source = SndfileSource(path, path)
-    except FastsliceError as sndfile_error:
+    except ReadError as sndfile_error:
         if decoder == "sndfile":
             raise FastsliceError(f"{sndfile_error}{_what_it_is(path)}") from None
         try:
             return AVSource(path, path, 0)
-        except FastsliceError as av_error:
+        except ReadError as av_error:
             raise FastsliceError(f"{path}: cannot read it as audio ({sndfile_error.reason}; FFmpeg: "
                                  f"{av_error.reason}){_what_it_is(path)}") from None
     if decoder == "auto" and source.format in ("MP3", "MPEG"):
@@ -119,13 +119,13 @@ def _open_file_object(f: Any, name: str, decoder: str, stream: int | None) -> So
             return AVSource(f, name, 0)
         try:
             source = SndfileSource(f, name)
-        except FastsliceError as sndfile_error:
+        except ReadError as sndfile_error:
             if decoder == "sndfile":
                 raise
             f.seek(start)
             try:
                 return AVSource(f, name, 0)
-            except FastsliceError as av_error:
+            except ReadError as av_error:
                 raise FastsliceError(f"{name}: cannot read it as audio ({sndfile_error.reason}; FFmpeg: {av_error.reason})") from None
         if decoder == "auto" and source.format in ("MP3", "MPEG"):
             source.close()

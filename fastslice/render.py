@@ -135,6 +135,7 @@ class Level:
         """The gain of a clip of sample ``peak`` (amplitude) and ``integrated`` loudness (LUFS or None)."""
         if self.normalize is not None:
             return 1.0 if peak == 0 else self.mix * 10 ** (self.normalize / 20) / peak + (1 - self.mix)
+        assert self.ceiling is not None  # Level.of: without normalize_dbfs, peak_ceiling is set
         if self.target is not None:
             found = loudness.gain(integrated, peak, self.target, self.ceiling)
             if found is not None:

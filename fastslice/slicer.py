@@ -6,13 +6,17 @@ the reference's parameters, in its units (Hz, dB, ms) and with its rules.
 input); ``slice_ranges(waveform)`` returns where they are, as a (K, 2) int64
 array of ``[start, end)`` sample offsets.
 """
+from __future__ import annotations
+
 import math
 import numbers
 import os
 import threading
 import warnings
+from typing import Any, Callable
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _kernels, lengths
 from .errors import ParameterError
@@ -26,13 +30,20 @@ _MIN_WORK_PER_THREAD = 1 << 22
 _MAX_WINDOW_SAMPLES = 1 << 24
 _MAX_LOOKBACK_FRAMES = 1 << 24
 
+#: Audio as ``Slicer`` takes it: ``(samples,)`` or ``(channels, samples)``, float32 or float64.
+Waveform = npt.NDArray[np.floating[Any]]
+#: Clip ranges: a ``(K, 2)`` int64 array of ``[start, end)`` sample offsets.
+Ranges = npt.NDArray[np.int64]
+#: ``compute(first, stop)``: the RMS of frames ``[first, stop)`` into the output array.
+FrameComputer = Callable[[int, int], None]
 
-def _check_number(name, value):
+
+def _check_number(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ParameterError(f"{name}={value!r} must be a number")
     if not math.isfinite(value):
         raise ParameterError(f"{name}={value!r} must be a finite number")
-    return value
+    return value  # type: ignore[return-value]  # mypy: a numbers.Real (int, float, NumPy number) is no float
 
 
 #: The slicing parameters ``Slicer`` takes besides ``sr`` and ``threads``, in its order.
@@ -40,13 +51,14 @@ PARAMS = ("threshold", "min_length", "min_interval", "hop_size", "max_sil_kept",
           "merge_short")
 
 
-def check_params(threshold=-40.0, min_length=5000, min_interval=300, hop_size=20, max_sil_kept=5000, max_length=None,
-                 merge_short=False, legacy_short_check=False):
+def check_params(threshold: float = -40.0, min_length: float = 5000, min_interval: float = 300, hop_size: float = 20,
+                 max_sil_kept: float = 5000, max_length: float | None = None, merge_short: bool = False,
+                 legacy_short_check: bool = False) -> dict[str, Any]:
     """Check the rules of ``Slicer``'s parameters that hold whatever the sample rate (one message per
     rule); returns them as a dict of plain Python numbers (a NumPy integer becomes an ``int``, a
     NumPy float a ``float``), as ``Slicer`` and the markers take them.  The rules that depend on the
     rate (a hop of at least one sample, the window's size) are checked by ``Slicer`` itself."""
-    values = {}
+    values: dict[str, Any] = {}  # numbers, flags and None: keyed by the parameter's name
     if isinstance(threshold, str) and threshold.strip().lower().startswith("auto"):
         raise ParameterError(f"threshold={threshold!r} is chosen per input once it has been read: slice_file, "
                              "slice_files and the command line take it; for a Slicer, choose the level with "
@@ -85,7 +97,7 @@ def check_params(threshold=-40.0, min_length=5000, min_interval=300, hop_size=20
     return values
 
 
-def _plain(value):
+def _plain(value: float) -> float:
     """A number as the Python number it equals (``np.int64(5)`` -> ``5``, ``np.float32(0.5)`` -> ``0.5``)."""
     if isinstance(value, numbers.Integral):
         return int(value)
@@ -123,18 +135,18 @@ class Slicer:
 
     def __init__(
         self,
-        sr,
-        threshold=-40.0,
-        min_length=5000,
-        min_interval=300,
-        hop_size=20,
-        max_sil_kept=5000,
+        sr: float,
+        threshold: float = -40.0,
+        min_length: float = 5000,
+        min_interval: float = 300,
+        hop_size: float = 20,
+        max_sil_kept: float = 5000,
         *,
-        legacy_short_check=False,
-        max_length=None,
-        merge_short=False,
-        threads=None,
-    ):
+        legacy_short_check: bool = False,
+        max_length: float | None = None,
+        merge_short: bool = False,
+        threads: int | None = None,
+    ) -> None:
         _check_number("sr", sr)
         if sr <= 0:
             raise ParameterError(f"sr={sr!r} must be > 0 (Hz)")
@@ -158,12 +170,12 @@ class Slicer:
         self.merge_short = bool(merge_short)
         self.threads = threads
         #: maximum clip length in samples, or None
-        self.max_length_samples = None if max_length is None else max(1, round(sr * max_length / 1000))
+        self.max_length_samples: int | None = None if max_length is None else max(1, round(sr * max_length / 1000))
         # Derived exactly as the reference derives them (same operations, same rounding).
         min_interval_samples = sr * min_interval / 1000
         try:
             #: silence threshold as an RMS amplitude
-            self.threshold_amplitude = 10 ** (threshold / 20.0)
+            self.threshold_amplitude: float = 10 ** (threshold / 20.0)
         except OverflowError:
             raise ParameterError(f"threshold={threshold!r} dB is out of range; give a level in dB such as -40") from None
         self.hop_samples = hop_samples
@@ -184,7 +196,7 @@ class Slicer:
         #: the order the window's squares are summed in (pairwise, as NumPy sums them)
         self.window_plan = pairwise_plan(self.win_samples)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (
             f"Slicer(sr={self.sr!r}, threshold={self.threshold!r}, min_length={self.min_length!r}, "
             f"min_interval={self.min_interval!r}, hop_size={self.hop_size!r}, "
@@ -194,7 +206,7 @@ class Slicer:
 
     # -- public API -------------------------------------------------------
 
-    def slice(self, waveform):
+    def slice(self, waveform: npt.ArrayLike) -> list[Waveform]:
         """Cut ``waveform`` at silences; returns the reference's list of chunks.
 
         ``waveform`` is ``(samples,)`` or channels-first ``(channels, samples)``,
@@ -207,7 +219,7 @@ class Slicer:
             return [waveform]
         return [waveform[..., start:end] for start, end in ranges.tolist()]
 
-    def slice_ranges(self, waveform):
+    def slice_ranges(self, waveform: npt.ArrayLike) -> Ranges:
         """Where ``slice`` cuts: a (K, 2) int64 array of ``[start, end)`` sample offsets."""
         waveform = check_waveform(waveform)
         ranges = self._ranges(waveform)
@@ -215,11 +227,11 @@ class Slicer:
             return np.array([[0, waveform.shape[-1]]], dtype=np.int64)
         return ranges
 
-    def frame_rms(self, waveform):
+    def frame_rms(self, waveform: npt.ArrayLike) -> Waveform:
         """The RMS of every frame (the reference's ``get_rms`` on the channel mix), in the input's dtype."""
         return self._frame_rms(check_waveform(waveform))
 
-    def n_frames(self, n_samples):
+    def n_frames(self, n_samples: int) -> int:
         """Number of RMS frames of a signal of ``n_samples`` samples."""
         half = self.win_samples // 2
         return (n_samples + 2 * half - self.win_samples) // self.hop_samples + 1
@@ -229,15 +241,15 @@ class Slicer:
     def is_too_short(self, n_samples: int) -> bool:
         """The reference returns a recording of ``n_samples`` samples whole, uncut (its too-short rule)."""
         if self.legacy_short_check:
-            return n_samples <= self.min_length_frames
-        return (n_samples + self.hop_samples - 1) // self.hop_samples <= self.min_length_frames
+            return bool(n_samples <= self.min_length_frames)
+        return bool((n_samples + self.hop_samples - 1) // self.hop_samples <= self.min_length_frames)
 
-    def _frame_rms(self, waveform):
+    def _frame_rms(self, waveform: Waveform) -> Waveform:
         out = np.empty(self.n_frames(waveform.shape[-1]), dtype=waveform.dtype)
         self._in_ranges(self._frames_into(waveform, out), out.shape[0])
         return out
 
-    def _frames_into(self, waveform, out):
+    def _frames_into(self, waveform: Waveform, out: Waveform) -> FrameComputer:
         """``compute(first, stop)``: the RMS of frames ``[first, stop)`` into ``out[first:stop]``.
 
         Each call makes its own work buffers, so calls on disjoint ranges may run at once.
@@ -250,26 +262,26 @@ class Slicer:
             kernel, layout = mixing
             n_channels = dtype.type(waveform.shape[0])
 
-            def compute(first, stop):
+            def compute_mixed(first: int, stop: int) -> None:
                 stacks, scratch = self._scratch(dtype)
                 block = np.empty(_mix_block_length(self.win_samples, hop), dtype=dtype)
                 kernel(*layout, n_samples, n_channels, hop, win_length, plan, stacks, block, scratch,
                        first, out[first:stop])
 
-            return compute
+            return compute_mixed
         mono = np.ascontiguousarray(waveform if waveform.ndim == 1 else waveform.mean(axis=0))
 
-        def compute(first, stop):
+        def compute(first: int, stop: int) -> None:
             stacks, scratch = self._scratch(dtype)
             _kernels.frame_rms(mono, 0, n_samples, hop, first, win_length, plan, stacks, scratch, out[first:stop])
 
         return compute
 
-    def _scratch(self, dtype):
+    def _scratch(self, dtype: np.dtype[Any]) -> tuple[Waveform, Waveform]:
         """(stacks, scratch): a thread's own work buffers for the frame kernels."""
         return np.empty((_kernels.FRAMES_AT_ONCE, len(self.window_plan)), dtype=dtype), np.empty(self.win_samples, dtype=dtype)
 
-    def _in_ranges(self, compute, n_frames):
+    def _in_ranges(self, compute: FrameComputer, n_frames: int) -> None:
         """Run ``compute(first, stop)`` over frames ``[0, n_frames)``: the calling thread takes the
         first range, one more thread each of the others (the kernels release the GIL)."""
         threads = max(1, min(self.threads or available_cpus(), n_frames * self.win_samples // _MIN_WORK_PER_THREAD))
@@ -277,9 +289,9 @@ class Slicer:
             compute(0, n_frames)
             return
         bounds = [n_frames * k // threads for k in range(threads + 1)]
-        failures = []
+        failures: list[BaseException] = []
 
-        def run(first, stop):
+        def run(first: int, stop: int) -> None:
             try:
                 compute(first, stop)
             except BaseException as exc:  # handed to the calling thread
@@ -295,7 +307,7 @@ class Slicer:
         if failures:
             raise failures[0]
 
-    def comparable_threshold(self, rms_dtype: np.dtype) -> np.floating:
+    def comparable_threshold(self, rms_dtype: np.dtype[Any]) -> np.floating[Any]:
         """The threshold in the type NumPy compares ``rms < threshold`` in.
 
         NumPy 2 (NEP 50) converts a Python float to the RMS dtype (float32 for
@@ -306,9 +318,10 @@ class Slicer:
         dtype = np.result_type(rms_dtype, self.threshold_amplitude)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            return dtype.type(self.threshold_amplitude)
+            threshold: np.floating[Any] = dtype.type(self.threshold_amplitude)
+            return threshold
 
-    def ranges_from_rms(self, rms, n_samples):
+    def ranges_from_rms(self, rms: npt.ArrayLike, n_samples: int) -> Ranges:
         """``slice_ranges`` of a recording of ``n_samples`` samples whose RMS frames are ``rms``
         (``frame_rms`` of it, or the frames a stream computed): the state machine alone, for a
         threshold chosen after the frames were computed (``fastslice.levels``)."""
@@ -324,36 +337,41 @@ class Slicer:
         limit = self.max_length_samples
         return self.is_too_short(n_samples) and (limit is None or n_samples <= limit)
 
-    def _ranges(self, waveform, n_samples=None, rms=None):
+    def _ranges(self, waveform: Waveform | None, n_samples: int | None = None,
+                rms: Waveform | None = None) -> Ranges | None:
         """[start, end) of each chunk, or None where the reference returns the input whole."""
-        n_samples = waveform.shape[-1] if n_samples is None else n_samples
+        if n_samples is None:
+            assert waveform is not None, "the waveform, or its length and its frames"
+            n_samples = waveform.shape[-1]
         limit = self.max_length_samples
         if self.is_whole(n_samples):
             return None
-        rms = self._frame_rms(waveform) if rms is None else rms
+        if rms is None:
+            assert waveform is not None, "the waveform, or its frames"
+            rms = self._frame_rms(waveform)
         ranges = None if self.is_too_short(n_samples) else self._reference_ranges(rms, n_samples)
         if limit is None:
             return ranges
-        clips = [(0, n_samples)] if ranges is None else [tuple(r) for r in ranges.tolist()]
+        clips: list[tuple[int, int]] = [(0, n_samples)] if ranges is None else [(a, b) for a, b in ranges.tolist()]
         if self.merge_short:
             clips = lengths.merge_ranges(clips, limit)
         clips = lengths.split_ranges(clips, rms, 0, self.hop_samples, limit)
         return np.array(clips, dtype=np.int64).reshape(-1, 2)
 
-    def _reference_ranges(self, rms, n_samples):
+    def _reference_ranges(self, rms: Waveform, n_samples: int) -> Ranges | None:
         """The reference's chunk ranges from the RMS of every frame, or None for "the input whole"."""
         tags = self.silence_tags(rms)
         if tags is None:
             return None
         return tags_to_ranges(tags, rms.shape[0], n_samples, self.hop_samples)
 
-    def silence_tags(self, rms):
+    def silence_tags(self, rms: Waveform) -> Ranges | None:
         """The reference's silence tags ``(K, 2)`` in frames (the last may end at ``n_frames + 1``), or None."""
         n_frames = rms.shape[0]
         threshold = self.comparable_threshold(rms.dtype)
         state = np.array([-1, 0, -1], dtype=np.int64)
         tags = np.empty((n_frames + 1, 2), dtype=np.int64)
-        count = _kernels.tag_silences(
+        count: int = _kernels.tag_silences(
             rms, 0, n_frames, threshold,
             self.min_interval_frames, self.min_length_frames, self.max_sil_kept_frames,
             state, tags,
@@ -362,23 +380,23 @@ class Slicer:
         return tags[:count] if count else None
 
 
-def available_cpus():
+def available_cpus() -> int:
     """The CPUs this process may run on."""
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
 
 
-def pairwise_plan(n):
+def pairwise_plan(n: int) -> Ranges:
     """How NumPy's pairwise summation splits a run of ``n`` values, in post-order.
 
     Rows ``[offset, length]`` (length 1..128) are blocks summed with 8
     accumulators; rows ``[0, 0]`` add the two most recent partial sums.  NumPy
     halves runs longer than 128 at ``n // 2`` rounded down to a multiple of 8.
     """
-    rows = []
+    rows: list[tuple[int, int]] = []
 
-    def visit(offset, length):
+    def visit(offset: int, length: int) -> None:
         if length <= 128:
             rows.append((offset, length))
             return
@@ -392,9 +410,9 @@ def pairwise_plan(n):
     return np.array(rows, dtype=np.int64)
 
 
-def tags_to_bounds(tags, n_frames):
+def tags_to_bounds(tags: Ranges, n_frames: int) -> list[tuple[int, int]]:
     """The reference's chunks between silence tags, as ``(begin, end)`` frames."""
-    bounds = []
+    bounds: list[tuple[int, int]] = []
     if tags[0, 0] > 0:
         bounds.append((0, int(tags[0, 0])))
     for k in range(len(tags) - 1):
@@ -404,7 +422,7 @@ def tags_to_bounds(tags, n_frames):
     return bounds
 
 
-def tags_to_ranges(tags, n_frames, n_samples, hop_samples):
+def tags_to_ranges(tags: Ranges, n_frames: int, n_samples: int, hop_samples: int) -> Ranges:
     """Turn silence tags (frames) into the reference's chunk ranges (samples)."""
     bounds = tags_to_bounds(tags, n_frames)
     ranges = np.empty((len(bounds), 2), dtype=np.int64)
@@ -415,7 +433,9 @@ def tags_to_ranges(tags, n_frames, n_samples, hop_samples):
     return ranges
 
 
-def check_waveform(waveform):
+def check_waveform(waveform: npt.ArrayLike) -> Waveform:
+    """``waveform`` as the float array ``Slicer`` cuts (an array as it is, anything else through
+    ``np.asarray``); raises ``ParameterError`` saying the fix for another dtype or shape."""
     if not isinstance(waveform, np.ndarray):
         waveform = np.asarray(waveform)
     if waveform.dtype not in (np.float32, np.float64):
@@ -433,10 +453,10 @@ def check_waveform(waveform):
         )
     if waveform.ndim == 2 and waveform.shape[0] == 0:
         raise ParameterError(f"waveform has shape {waveform.shape}: no channels")
-    return waveform
+    return waveform  # float32 or float64: checked above
 
 
-def _mix_block_length(win, hop):
+def _mix_block_length(win: int, hop: int) -> int:
     """Samples mixed at once: about ``_MIX_BLOCK_SAMPLES``, for a whole number of groups of
     frames that ``frame_rms`` sums together (a frame left over is summed on its own, slower)."""
     group = _kernels.FRAMES_AT_ONCE
@@ -444,7 +464,7 @@ def _mix_block_length(win, hop):
     return (frames - 1) * hop + win
 
 
-def _mixing_kernel(waveform):
+def _mixing_kernel(waveform: Waveform) -> tuple[Callable[..., None], tuple[Waveform, int, int]] | None:
     """``(kernel, layout arguments)`` that mix ``waveform``'s channels block by block, or None
     where NumPy's own mean makes the mono mix: 1-D input, 8+ channels that NumPy adds
     pairwise, views that skip samples, negative or zero strides (rare cases, not worth
@@ -462,7 +482,7 @@ def _mixing_kernel(waveform):
     return None
 
 
-def _strided_samples(waveform):
+def _strided_samples(waveform: Waveform) -> tuple[Waveform, int, int] | None:
     """``(flat, channel_stride, sample_stride)``: waveform's memory as a 1-D array, strides in samples.
 
     Channel c of sample n is ``flat[c * channel_stride + n * sample_stride]``.  None
@@ -484,7 +504,7 @@ def _strided_samples(waveform):
     return flat, channel_stride, sample_stride
 
 
-def _numpy_mixes_pairwise(waveform):
+def _numpy_mixes_pairwise(waveform: Waveform) -> bool | None:
     """How ``waveform.mean(axis=0)`` adds channels: True pairwise, False in turn, None unknown.
 
     NumPy's reduction loops over the axis of smallest stride innermost, and sums

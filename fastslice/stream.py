@@ -23,6 +23,7 @@ from collections.abc import Generator, Iterator
 from typing import Any, Callable
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _kernels, readers
 from .errors import FastsliceError, ParameterError
@@ -252,8 +253,8 @@ def iter_clip_ranges(source: Any, *, decoder: str = "auto", stream: int | None =
 
 
 def iter_frame_rms(source: Any, *, decoder: str = "auto", stream: int | None = None, block_frames: int = BLOCK_FRAMES,
-                   gate_for: Callable[[int, int], Gate] | None = None,
-                   block_sink: Callable[[int, int, np.ndarray], None] | None = None,
+                   gate_for: Callable[[int, int], Gate | None] | None = None,
+                   block_sink: Callable[[int, int, npt.NDArray[np.float32]], object] | None = None,
                    **params: Any) -> Generator[tuple[int, np.ndarray], None, tuple[tuple[int, int, int | None], list[Range]]]:
     """Yield ``(first_frame, rms)`` blocks of a recording's RMS envelope (one value per hop) as it is
     read; the generator's return value (``StopIteration.value``) is ``(source info, list of clip ranges)``.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import types
-from typing import Any, Iterable
+from typing import Any, Iterable, TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -23,7 +23,17 @@ SOURCE_DTYPES = ("int16", "int32", "float32", "float64")
 
 _SR = 8000
 # Lengths small enough for a 3 s signal with a 1 s pause to be cut, so that every kernel runs.
-_PARAMS = {"threshold": -40.0, "min_length": 1000, "min_interval": 300, "hop_size": 10, "max_sil_kept": 500}
+class _Params(TypedDict):
+    """The slicing parameters the warm-up passes to ``Slicer`` (ms and dB)."""
+
+    threshold: float
+    min_length: float
+    min_interval: float
+    hop_size: float
+    max_sil_kept: float
+
+
+_PARAMS: _Params = {"threshold": -40.0, "min_length": 1000, "min_interval": 300, "hop_size": 10, "max_sil_kept": 500}
 
 
 def _stereo(dtype: npt.DTypeLike) -> npt.NDArray[Any]:

@@ -345,3 +345,12 @@ def test_site_builds_strictly_with_the_whole_command_line(tmp_path: Path) -> Non
     for name in fastslice.__all__:
         if name != "__version__":
             assert f'.{name}"' in api, f"no entry for fastslice.{name} in the API reference"
+
+
+def test_the_design_page_names_every_module() -> None:
+    """docs/design.md says where each stage lives: a module missing from it is a stage nobody can find."""
+    page = (DOCS / "design.md").read_text(encoding="utf-8")
+    package = ROOT / "fastslice"
+    missing = [path.relative_to(ROOT).as_posix() for path in sorted(package.rglob("*.py"))
+               if path.relative_to(ROOT).as_posix() not in page and f"`{path.name}`" not in page]
+    assert not missing, f"docs/design.md does not name {missing}"

@@ -36,6 +36,7 @@ from array import array
 import numpy as np
 
 from . import manifest, storage
+from . import seams
 from .errors import FastsliceError, ParameterError
 from .options import SliceOptions
 from .outputs import InputOutput, sweep_work_folders
@@ -142,6 +143,7 @@ def _run(table, order, options, in_process, executor, jobs, on_progress, record)
             job = table[index]
             watch = None if on_progress is None else (lambda s, t, index=index, job=job: on_progress(index, job, s, t))
             record(index, job, *run_one(job, options, on_progress=watch, listed=table.listed(index, options)))
+            seams.reach("input-done")
     elif executor is None:
         from .warmup import warm_command_line
 
@@ -160,6 +162,7 @@ def run_one(job, options, on_progress=None, listed=None):
     from .files import slice_file
 
     source, folder, stem, speaker, records = job
+    seams.reach("worker-task")
     try:
         if source == STDIN:
             return slice_file(sys.stdin.buffer, folder, options, stem=stem, speaker=speaker, records=records,
@@ -647,6 +650,7 @@ def _worker(conn, options):
                 return
             index, job, listed = task
             outcome = run_one(job, options, on_progress=lambda s, t: conn.send(("progress", s, t)), listed=listed)
+            seams.reach("input-done")
             conn.send(("done", outcome))
     except (KeyboardInterrupt, EOFError, BrokenPipeError):
         return

@@ -51,6 +51,7 @@ from . import (
     speech,
     storage,
 )
+from . import seams
 from .errors import FastsliceError, ParameterError
 from .filters import HighPass, butter_highpass
 from .formats import INTEGER_SUBTYPES, output_format  # noqa: F401  (output_format: part of this module's API)
@@ -711,6 +712,7 @@ class _ClipWriter:
             self._put(("blocks", clip, work, spec))
             for block in blocks:
                 self._put(self._copy(block))  # the hold reuses its memory
+                seams.reach("block-handed")
             self._put(self._END)
             self._open = False
 
@@ -855,6 +857,7 @@ class _Encoders:
         try:
             for block in blocks:
                 self._put(feed, np.array(block))
+                seams.reach("block-handed")
         except BaseException:  # e.g. Ctrl-C on a stream: that clip only is abandoned; the others go on
             self._abandoned.add(self._pending[-1][3])
             self._put(feed, _Stopped(_ClipWriter._ABANDON))
@@ -1008,6 +1011,7 @@ class _WavCopy:
                     if got == 0:
                         raise OSError(f"the data ends before frame {end} on reading it again")
                     copied += got
+                    seams.reach("clip-writing")
         return end - start
 
 
@@ -1095,6 +1099,7 @@ def _write_clip(blocks, temporary, spec, final):
                     if counts and block.dtype.kind == "f":
                         clipped += _kernels.count_beyond_full_scale(np.ascontiguousarray(block))
                     out.write(block)
+                    seams.reach("clip-writing")
                     frames += block.shape[0]
                     guarded.raise_error()
             guarded.flush()
@@ -1119,6 +1124,7 @@ def _write_float_wav(blocks, temporary, spec, final, header):
                                   "(--format RF64)")
                 if block.size:
                     _write_all(out, memoryview(block.reshape(-1)).cast("B"))
+                    seams.reach("clip-writing")
                 frames += block.shape[0]
             out.seek(0)
             _write_all(out, header.for_frames(frames, frames * frame_bytes))

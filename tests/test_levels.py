@@ -8,7 +8,6 @@ room's noise floor.
 import csv
 import json
 import re
-import subprocess
 import sys
 
 import numpy as np
@@ -21,6 +20,7 @@ import oracle
 import signals
 from fastslice import ParameterError, SliceOptions, Slicer, levels, slice_file
 from fastslice.loudness import Meter
+from conftest import fastslice
 
 SR = 22050  # espeak-ng's rate
 SENTENCES = [
@@ -35,12 +35,6 @@ CUT = dict(min_length=1500, min_interval=300, hop_size=10, max_sil_kept=300)
 CUT_FLAGS = ["--min-length", "1500", "--min-interval", "300", "--hop-size", "10", "--max-sil-kept", "300"]
 GAINS_DB = (-12, -24, -36)
 
-
-def fastslice(*args, check=None, **kwargs):
-    done = subprocess.run([sys.executable, "-m", "fastslice", *map(str, args)], capture_output=True, text=True, **kwargs)
-    if check is not None:
-        assert done.returncode == check, done.stderr
-    return done
 
 
 def manifest_rows(path):

@@ -1,15 +1,20 @@
 """Slicing a library through a real Dask cluster (LocalCluster: worker processes on loopback)."""
+import concurrent.futures
 import os
 import signal
 import subprocess
 import sys
 
 import pytest
-from test_cli import OPTIONS, PARAMS, fastslice, write_recording
+from conftest import fastslice
+from test_cli import OPTIONS, PARAMS, write_recording
 
+from fastslice import seams
 from fastslice.batch import slice_files
 
 distributed = pytest.importorskip("dask.distributed")  # in the test extra: never skipped in CI
+
+pytestmark = pytest.mark.cluster
 
 
 @pytest.fixture(scope="module")
@@ -44,19 +49,23 @@ def test_outputs_are_identical_to_a_local_run(cluster, library, tmp_path):
     assert os.getpid() not in pids and len(pids) == 2  # the work ran in the workers
 
 
-def test_a_worker_killed_mid_run_loses_nothing(cluster, library, tmp_path):
+def test_a_worker_killed_mid_run_loses_nothing(cluster, library, tmp_path, seam):
     expected = slice_files([library], tmp_path / "local", PARAMS)
-    killed = []
-
-    def kill_one_worker(result, error):
-        if not killed:
-            pid = next(iter(cluster.run(os.getpid).values()))
-            os.kill(pid, signal.SIGKILL)
-            killed.append(pid)
-
-    batch = slice_files([library], tmp_path / "dask", PARAMS, executor=cluster.get_executor(pure=False),
-                        progress=kill_one_worker)
-    assert killed
+    workers = set(cluster.run(os.getpid).values())
+    with seam("worker-task") as task, concurrent.futures.ThreadPoolExecutor(1) as runner:
+        folder = str(task.folder)
+        cluster.run(lambda: os.environ.__setitem__(seams.ENV, folder))  # the workers stop at the seam
+        try:
+            running = runner.submit(slice_files, [library], tmp_path / "dask", PARAMS,
+                                    executor=cluster.get_executor(pure=False))
+            (held,) = task.wait(1)  # a worker has taken a task and is held before slicing it
+            assert held in workers
+            os.kill(held, signal.SIGKILL)  # the kill hits a worker with a task in hand
+        finally:
+            task.release()
+            cluster.run(lambda: os.environ.pop(seams.ENV, None), on_error="ignore")
+        batch = running.result(timeout=300)
+    assert held not in set(cluster.run(os.getpid).values())
     assert not list((tmp_path / "dask").rglob("*.part")), "a half-written clip was left behind"
     finished = {str(r.source) for r in batch.done}
     assert len(finished) + len(batch.errors) == 10  # every file is done or reported

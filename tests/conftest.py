@@ -21,6 +21,41 @@ from fastslice.seams import Seam
 #: fixtures that make a test need something beyond Python: the marker each one gives
 MARKED_BY_FIXTURE = {"browser": "browser", "s3": "server", "counted_s3": "server", "cluster": "cluster"}
 
+#: modules whose every test is slow (servers, clusters, compilers in fresh processes)
+SLOW_MODULES = {"test_storage", "test_dask", "test_jit", "test_tune"}
+
+#: other tests that take more than about 5 s on the 2-core reference machine ("module::function")
+SLOW_TESTS = {
+    "test_cli::test_a_directory_tree_is_mirrored_with_exact_clips",
+    "test_cli::test_clips_equal_the_seed_flows_clips",
+    "test_compat::test_compat_slicers_match_the_copies_contracts",
+    "test_cues::test_analyze_with_the_speech_detector",
+    "test_decoding::test_clips_encoded_on_several_threads_are_those_one_writer_writes",
+    "test_decoding::test_ffmpeg_blocks_equal_per_frame_decoding",
+    "test_formats::test_a_long_mp3_is_sliced_as_a_whole_decode_gives_it",
+    "test_formats::test_long_ogg_files_stream_as_libsndfile_decodes_them_whole",
+    "test_formats::test_resume_after_kill_is_byte_identical_for_compressed_inputs",
+    "test_hardening::test_runs_are_byte_identical",
+    "test_highpass::test_a_long_file_is_sliced_as_its_whole_filtered_signal",
+    "test_levels::test_auto_gives_every_level_of_a_recording_the_same_cuts_where_a_fixed_threshold_does_not",
+    "test_library::test_a_killed_worker_costs_only_its_own_file",
+    "test_library::test_the_work_per_input_does_not_grow_with_the_number_of_inputs",
+    "test_pipeline::test_the_command_lines_threads_option",
+    "test_pipeline::test_threads_1_to_8_write_the_same_bytes_on_every_format",
+    "test_readme::test_so_vits_svc_walkthrough_runs",
+    "test_readme::test_the_projects_slicing_steps_run",
+    "test_readme::test_warmup_prints_what_the_readme_shows",
+    "test_review::test_flags_catch_the_bad_clips_and_spare_the_good",
+    "test_review::test_the_page_in_a_real_browser",
+    "test_stream::test_stream_equals_in_memory",
+    "test_threads::test_long_inputs_really_use_the_threads",
+}
+
+#: modules whose tests share an expensive module fixture (servers, a cluster, a ten-minute
+#: recording and its page): under xdist (--dist loadgroup) each runs on one process, so the
+#: fixture is made once
+GROUPED_MODULES = {"test_storage", "test_dask", "test_tune"}
+
 
 def fastslice(*args: object, check: int | None = None, **kwargs: Any) -> subprocess.CompletedProcess[str]:
     """Run ``python -m fastslice ARGS`` as a user runs it (a subprocess), its output captured as text.
@@ -68,9 +103,16 @@ def legacy() -> Any:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark each test by the fixtures it uses (a browser, a server, a cluster)."""
+    """Mark each test by the fixtures it uses (a browser, a server, a cluster), the slow ones
+    ``slow``, and group those of a module with an expensive module fixture (``xdist_group``)."""
     for item in items:
         for fixture in getattr(item, "fixturenames", ()):
             marker = MARKED_BY_FIXTURE.get(fixture)
             if marker is not None:
                 item.add_marker(marker)
+        module = item.module.__name__ if getattr(item, "module", None) is not None else ""
+        function = getattr(item, "originalname", item.name)
+        if module in SLOW_MODULES or f"{module}::{function}" in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
+        if module in GROUPED_MODULES:
+            item.add_marker(pytest.mark.xdist_group(module))

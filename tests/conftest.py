@@ -7,6 +7,7 @@ by the fixtures it uses (``browser``; ``s3``, ``counted_s3``; ``cluster``) or by
 """
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -51,11 +52,14 @@ SLOW_TESTS = {
     "test_threads::test_long_inputs_really_use_the_threads",
 }
 
-#: modules whose tests share an expensive module fixture (servers, a cluster, a ten-minute
-#: recording and its page): under xdist (--dist loadgroup) each runs on one process, so the
-#: fixture is made once
-GROUPED_MODULES = {"test_storage", "test_dask", "test_tune"}
-
+#: expensive module fixtures ("module::fixture": long recordings encoded, a cluster started, a
+#: page built): under xdist (``--dist loadgroup``) the tests that use one run on one process, so
+#: it is made once; the module's other tests are spread freely
+GROUPED_FIXTURES = {
+    "test_cues::spoken", "test_dask::cluster", "test_decoding::ten_minutes", "test_exports::speakers",
+    "test_formats::av_files", "test_formats::long_mp3", "test_highpass::rumbling", "test_levels::talk",
+    "test_pipeline::every_format", "test_tune::recording",
+}
 
 def fastslice(*args: object, check: int | None = None, **kwargs: Any) -> subprocess.CompletedProcess[str]:
     """Run ``python -m fastslice ARGS`` as a user runs it (a subprocess), its output captured as text.
@@ -102,9 +106,17 @@ def legacy() -> Any:
     return oracle.load_legacy()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C reaches the processes the tests start.  A run started in the background (``&`` in a
+    script, nohup, some CI runners) ignores SIGINT, and a child inherits an ignored signal: the
+    tests that press Ctrl-C would then send it to no effect.  A handled one is reset in the child."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark each test by the fixtures it uses (a browser, a server, a cluster), the slow ones
-    ``slow``, and group those of a module with an expensive module fixture (``xdist_group``)."""
+    ``slow``, and group those that share an expensive module fixture (``xdist_group``)."""
     for item in items:
         for fixture in getattr(item, "fixturenames", ()):
             marker = MARKED_BY_FIXTURE.get(fixture)
@@ -114,5 +126,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         function = getattr(item, "originalname", item.name)
         if module in SLOW_MODULES or f"{module}::{function}" in SLOW_TESTS:
             item.add_marker(pytest.mark.slow)
-        if module in GROUPED_MODULES:
-            item.add_marker(pytest.mark.xdist_group(module))
+        for fixture in getattr(item, "fixturenames", ()):
+            if f"{module}::{fixture}" in GROUPED_FIXTURES:
+                item.add_marker(pytest.mark.xdist_group(f"{module}::{fixture}"))
+                break

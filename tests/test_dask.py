@@ -24,11 +24,12 @@ def cluster():
             yield client
 
 
-@pytest.fixture
-def library(tmp_path):
-    root = tmp_path / "library"
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    """Ten recordings of 20 s in two folders (read only: every test writes under its own tmp_path)."""
+    root = tmp_path_factory.mktemp("dask") / "library"
     for i in range(10):
-        write_recording(root / f"part{i // 5}" / f"take{i}.wav", 50 + i, seconds=40)
+        write_recording(root / f"part{i // 5}" / f"take{i}.wav", 50 + i, seconds=20)
     return root
 
 
@@ -97,7 +98,9 @@ def test_cli_without_dask_says_how_to_get_it(library, tmp_path):
 
 
 def test_cli_unreachable_scheduler(library, tmp_path):
-    result = fastslice("slice", library, "-o", tmp_path / "o", "--dask", "tcp://127.0.0.1:9")
+    # Dask's connect timeout, 30 s by default, shortened: the refusal is immediate, the retries are not
+    result = fastslice("slice", library, "-o", tmp_path / "o", "--dask", "tcp://127.0.0.1:9",
+                       env={**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"})
     assert result.returncode == 2 and "cannot reach the scheduler" in result.stderr
 
 
@@ -121,6 +124,7 @@ def test_workers_in_another_folder_get_absolute_paths(cluster, library, tmp_path
     before = cluster.run(os.getcwd)
     cluster.run(os.chdir, "/")
     try:
+        (tmp_path / "library").symlink_to(library, target_is_directory=True)
         monkeypatch.chdir(tmp_path)
         remote = slice_files(["library"], "relative", PARAMS, executor=cluster.get_executor(pure=False))
     finally:

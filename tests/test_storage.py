@@ -17,7 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
-import time
+import threading
 
 import pytest
 from test_cli import OPTIONS, PARAMS, write_recording
@@ -50,8 +50,7 @@ class Moto:
         self.start()
 
     def start(self):
-        self._server.start()
-        _wait_for_port(self.port)
+        self._server.start()  # returns once its socket listens (moto's ready event)
 
     def stop(self):
         self._server.stop()
@@ -66,6 +65,10 @@ def _CountingMotoServer(requests, **kwargs):
     from werkzeug.serving import make_server
 
     class Counting(ThreadedMotoServer):
+        def start(self):  # started again after stop(): wait for the new socket, not the old event
+            self._server_ready_event.clear()
+            super().start()
+
         def _server_entry(self):
             app = DomainDispatcherApplication(create_backend_app)
 
@@ -97,8 +100,13 @@ class Rclone:
         self._process = subprocess.Popen(
             [binary, "serve", "s3", str(self.folder), "--addr", f"127.0.0.1:{self.port}",
              "--auth-key", f"{KEY},{SECRET}", "--vfs-cache-mode", "off"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait_for_port(self.port)
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for line in self._process.stderr:  # its log says when it listens: the event waited for
+            if "Starting s3 server on" in line:
+                break
+        else:
+            raise RuntimeError(f"rclone serve s3 ended before it listened on port {self.port}")
+        threading.Thread(target=self._process.stderr.read, daemon=True).start()  # its log, drained from here on
 
     def stop(self):
         self._process.terminate()
@@ -106,17 +114,6 @@ class Rclone:
 
     def close(self):
         self.stop()
-
-
-def _wait_for_port(port, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError(f"no server on port {port}")
 
 
 SERVERS = ["moto", "rclone"]

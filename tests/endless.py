@@ -41,10 +41,12 @@ def slice_until_interrupted(slicer_argv, sr, kind, blocks, timeout=120):
 
     def write():
         try:
-            slicer.stdin.write(b"RIFF" + struct.pack("<I", 0xFFFFFFFF) + b"WAVEfmt " +
-                               struct.pack("<IHHIIHH", 16, 1, 1, sr, 2 * sr, 2, 16) + b"data" + struct.pack("<I", 0xFFFFFFFF))
+            fmt = struct.pack("<IHHIIHH", 16, 1, 1, sr, 2 * sr, 2, 16)
+            slicer.stdin.write(b"RIFF" + struct.pack("<I", 0xFFFFFFFF) + b"WAVEfmt " + fmt + b"data" +
+                               struct.pack("<I", 0xFFFFFFFF))
             while True:
-                slicer.stdin.write(block(written[0], sr, kind).astype("<i2").tobytes())  # returns once all but 64 KB is read
+                # returns once the slicer has read all but 64 KB of it
+                slicer.stdin.write(block(written[0], sr, kind).astype("<i2").tobytes())
                 slicer.stdin.flush()
                 written[0] += 1
                 if written[0] == blocks:

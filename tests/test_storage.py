@@ -236,7 +236,8 @@ def test_a_killed_worker_then_a_rerun_gives_the_clean_content(s3, library, tmp_p
     assert slice_files([prefix], clean, PARAMS, storage_options=s3.options).errors == []
     with seam("worker-task") as task:
         monkeypatch.setenv(seams.ENV, str(task.folder))  # the cluster's workers stop at the seam
-        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                      dashboard_address=None) as cluster:
             with distributed.Client(cluster) as client, concurrent.futures.ThreadPoolExecutor(1) as runner:
                 workers = set(client.run(os.getpid).values())
                 running = runner.submit(slice_files, [prefix], killed_out, PARAMS, storage_options=s3.options,

@@ -39,7 +39,6 @@ SLOW_TESTS = {
     "test_hardening::test_runs_are_byte_identical",
     "test_highpass::test_a_long_file_is_sliced_as_its_whole_filtered_signal",
     "test_levels::test_auto_gives_every_level_of_a_recording_the_same_cuts_where_a_fixed_threshold_does_not",
-    "test_library::test_a_killed_worker_costs_only_its_own_file",
     "test_library::test_the_work_per_input_does_not_grow_with_the_number_of_inputs",
     "test_pipeline::test_the_command_lines_threads_option",
     "test_pipeline::test_threads_1_to_8_write_the_same_bytes_on_every_format",
@@ -75,8 +74,8 @@ def fastslice(*args: object, check: int | None = None, **kwargs: Any) -> subproc
 
 
 def fastslice_process(*args: object, **kwargs: Any) -> subprocess.Popen[str]:
-    """Start ``python -m fastslice ARGS`` in the background (for tests that stop it at a seam);
-    standard output and error are pipes of text unless ``kwargs`` say otherwise."""
+    """Start ``python -m fastslice ARGS`` in the background (for tests that stop it at a seam): its
+    standard output discarded, its standard error a pipe of text, unless ``kwargs`` say otherwise."""
     kwargs.setdefault("stdout", subprocess.DEVNULL)
     kwargs.setdefault("stderr", subprocess.PIPE)
     return subprocess.Popen([sys.executable, "-m", "fastslice", *map(str, args)], text=True, **kwargs)

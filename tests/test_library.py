@@ -377,21 +377,23 @@ def test_ctrl_c_during_a_handover_keeps_the_complete_queued_clips(tmp_path, monk
 # -- 12. a worker killed mid-batch -------------------------------------------------------------------
 
 
-def _has_open(pid, path):
-    """Whether process ``pid`` has the file ``path`` open."""
+def _writes(pid, stem):
+    """Whether process ``pid`` has a temporary clip of ``stem`` open (``STEM.K.EXT.part``)."""
     try:
-        return any(os.readlink(fd) == str(path) for fd in Path(f"/proc/{pid}/fd").iterdir())
+        links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
     except OSError:  # it has ended
         return False
+    return any(Path(link).name.startswith(f"{stem}.") and link.endswith(".part") for link in links)
 
 
-def _arrival_with_open(held, path, exclude=()):
-    """Wait for the processes arriving at the held seam until one has ``path`` open: its pid."""
+def _arrival_writing(held, stem, exclude=()):
+    """Wait for the processes arriving at the held "clip-writing" seam until one is writing a clip
+    of ``stem``: its pid."""
     count = 0
     while True:
         count += 1
         pid = held.wait(count)[-1]
-        if pid not in exclude and _has_open(pid, path):
+        if pid not in exclude and _writes(pid, stem):
             return pid
 
 
@@ -429,7 +431,7 @@ def test_a_killed_worker_costs_only_its_own_file(tmp_path, batch_with_a_long_fil
     # The worker with the long file is killed (kill -9) while it writes a clip of it: held at the seam.
     with seam("input-done") as done, seam("clip-writing") as writing:
         process = fastslice_process("slice", folder, "-o", out, *OPTIONS, "-j", "2", env=writing.env)
-        worker = _arrival_with_open(writing, long)
+        worker = _arrival_writing(writing, long.stem)
         if when == "the others done":  # the long file's worker stopped, the other slices the six
             os.kill(worker, signal.SIGSTOP)
             writing.release()
@@ -439,7 +441,7 @@ def test_a_killed_worker_costs_only_its_own_file(tmp_path, batch_with_a_long_fil
         os.kill(worker, signal.SIGKILL)
         killed.append(worker)
         if kills == 2:  # and the fresh worker it is given to, too
-            killed.append(_arrival_with_open(writing, long, exclude=killed))
+            killed.append(_arrival_writing(writing, long.stem, exclude=killed))
             os.kill(killed[-1], signal.SIGKILL)
         done.__exit__(None, None, None)
     _, stderr = process.communicate(timeout=300)

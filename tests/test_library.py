@@ -380,21 +380,28 @@ def test_ctrl_c_during_a_handover_keeps_the_complete_queued_clips(tmp_path, monk
 def _writes(pid, stem):
     """Whether process ``pid`` has a temporary clip of ``stem`` open (``STEM.K.EXT.part``)."""
     try:
-        links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
     except OSError:  # it has ended
         return False
-    return any(Path(link).name.startswith(f"{stem}.") and link.endswith(".part") for link in links)
+    for fd in fds:
+        try:
+            link = os.readlink(fd)
+        except OSError:  # closed meanwhile (by another of its threads)
+            continue
+        if Path(link).name.startswith(f"{stem}.") and link.endswith(".part"):
+            return True
+    return False
 
 
 def _arrival_writing(held, stem, exclude=()):
     """Wait for the processes arriving at the held "clip-writing" seam until one is writing a clip
     of ``stem``: its pid."""
-    count = 0
+    count = 1
     while True:
+        for pid in held.wait(count):
+            if pid not in exclude and _writes(pid, stem):
+                return pid
         count += 1
-        pid = held.wait(count)[-1]
-        if pid not in exclude and _writes(pid, stem):
-            return pid
 
 
 def _through_inputs(seam, done, inputs):

@@ -7,6 +7,7 @@ by the fixtures it uses (``browser``; ``s3``, ``counted_s3``; ``cluster``) or by
 """
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -81,14 +82,35 @@ def fastslice_process(*args: object, **kwargs: Any) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "fastslice", *map(str, args)], text=True, **kwargs)
 
 
+class HeldSeam(Seam):
+    """``fastslice.seams.Seam`` whose release cannot miss a caller on its way into the gate.
+
+    A caller announces itself, then opens the gate.  ``Seam.release`` opens the gate's writing end
+    without blocking, which fails (ENXIO) if no caller is inside ``open`` at that instant, and then
+    removes the gate: a caller that had announced itself but not yet opened the gate would then wait
+    on a removed pipe for ever.  Here the test opens the gate for reading and writing (which never
+    blocks): every caller's ``open``, now or until the gate is removed, returns at once, and every
+    read ends when the test closes it.
+    """
+
+    def release(self) -> None:
+        """Let every caller held at the seam go on, and every later one pass."""
+        try:
+            keeper = os.open(self.gate, os.O_RDWR | os.O_NONBLOCK)
+        except FileNotFoundError:  # released already
+            return
+        self.gate.unlink()  # later callers pass
+        os.close(keeper)  # every caller holding the gate reads end of file
+
+
 @pytest.fixture
 def seam(tmp_path: Path) -> Iterator[Any]:
     """A factory of held seams in this test's folder: ``with seam("input-done") as held: ...``
     (see ``fastslice.seams.Seam``; processes started with ``held.env`` stop at the point)."""
     folder = tmp_path / "seams"
 
-    def hold(name: str) -> Seam:
-        return Seam(folder, name)
+    def hold(name: str) -> HeldSeam:
+        return HeldSeam(folder, name)
 
     yield hold
 

@@ -1,9 +1,9 @@
 """Slicing a library through a real Dask cluster (LocalCluster: worker processes on loopback)."""
-import concurrent.futures
 import os
 import signal
 import subprocess
 import sys
+import threading
 
 import pytest
 from conftest import fastslice
@@ -50,23 +50,29 @@ def test_outputs_are_identical_to_a_local_run(cluster, library, tmp_path):
     assert os.getpid() not in pids and len(pids) == 2  # the work ran in the workers
 
 
-def test_a_worker_killed_mid_run_loses_nothing(cluster, library, tmp_path, seam):
+def test_a_worker_killed_mid_run_loses_nothing(library, tmp_path, seam, monkeypatch):
     expected = slice_files([library], tmp_path / "local", PARAMS)
-    workers = set(cluster.run(os.getpid).values())
-    with seam("worker-task") as task, concurrent.futures.ThreadPoolExecutor(1) as runner:
-        folder = str(task.folder)
-        cluster.run(lambda: os.environ.__setitem__(seams.ENV, folder))  # the workers stop at the seam
-        try:
-            running = runner.submit(slice_files, [library], tmp_path / "dask", PARAMS,
-                                    executor=cluster.get_executor(pure=False))
-            (held,) = task.wait(1)  # a worker has taken a task and is held before slicing it
-            assert held in workers
-            os.kill(held, signal.SIGKILL)  # the kill hits a worker with a task in hand
-        finally:
-            task.release()
-            cluster.run(lambda: os.environ.pop(seams.ENV, None), on_error="ignore")
-        batch = running.result(timeout=300)
-    assert held not in set(cluster.run(os.getpid).values())
+    outcome = []
+    # A cluster of its own (the module's is left whole for the other tests), its workers started
+    # with the seams folder set: they stop at "worker-task" with a task in hand.
+    with seam("worker-task") as task:
+        monkeypatch.setenv(seams.ENV, str(task.folder))
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                      dashboard_address=None) as own, distributed.Client(own) as cluster:
+            workers = set(cluster.run(os.getpid).values())
+            running = threading.Thread(target=lambda: outcome.append(slice_files(
+                [library], tmp_path / "dask", PARAMS, executor=cluster.get_executor(pure=False))), daemon=True)
+            running.start()
+            try:
+                (held,) = task.wait(1)  # a worker has taken a task and is held before slicing it
+                assert held in workers
+                os.kill(held, signal.SIGKILL)  # the kill hits a worker with a task in hand
+            finally:
+                task.release()
+            running.join(timeout=300)
+            assert outcome, "the run did not end"
+            batch = outcome[0]
+            assert held not in set(cluster.run(os.getpid).values())
     assert not list((tmp_path / "dask").rglob("*.part")), "a half-written clip was left behind"
     finished = {str(r.source) for r in batch.done}
     assert len(finished) + len(batch.errors) == 10  # every file is done or reported

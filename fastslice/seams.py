@@ -8,14 +8,13 @@ In normal use nothing is set and :func:`reach` costs one environment look-up.  A
 sets ``FASTSLICE_SEAMS`` to a folder (inherited by subprocesses and pool workers) and,
 with :class:`Seam`, makes a named pipe ``NAME.gate`` there.  A process that reaches
 ``reach(NAME)`` then announces itself (``NAME.arrived``, a line with its process id)
-and blocks in ``open(NAME.gate)`` until the test releases it.  A signal sent meanwhile
+and waits on ``NAME.gate`` until the test releases it.  A signal sent meanwhile
 (Ctrl-C, a kill) lands exactly there.
 
 Named pipes exist on POSIX only; elsewhere :func:`reach` does nothing.
 """
 from __future__ import annotations
 
-import errno
 import os
 import select
 import time
@@ -23,7 +22,6 @@ from pathlib import Path
 from types import TracebackType
 
 ENV = "FASTSLICE_SEAMS"
-
 
 
 def reach(name: str) -> None:
@@ -43,10 +41,19 @@ def reach(name: str) -> None:
     finally:
         os.close(announce)
     try:
-        with open(gate, "rb") as held:  # blocks until the test opens the gate's writing end
-            held.read()  # until the test closes it: released
+        held = os.open(gate, os.O_RDONLY | os.O_NONBLOCK)  # never blocks
     except FileNotFoundError:  # released between the look and the open
         return
+    try:
+        waiting = select.poll()
+        waiting.register(held, select.POLLIN | select.POLLHUP)
+        # Released when the test's writer closes (end of file: POLLHUP).  A caller that opened the
+        # gate in the instant the test released it sees no writer come; it finds the gate removed
+        # at its next look, a second later at most.
+        while not waiting.poll(1000) and os.path.exists(gate):
+            pass
+    finally:
+        os.close(held)
 
 
 class Seam:
@@ -116,11 +123,8 @@ class Seam:
             return
         self._released = True
         try:
-            writer = os.open(self.gate, os.O_WRONLY | os.O_NONBLOCK)
-        except OSError as error:  # ENXIO: nobody waits at the gate now
-            if error.errno != errno.ENXIO:
-                raise
-            writer = None
-        self.gate.unlink(missing_ok=True)  # later callers pass
-        if writer is not None:
-            os.close(writer)  # every caller waiting now reads end of file
+            writer = os.open(self.gate, os.O_RDWR | os.O_NONBLOCK)  # never blocks, with or without callers
+        except FileNotFoundError:
+            return
+        self.gate.unlink()  # later callers pass
+        os.close(writer)  # every caller holding the gate sees its writer gone (end of file)

@@ -1,15 +1,132 @@
+"""What the test modules share: the upstream oracle, the command line run as a user runs it, the
+test seams, and the markers that set slow, browser, server and cluster tests apart.
+
+Markers (registered in pyproject.toml): a test is marked ``browser``, ``server`` or ``cluster``
+by the fixtures it uses (``browser``; ``s3``, ``counted_s3``; ``cluster``) or by its module's
+``pytestmark``; ``slow`` by the module or the test itself.  ``-m 'not slow'`` gives a quick run.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 import oracle
+from fastslice.seams import Seam
+
+#: fixtures that make a test need something beyond Python: the marker each one gives
+MARKED_BY_FIXTURE = {"browser": "browser", "s3": "server", "counted_s3": "server", "cluster": "cluster"}
+
+#: modules whose every test is slow (servers, clusters, compilers in fresh processes)
+SLOW_MODULES = {"test_storage", "test_dask", "test_jit", "test_tune"}
+
+#: other tests that take more than about 5 s on the 2-core reference machine ("module::function")
+SLOW_TESTS = {
+    "test_cli::test_a_directory_tree_is_mirrored_with_exact_clips",
+    "test_cli::test_clips_equal_the_seed_flows_clips",
+    "test_compat::test_compat_slicers_match_the_copies_contracts",
+    "test_cues::test_analyze_with_the_speech_detector",
+    "test_decoding::test_clips_encoded_on_several_threads_are_those_one_writer_writes",
+    "test_decoding::test_ffmpeg_blocks_equal_per_frame_decoding",
+    "test_formats::test_a_long_mp3_is_sliced_as_a_whole_decode_gives_it",
+    "test_formats::test_long_ogg_files_stream_as_libsndfile_decodes_them_whole",
+    "test_formats::test_resume_after_kill_is_byte_identical_for_compressed_inputs",
+    "test_hardening::test_runs_are_byte_identical",
+    "test_highpass::test_a_long_file_is_sliced_as_its_whole_filtered_signal",
+    "test_levels::test_auto_gives_every_level_of_a_recording_the_same_cuts_where_a_fixed_threshold_does_not",
+    "test_library::test_the_work_per_input_does_not_grow_with_the_number_of_inputs",
+    "test_pipeline::test_the_command_lines_threads_option",
+    "test_pipeline::test_threads_1_to_8_write_the_same_bytes_on_every_format",
+    "test_readme::test_so_vits_svc_walkthrough_runs",
+    "test_readme::test_the_projects_slicing_steps_run",
+    "test_readme::test_warmup_prints_what_the_readme_shows",
+    "test_review::test_flags_catch_the_bad_clips_and_spare_the_good",
+    "test_review::test_the_page_in_a_real_browser",
+    "test_stream::test_stream_equals_in_memory",
+    "test_threads::test_long_inputs_really_use_the_threads",
+}
+
+#: expensive module fixtures ("module::fixture": long recordings encoded, a cluster started, a
+#: page built): under xdist (``--dist loadgroup``) the tests that use one run on one process, so
+#: it is made once; the module's other tests are spread freely
+GROUPED_FIXTURES = {
+    "test_cues::spoken", "test_dask::cluster", "test_decoding::ten_minutes", "test_exports::speakers",
+    "test_formats::av_files", "test_formats::long_mp3", "test_highpass::rumbling", "test_levels::talk",
+    "test_pipeline::every_format", "test_tune::recording",
+}
+
+def fastslice(*args: object, check: int | None = None, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m fastslice ARGS`` as a user runs it (a subprocess), its output captured as text.
+
+    ``check``: the exit status it must end with (the assertion shows its standard error);
+    ``kwargs`` go to :func:`subprocess.run` (``cwd``, ``input``, ``env``, ``stdin``...).
+    """
+    done = subprocess.run([sys.executable, "-m", "fastslice", *map(str, args)], capture_output=True, text=True,
+                          **kwargs)
+    if check is not None:
+        assert done.returncode == check, done.stderr
+    return done
+
+
+def fastslice_process(*args: object, **kwargs: Any) -> subprocess.Popen[str]:
+    """Start ``python -m fastslice ARGS`` in the background (for tests that stop it at a seam): its
+    standard output discarded, its standard error a pipe of text, unless ``kwargs`` say otherwise."""
+    kwargs.setdefault("stdout", subprocess.DEVNULL)
+    kwargs.setdefault("stderr", subprocess.PIPE)
+    return subprocess.Popen([sys.executable, "-m", "fastslice", *map(str, args)], text=True, **kwargs)
+
+
+@pytest.fixture
+def seam(tmp_path: Path) -> Iterator[Any]:
+    """A factory of held seams in this test's folder: ``with seam("input-done") as held: ...``
+    (see ``fastslice.seams.Seam``; processes started with ``held.env`` stop at the point)."""
+    folder = tmp_path / "seams"
+
+    def hold(name: str) -> Seam:
+        return Seam(folder, name)
+
+    yield hold
 
 
 @pytest.fixture(scope="session")
-def upstream():
+def upstream() -> Any:
     """The real upstream slicer2 module (audio-slicer==1.0.1)."""
     return oracle.load_upstream()
 
 
 @pytest.fixture(scope="session")
-def legacy():
+def legacy() -> Any:
     """Upstream slicer2 with the older too-short check (so-vits-svc guide, RVC, GPT-SoVITS)."""
     return oracle.load_legacy()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C reaches the processes the tests start.  A run started in the background (``&`` in a
+    script, nohup, some CI runners) ignores SIGINT, and a child inherits an ignored signal: the
+    tests that press Ctrl-C would then send it to no effect.  A handled one is reset in the child."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test by the fixtures it uses (a browser, a server, a cluster), the slow ones
+    ``slow``, and group those that share an expensive module fixture (``xdist_group``)."""
+    for item in items:
+        for fixture in getattr(item, "fixturenames", ()):
+            marker = MARKED_BY_FIXTURE.get(fixture)
+            if marker is not None:
+                item.add_marker(marker)
+        module = item.module.__name__ if getattr(item, "module", None) is not None else ""
+        function = getattr(item, "originalname", item.name)
+        if module in SLOW_MODULES or f"{module}::{function}" in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
+        for fixture in getattr(item, "fixturenames", ()):
+            if f"{module}::{fixture}" in GROUPED_FIXTURES:
+                item.add_marker(pytest.mark.xdist_group(f"{module}::{fixture}"))
+                break

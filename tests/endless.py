@@ -1,38 +1,19 @@
 """An endless WAV stream on a real pipe, and Ctrl-C sent to the slicer reading it.
 
-The producer writes a 16-bit mono WAV header that gives no size, then blocks of 5 s seeded by their
-number (``block``), without end; after each block it writes how many it has written into its
-counter file.
+The test writes the stream itself: a 16-bit mono WAV header that gives no size, then blocks of
+5 s seeded by their number (``block``), without end.  A pipe holds at most 64 KB (2 s here), so
+once the write of block ``n`` has returned the slicer has read all but the last 2 s of it: that
+is the event the Ctrl-C waits for (no clock, no polling).  The writing goes on after the Ctrl-C,
+until the slicer has gone, so a read that the signal did not interrupt still returns.
 """
 import signal
+import struct
 import subprocess
-import sys
-import textwrap
-import time
-from pathlib import Path
+import threading
 
 import numpy as np
 
 import signals
-
-_PRODUCER = textwrap.dedent("""
-    import os, struct, sys, time
-    sys.path.insert(0, sys.argv[1])
-    import endless
-    sr, kind, counter = int(sys.argv[2]), sys.argv[3], sys.argv[4]
-    out = sys.stdout.buffer
-    out.write(b"RIFF" + struct.pack("<I", 0xFFFFFFFF) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, sr, 2 * sr, 2, 16)
-              + b"data" + struct.pack("<I", 0xFFFFFFFF))
-    k = 0
-    while True:
-        out.write(endless.block(k, sr, kind).astype("<i2").tobytes())
-        out.flush()
-        k += 1
-        with open(counter + ".part", "w") as f:
-            f.write(str(k))
-        os.replace(counter + ".part", counter)
-        time.sleep(0.02)
-""")
 
 
 def block(k, sr, kind="silences"):
@@ -50,32 +31,44 @@ def samples(n_blocks, sr, kind="silences"):
     return np.concatenate([block(k, sr, kind) for k in range(n_blocks)])
 
 
-def blocks_written(counter):
-    """How many blocks the producer has written (0 before the first)."""
-    try:
-        return int(Path(counter).read_text())
-    except (FileNotFoundError, ValueError):
-        return 0
+def slice_until_interrupted(slicer_argv, sr, kind, blocks, timeout=120):
+    """Run ``slicer_argv`` reading the endless stream on its standard input; once ``blocks`` blocks
+    have been written into the pipe, send it SIGINT.  Returns ``(returncode, stderr, written)``:
+    ``written``, the blocks written in all (the slicer has read no more than these).  The slicer is
+    gone after."""
+    slicer = subprocess.Popen(slicer_argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    ready, written = threading.Event(), [0]
 
+    def write():
+        try:
+            fmt = struct.pack("<IHHIIHH", 16, 1, 1, sr, 2 * sr, 2, 16)
+            slicer.stdin.write(b"RIFF" + struct.pack("<I", 0xFFFFFFFF) + b"WAVEfmt " + fmt + b"data" +
+                               struct.pack("<I", 0xFFFFFFFF))
+            while True:
+                # returns once the slicer has read all but 64 KB of it
+                slicer.stdin.write(block(written[0], sr, kind).astype("<i2").tobytes())
+                slicer.stdin.flush()
+                written[0] += 1
+                if written[0] == blocks:
+                    ready.set()
+        except (BrokenPipeError, ValueError):  # the slicer has gone
+            pass
+        finally:
+            ready.set()
 
-def slice_until_interrupted(slicer_argv, sr, kind, counter, ready, timeout=120):
-    """Run ``slicer_argv`` reading the endless stream on its standard input; once ``ready()``
-    (polled), send it SIGINT; returns ``(returncode, stderr)``.  Both processes are gone after."""
-    producer = subprocess.Popen([sys.executable, "-c", _PRODUCER, str(Path(__file__).parent), str(sr), kind,
-                                 str(counter)], stdout=subprocess.PIPE)
-    slicer = subprocess.Popen(slicer_argv, stdin=producer.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True)
-    producer.stdout.close()
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
     try:
-        deadline = time.monotonic() + timeout
-        while not ready():  # wait for what the test needs, not for a fixed time
-            assert slicer.poll() is None and time.monotonic() < deadline, "the stream is not being read"
-            time.sleep(0.05)
+        assert ready.wait(timeout) and written[0] >= blocks, "the stream is not being read"
         slicer.send_signal(signal.SIGINT)
-        _, stderr = slicer.communicate(timeout=60)
+        stderr = slicer.stderr.read().decode()
+        slicer.wait(timeout=60)
     finally:
-        producer.kill()
-        producer.wait()
         slicer.kill()
         slicer.wait()
-    return slicer.returncode, stderr
+        writer.join(timeout=60)
+        try:
+            slicer.stdin.close()
+        except BrokenPipeError:
+            pass
+    return slicer.returncode, stderr, written[0]

@@ -13,18 +13,13 @@ import soundfile
 
 import signals
 from fastslice import Slicer
+from conftest import fastslice, fastslice_process
 
 SR = 16000
 # Parameters that cut the test recordings into several clips.
 OPTIONS = ["--threshold", "-35", "--min-length", "2000", "--min-interval", "300", "--hop-size", "10", "--max-sil-kept", "500"]
 PARAMS = dict(threshold=-35, min_length=2000, min_interval=300, hop_size=10, max_sil_kept=500)
 
-
-def fastslice(*args, check=None, cwd=None):
-    result = subprocess.run([sys.executable, "-m", "fastslice", *map(str, args)], capture_output=True, text=True, cwd=cwd)
-    if check is not None:
-        assert result.returncode == check, result.stderr
-    return result
 
 
 def write_recording(path, seed, seconds=20, channels=2, subtype="PCM_16", format=None):
@@ -118,11 +113,12 @@ def test_rerun_skips_finished_inputs_and_overwrite_redoes_them(library, tmp_path
     root, files = library
     out = tmp_path / "out"
     fastslice("slice", root, "-o", out, *OPTIONS, check=0)
-    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*.*")}
-    time.sleep(0.01)
+    long_ago = 1_000_000_000 * 10**9  # 2001: any file the re-run writes again gets the time of now
+    for path in out.rglob("*.*"):
+        os.utime(path, ns=(long_ago, long_ago))
     result = fastslice("slice", root, "-o", out, *OPTIONS, check=0)
     assert "3 files (3 already done, 0 failed)" in result.stderr
-    assert {p: p.stat().st_mtime_ns for p in out.rglob("*.*")} == stamps
+    assert {p.stat().st_mtime_ns for p in out.rglob("*.*")} == {long_ago}  # nothing written again
     # Other parameters are other clips: that input is sliced again, stale clips removed.
     result = fastslice("slice", root, "-o", out, *OPTIONS[:-2], "--max-sil-kept", "300", check=0)
     assert "3 files (0 already done, 0 failed)" in result.stderr
@@ -131,23 +127,26 @@ def test_rerun_skips_finished_inputs_and_overwrite_redoes_them(library, tmp_path
     assert_clips(out, "a", expected_clips(files["a.wav"]))
 
 
-def test_resume_after_a_killed_run_gives_the_uninterrupted_output(tmp_path):
+def test_resume_after_a_killed_run_gives_the_uninterrupted_output(tmp_path, seam):
     root = tmp_path / "many"
-    for i in range(12):
-        write_recording(root / f"take{i:02}.wav", 10 + i, seconds=60)
+    for i in range(3):
+        write_recording(root / f"take{i:02}.wav", 10 + i, seconds=30)
     clean, resumed = tmp_path / "clean", tmp_path / "resumed"
     fastslice("slice", root, "-o", clean, *OPTIONS, check=0)
-    process = subprocess.Popen([sys.executable, "-m", "fastslice", "slice", root, "-o", resumed, *OPTIONS],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while not list(resumed.glob(".*.fastslice.json")) and time.monotonic() < deadline:
-        time.sleep(0.005)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    markers = len(list(resumed.glob(".*.fastslice.json")))
-    assert 1 <= markers < 12, "the run should have been killed part way"
+    # Killed (kill -9) once the first input is committed, while a clip of the second is half written.
+    with seam("input-done") as committed:
+        process = fastslice_process("slice", root, "-o", resumed, *OPTIONS, env=committed.env)
+        assert committed.wait(1) == [process.pid]
+        with seam("clip-writing") as writing:  # held from here on: the second input's first clip
+            committed.release()
+            assert writing.wait(1) == [process.pid]
+            process.kill()
+            process.wait()
+    assert len(list(resumed.glob(".*.fastslice.json"))) == 1
+    (half,) = resumed.rglob("*.part")  # the second input's clip, half written; none of its clips is done
+    assert not list(resumed.glob(half.name.split(".")[0] + "_*"))
     result = fastslice("slice", root, "-o", resumed, *OPTIONS, check=0)
-    assert f"({markers} already done" in result.stderr
+    assert "(1 already done" in result.stderr
     assert not list(resumed.rglob("*.part"))
     files = lambda d: sorted(p.relative_to(d) for p in d.rglob("*") if not p.name.endswith(".json"))  # noqa: E731
     assert files(resumed) == files(clean)

@@ -61,7 +61,7 @@ def assert_same_triples(expected, got):
     assert_same_chunks([t[0] for t in expected], [t[0] for t in got])
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 2**32 - 1),
     sr=st.sampled_from([8000, 16000]),

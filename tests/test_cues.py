@@ -19,6 +19,7 @@ import signals
 from fastslice import Slicer, cues, readers, speech
 from fastslice.files import slice_file
 from fastslice.stream import Decoding, SampleCheck
+from conftest import fastslice
 
 SR = 22050  # espeak-ng's rate
 SENTENCES = [
@@ -36,12 +37,6 @@ OPTIONS = ["--threshold", "-40", "--min-length", "1000", "--min-interval", "300"
            "--max-sil-kept", "300"]
 HOP = round(SR * 10 / 1000)
 
-
-def fastslice(*args, check=None, cwd=None):
-    done = subprocess.run([sys.executable, "-m", "fastslice", *map(str, args)], capture_output=True, text=True, cwd=cwd)
-    if check is not None:
-        assert done.returncode == check, done.stderr
-    return done
 
 
 def _music(n, level_db, seed):

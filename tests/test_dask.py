@@ -3,13 +3,18 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 
 import pytest
-from test_cli import OPTIONS, PARAMS, fastslice, write_recording
+from conftest import fastslice
+from test_cli import OPTIONS, PARAMS, write_recording
 
+from fastslice import seams
 from fastslice.batch import slice_files
 
 distributed = pytest.importorskip("dask.distributed")  # in the test extra: never skipped in CI
+
+pytestmark = pytest.mark.cluster
 
 
 @pytest.fixture(scope="module")
@@ -19,11 +24,12 @@ def cluster():
             yield client
 
 
-@pytest.fixture
-def library(tmp_path):
-    root = tmp_path / "library"
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    """Ten recordings of 20 s in two folders (read only: every test writes under its own tmp_path)."""
+    root = tmp_path_factory.mktemp("dask") / "library"
     for i in range(10):
-        write_recording(root / f"part{i // 5}" / f"take{i}.wav", 50 + i, seconds=40)
+        write_recording(root / f"part{i // 5}" / f"take{i}.wav", 50 + i, seconds=20)
     return root
 
 
@@ -44,19 +50,29 @@ def test_outputs_are_identical_to_a_local_run(cluster, library, tmp_path):
     assert os.getpid() not in pids and len(pids) == 2  # the work ran in the workers
 
 
-def test_a_worker_killed_mid_run_loses_nothing(cluster, library, tmp_path):
+def test_a_worker_killed_mid_run_loses_nothing(library, tmp_path, seam, monkeypatch):
     expected = slice_files([library], tmp_path / "local", PARAMS)
-    killed = []
-
-    def kill_one_worker(result, error):
-        if not killed:
-            pid = next(iter(cluster.run(os.getpid).values()))
-            os.kill(pid, signal.SIGKILL)
-            killed.append(pid)
-
-    batch = slice_files([library], tmp_path / "dask", PARAMS, executor=cluster.get_executor(pure=False),
-                        progress=kill_one_worker)
-    assert killed
+    outcome = []
+    # A cluster of its own (the module's is left whole for the other tests), its workers started
+    # with the seams folder set: they stop at "worker-task" with a task in hand.
+    with seam("worker-task") as task:
+        monkeypatch.setenv(seams.ENV, str(task.folder))
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                      dashboard_address=None) as own, distributed.Client(own) as cluster:
+            workers = set(cluster.run(os.getpid).values())
+            running = threading.Thread(target=lambda: outcome.append(slice_files(
+                [library], tmp_path / "dask", PARAMS, executor=cluster.get_executor(pure=False))), daemon=True)
+            running.start()
+            try:
+                (held,) = task.wait(1)  # a worker has taken a task and is held before slicing it
+                assert held in workers
+                os.kill(held, signal.SIGKILL)  # the kill hits a worker with a task in hand
+            finally:
+                task.release()
+            running.join(timeout=300)
+            assert outcome, "the run did not end"
+            batch = outcome[0]
+            assert held not in set(cluster.run(os.getpid).values())
     assert not list((tmp_path / "dask").rglob("*.part")), "a half-written clip was left behind"
     finished = {str(r.source) for r in batch.done}
     assert len(finished) + len(batch.errors) == 10  # every file is done or reported
@@ -112,6 +128,7 @@ def test_workers_in_another_folder_get_absolute_paths(cluster, library, tmp_path
     before = cluster.run(os.getcwd)
     cluster.run(os.chdir, "/")
     try:
+        (tmp_path / "library").symlink_to(library, target_is_directory=True)
         monkeypatch.chdir(tmp_path)
         remote = slice_files(["library"], "relative", PARAMS, executor=cluster.get_executor(pure=False))
     finally:

@@ -5,7 +5,6 @@ plain way: per-frame decoding, one libsndfile handle, libsndfile's own writer.
 import io
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import avfiles
+from conftest import fastslice
 import signals
 from fastslice import FastsliceError, read_sndfile, readers, writing
 from fastslice.clipfile import ClipSpec, without_peak_chunk, write_clip
@@ -22,12 +22,6 @@ from fastslice.clipfile import ClipSpec, without_peak_chunk, write_clip
 SR = 44100
 CUT = ["--threshold", "-35", "--min-length", "2000", "--min-interval", "300", "--hop-size", "10", "--max-sil-kept", "500"]
 
-
-def fastslice(*args, check=None):
-    done = subprocess.run([sys.executable, "-m", "fastslice", *map(str, args)], capture_output=True, text=True)
-    if check is not None:
-        assert done.returncode == check, done.stderr
-    return done
 
 
 def read_all(source, block):

@@ -12,7 +12,6 @@ import struct
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,7 @@ import signals
 from fastslice import FastsliceError, ParameterError, RangeStream, Slicer, iter_clip_ranges, readers
 from fastslice.files import slice_file
 from fastslice.hold import SampleHold
+from conftest import fastslice, fastslice_process
 
 SR = 44100
 PARAMS = dict(threshold=-35, min_length=2000, min_interval=300, hop_size=10, max_sil_kept=500)
@@ -36,9 +36,6 @@ OPTIONS = ["--threshold", "-35", "--min-length", "2000", "--min-interval", "300"
 def recording(seed, seconds, channels=2, sr=SR):
     return signals.with_digital_silence(signals.speech_like(seed, seconds, sr, channels=channels), seed, sr)
 
-
-def fastslice(*args, **kwargs):
-    return subprocess.run([sys.executable, "-m", "fastslice", *map(str, args)], capture_output=True, text=True, **kwargs)
 
 
 def clip_files(folder, stem, ext="wav"):
@@ -371,8 +368,8 @@ def test_an_endless_stream_stopped_with_ctrl_c_keeps_its_finished_clips(tmp_path
     out = tmp_path / "out"
     argv = [sys.executable, "-m", "fastslice", "slice", "-", "-o", str(out), "--stem", "radio",
             "--manifest", str(tmp_path / "radio.csv"), *OPTIONS]
-    returncode, stderr = endless.slice_until_interrupted(argv, sr, "silences", tmp_path / "blocks",
-                                                         ready=lambda: len(list(out.glob("radio_*.wav"))) >= 6)
+    # 8 blocks written: the slicer has read more than 7 (37 s), cut at least 7 clips and queued them
+    returncode, stderr, _ = endless.slice_until_interrupted(argv, sr, "silences", blocks=8)
     assert returncode == 130, stderr
     assert "interrupted; the clips finished until then are kept" in stderr
     clips = clip_files(out, "radio")
@@ -390,24 +387,26 @@ def test_an_endless_stream_stopped_with_ctrl_c_keeps_its_finished_clips(tmp_path
 # -- kill -9 and resume, on held (compressed) inputs --------------------------------------------------
 
 
-def test_resume_after_kill_is_byte_identical_for_compressed_inputs(tmp_path):
+def test_resume_after_kill_is_byte_identical_for_compressed_inputs(tmp_path, seam):
     inputs = tmp_path / "in"
     inputs.mkdir()
-    for k in range(3):
-        x = recording(10 + k, 60)
-        soundfile.write(inputs / f"flac{k}.flac", x.T, SR, subtype="PCM_24")
-        avfiles.encode(inputs / f"aac{k}.m4a", [("aac", x, SR)])
+    x = recording(10, 30)
+    soundfile.write(inputs / "flac0.flac", x.T, SR, subtype="PCM_24")
+    avfiles.encode(inputs / "aac0.m4a", [("aac", recording(11, 30), SR)])
     clean = fastslice("slice", inputs, "-o", tmp_path / "clean", *OPTIONS)
     assert clean.returncode == 0, clean.stderr
     out = tmp_path / "killed"
-    process = subprocess.Popen([sys.executable, "-m", "fastslice", "slice", str(inputs), "-o", str(out), *OPTIONS],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while not list(out.glob("aac0_*")) and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.002)
-    process.kill()
-    process.wait()
-    assert len(list(out.glob(".*.fastslice.json"))) < 6, "the run should have been killed part way"
+    # kill -9 once the FLAC (the larger, first) is committed, while a clip of the M4A is half written
+    with seam("input-done") as committed:
+        process = fastslice_process("slice", str(inputs), "-o", str(out), *OPTIONS, env=committed.env)
+        assert committed.wait(1) == [process.pid]
+        with seam("clip-writing") as writing:
+            committed.release()
+            assert writing.wait(1) == [process.pid]
+            process.kill()
+            process.wait()
+    assert [p.name for p in out.glob(".*.fastslice.json")] == [".flac0.fastslice.json"]
+    assert [p.name.split(".")[0] for p in out.rglob("*.part")] == ["aac0"]
     again = fastslice("slice", inputs, "-o", out, *OPTIONS)
     assert again.returncode == 0, again.stderr
     assert everything_in(out) == everything_in(tmp_path / "clean")

@@ -18,7 +18,8 @@ import pytest
 import soundfile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_cli import OPTIONS, PARAMS, SR, expected_clips, fastslice
+from conftest import fastslice, fastslice_process
+from test_cli import OPTIONS, PARAMS, SR, expected_clips
 
 import signals
 from fastslice import FastsliceError, ParameterError, Slicer
@@ -217,26 +218,33 @@ def test_a_full_disk_is_a_clear_error_and_leaves_no_partial_clip(tmp_path, small
     assert not list(small_disk.glob("long take_*.wav"))  # the failed file's clips are all removed
 
 
-def test_ctrl_c_stops_promptly_cleans_up_and_exits_130(tmp_path):
+def test_ctrl_c_stops_promptly_cleans_up_and_exits_130(tmp_path, seam):
     folder = tmp_path / "many"
     folder.mkdir()
-    for i in range(30):
-        soundfile.write(folder / f"take{i:02}.wav", speech(20 + i, 60), SR, subtype="PCM_16")
+    for i in range(3):
+        soundfile.write(folder / f"take{i:02}.wav", speech(20 + i, 30), SR, subtype="PCM_16")
     out = tmp_path / "out"
-    process = subprocess.Popen([sys.executable, "-m", "fastslice", "slice", folder, "-o", out, *OPTIONS],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not list(out.glob(".*.fastslice.json")) and time.monotonic() < deadline:
-        time.sleep(0.005)
-    process.send_signal(signal.SIGINT)
-    sent = time.monotonic()
-    _, stderr = process.communicate(timeout=30)
+    # Ctrl-C once the first input is committed, while a clip of the second is half written.
+    with seam("input-done") as committed:
+        process = fastslice_process("slice", folder, "-o", out, *OPTIONS, env=committed.env)
+        assert committed.wait(1) == [process.pid]
+        with seam("clip-writing") as writing:
+            committed.release()
+            assert writing.wait(1) == [process.pid]
+            assert list(out.rglob("*.part"))  # the clip being written
+            process.send_signal(signal.SIGINT)
+            sent = time.monotonic()
+            # released: a clip writer on a thread of its own (a file over 20 s) must go on to see the
+            # stop; the decoding thread takes the KeyboardInterrupt before its next step
+            writing.release()
+            _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130 and "interrupted" in stderr
     assert time.monotonic() - sent < 5
     assert not list(out.rglob("*.part"))
     done = {p.name.split(".")[1] for p in out.glob(".*.fastslice.json")}
-    for clip in out.glob("*.wav"):  # only finished files keep clips, and every clip is whole
-        assert clip.stem.rsplit("_", 1)[0] in done
+    assert len(done) == 1
+    assert {clip.stem.rsplit("_", 1)[0] for clip in out.glob("*.wav")} == done  # only the finished file keeps clips
+    for clip in out.glob("*.wav"):  # and every clip is whole
         soundfile.read(clip)
 
 

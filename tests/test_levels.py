@@ -8,7 +8,6 @@ room's noise floor.
 import csv
 import json
 import re
-import subprocess
 import sys
 
 import numpy as np
@@ -21,6 +20,7 @@ import oracle
 import signals
 from fastslice import ParameterError, SliceOptions, Slicer, levels, slice_file
 from fastslice.loudness import Meter
+from conftest import fastslice
 
 SR = 22050  # espeak-ng's rate
 SENTENCES = [
@@ -35,12 +35,6 @@ CUT = dict(min_length=1500, min_interval=300, hop_size=10, max_sil_kept=300)
 CUT_FLAGS = ["--min-length", "1500", "--min-interval", "300", "--hop-size", "10", "--max-sil-kept", "300"]
 GAINS_DB = (-12, -24, -36)
 
-
-def fastslice(*args, check=None, **kwargs):
-    done = subprocess.run([sys.executable, "-m", "fastslice", *map(str, args)], capture_output=True, text=True, **kwargs)
-    if check is not None:
-        assert done.returncode == check, done.stderr
-    return done
 
 
 def manifest_rows(path):
@@ -375,12 +369,11 @@ def test_analyze_prints_the_integrated_loudness_and_the_threshold_auto_chooses(c
 
 def test_a_stream_stopped_with_ctrl_c_under_auto_keeps_the_clips_of_what_was_read(tmp_path):
     rate = 16000
-    out, counter = tmp_path / "out", tmp_path / "blocks"
+    out = tmp_path / "out"
     argv = [sys.executable, "-m", "fastslice", "slice", "-", "-o", str(out), "--stem", "radio", "--threshold", "auto",
             *CUT_FLAGS, "--manifest", str(tmp_path / "radio.csv")]
     # 8 blocks written: the pipe holds at most 64 KB, so the slicer has read more than 7 (35 s)
-    returncode, stderr = endless.slice_until_interrupted(argv, rate, "floor", counter,
-                                                         ready=lambda: endless.blocks_written(counter) >= 8)
+    returncode, stderr, written = endless.slice_until_interrupted(argv, rate, "floor", blocks=8)
     assert returncode == 130, stderr
     marker = json.loads((out / ".radio.fastslice.json").read_text())
     threshold = marker["threshold"]["threshold"]
@@ -390,7 +383,7 @@ def test_a_stream_stopped_with_ctrl_c_under_auto_keeps_the_clips_of_what_was_rea
     assert sorted(p.name for p in out.iterdir()) == sorted([".radio.fastslice.json", *(p.name for p in clips)])
     assert {float(r["threshold"]) for r in rows} == {threshold}
     # the clips are those the whole stream's samples give at that threshold, in memory (all but the open last one)
-    samples = endless.samples(endless.blocks_written(counter) + 2, rate, "floor")
+    samples = endless.samples(written + 2, rate, "floor")
     expected = Slicer(rate, threshold=threshold, **CUT).slice_ranges(samples.astype(np.float32) / 32768).tolist()
     for path, row, (start, end) in zip(clips, rows, expected):
         got, got_rate = soundfile.read(path, dtype="int16")

@@ -14,12 +14,12 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
+from conftest import fastslice_process
 from test_cli import OPTIONS, PARAMS, SR, expected_clips, fastslice, write_recording
 
 import signals
@@ -378,37 +378,45 @@ def test_ctrl_c_during_a_handover_keeps_the_complete_queued_clips(tmp_path, monk
 # -- 12. a worker killed mid-batch -------------------------------------------------------------------
 
 
-def _workers_with_open(parent, path, exclude=()):
-    """Pids of the parent's child processes that have ``path`` open."""
-    found = []
-    for task in Path(f"/proc/{parent}/task").iterdir():
+def _writes(pid, stem):
+    """Whether process ``pid`` has a temporary clip of ``stem`` open (``STEM.K.EXT.part``)."""
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:  # it has ended
+        return False
+    for fd in fds:
         try:
-            children = (task / "children").read_text().split()
-        except OSError:  # a thread that has just ended
+            link = os.readlink(fd)
+        except OSError:  # closed meanwhile (by another of its threads)
             continue
-        for child in children:
-            if int(child) in exclude:
-                continue
-            try:
-                if any(os.readlink(fd) == str(path) for fd in Path(f"/proc/{child}/fd").iterdir()):
-                    found.append(int(child))
-            except OSError:
-                continue
-    return found
+        if Path(link).name.startswith(f"{stem}.") and link.endswith(".part"):
+            return True
+    return False
 
 
-def _kill_the_worker_of(process, path, times, once=lambda: True):
-    """Kill the worker that has ``path`` open, ``times`` times, each once ``once()`` holds."""
-    killed = []
-    deadline = time.monotonic() + 120
-    while len(killed) < times and time.monotonic() < deadline and process.poll() is None:
-        if not once():
-            continue
-        for pid in _workers_with_open(process.pid, path, exclude=killed):
-            os.kill(pid, signal.SIGKILL)
-            killed.append(pid)
-            break
-    return killed
+def _arrival_writing(held, stem, exclude=()):
+    """Wait for the processes arriving at the held "clip-writing" seam until one is writing a clip
+    of ``stem``: its pid."""
+    count = 1
+    while True:
+        for pid in held.wait(count):
+            if pid not in exclude and _writes(pid, stem):
+                return pid
+        count += 1
+
+
+def _through_inputs(seam, done, inputs):
+    """Let the one process held at ``done`` (an "input-done" seam) slice ``inputs`` more inputs, held
+    each time (at "worker-task", then "input-done": the next is held before the last is released);
+    returns the "input-done" seam it is held at in the end, for the caller to leave."""
+    for _ in range(inputs):
+        task = seam("worker-task").__enter__()
+        done.__exit__(None, None, None)
+        task.wait(1)
+        done = seam("input-done").__enter__()
+        task.__exit__(None, None, None)
+        done.wait(1)
+    return done
 
 
 @pytest.fixture(scope="module")
@@ -417,22 +425,34 @@ def batch_with_a_long_file(tmp_path_factory):
     for k in range(6):
         write_recording(folder / f"short{k}.wav", 50 + k, seconds=8)
     long = folder / "long.flac"
-    with soundfile.SoundFile(long, "w", SR, 1, subtype="PCM_16") as f:
-        for k in range(20):  # twenty minutes: still being sliced long after the short ones are done
-            f.write(signals.speech_like(60 + k % 4, 60, SR, channels=1)[0])
+    with soundfile.SoundFile(long, "w", SR, 1, subtype="PCM_16") as f:  # the largest: sliced first
+        for k in range(2):
+            f.write(signals.speech_like(60 + k, 20, SR, channels=1)[0])
     return folder, long
 
 
 @pytest.mark.parametrize("kills, when", [(1, "at once"), (1, "the others done"), (2, "at once")])
-def test_a_killed_worker_costs_only_its_own_file(tmp_path, batch_with_a_long_file, kills, when):
+def test_a_killed_worker_costs_only_its_own_file(tmp_path, batch_with_a_long_file, seam, kills, when):
     folder, long = batch_with_a_long_file
     out = tmp_path / "out"
-    process = subprocess.Popen([sys.executable, "-m", "fastslice", "slice", folder, "-o", out, *OPTIONS, "-j", "2"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    others_done = lambda: len(list(out.glob(".short*.fastslice.json"))) == 6  # noqa: E731
-    killed = _kill_the_worker_of(process, long, kills, others_done if when == "the others done" else lambda: True)
+    killed = []
+    # The worker with the long file is killed (kill -9) while it writes a clip of it: held at the seam.
+    with seam("input-done") as done, seam("clip-writing") as writing:
+        process = fastslice_process("slice", folder, "-o", out, *OPTIONS, "-j", "2", env=writing.env)
+        worker = _arrival_writing(writing, long.stem)
+        if when == "the others done":  # the long file's worker stopped, the other slices the six
+            os.kill(worker, signal.SIGSTOP)
+            writing.release()
+            assert done.wait(1)
+            done = _through_inputs(seam, done, 5)
+            assert len(list(out.glob(".short*.fastslice.json"))) == 6
+        os.kill(worker, signal.SIGKILL)
+        killed.append(worker)
+        if kills == 2:  # and the fresh worker it is given to, too
+            killed.append(_arrival_writing(writing, long.stem, exclude=killed))
+            os.kill(killed[-1], signal.SIGKILL)
+        done.__exit__(None, None, None)
     _, stderr = process.communicate(timeout=300)
-    assert len(killed) == kills, stderr
     for k in range(6):
         assert_clips(out, f"short{k}", expected_clips(folder / f"short{k}.wav"))
     if kills == 1:

@@ -1,8 +1,6 @@
 """--name TEMPLATE: GPT-SoVITS's and fish-audio-preprocess's clip names, subfolders, and refusals."""
 import csv
 import re
-import subprocess
-import sys
 
 import pytest
 import soundfile
@@ -10,13 +8,11 @@ import soundfile
 import signals
 from fastslice import ParameterError
 from fastslice.naming import ClipNames
+from conftest import fastslice
 
 SR = 16000
 OPTIONS = ["--threshold", "-35", "--min-length", "2000", "--min-interval", "300", "--hop-size", "10", "--max-sil-kept", "300"]
 
-
-def fastslice(*args, **kwargs):
-    return subprocess.run([sys.executable, "-m", "fastslice", *map(str, args)], capture_output=True, text=True, **kwargs)
 
 
 def recording(folder, name, seed=41, seconds=30):

@@ -1,20 +1,16 @@
 """--normalize DBFS and --normalize-mix ALPHA: each clip scaled by its own peak; the cuts unchanged."""
 import csv
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import soundfile
 
 import signals
+from conftest import fastslice
 
 SR = 16000
 OPTIONS = ["--threshold", "-35", "--min-length", "2000", "--min-interval", "300", "--hop-size", "10", "--max-sil-kept", "300"]
 
-
-def fastslice(*args, **kwargs):
-    return subprocess.run([sys.executable, "-m", "fastslice", *map(str, args)], capture_output=True, text=True, **kwargs)
 
 
 def recording(path, seed=61, seconds=30, subtype="PCM_16"):

@@ -8,7 +8,6 @@ import dataclasses
 import subprocess
 import sys
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -188,18 +187,24 @@ def test_a_failing_writer_stops_the_reading_and_leaves_nothing(tmp_path, every_f
 @pytest.mark.parametrize("kind", ["wav", "aiff", "flac"])
 @pytest.mark.parametrize("threads", [1, 2])
 def test_a_slow_writer_is_stopped_cleanly_when_the_reading_fails(tmp_path, every_format, monkeypatch, kind, threads):
-    # A writer that takes 5 ms per block of 1024 frames (a clip takes a good part of a second), and a
-    # decoder error at the first read after the writer began its second clip (with two threads it
-    # is then in the middle of it: the decoding waits for room in the writer's bounded queue).  FLAC
-    # clips on two threads are encoded two at a time (``_Encoders``, at most threads + 1 clips in
-    # hand): the decoding may be waiting for clip 0 to finish when clip 1 begins, and then hands over
-    # one more clip before that read, so up to threads + 2 have begun.
-    in_second_clip = threading.Event()
-    calls = clip_writes(monkeypatch, on_clip=lambda k: k == 1 and in_second_clip.set(),
-                        on_block=lambda k: time.sleep(0.005))
+    # A writer held in the middle of its second clip (on a thread of its own, it waits there until
+    # the reading has failed: no sleep, no race), and a decoder error at the first read after the
+    # writer began that clip.  FLAC clips on two threads are encoded two at a time (``_Encoders``,
+    # at most threads + 1 clips in hand): the decoding may be waiting for clip 0 to finish when
+    # clip 1 begins, and then hands over one more clip before that read, so up to threads + 2 have begun.
+    in_second_clip, read_failed = threading.Event(), threading.Event()
+
+    def hold_the_second_clip(k):
+        if k == 1:
+            in_second_clip.set()
+            if threading.current_thread().name.startswith("fastslice-"):  # a writer's thread
+                assert read_failed.wait(60)
+
+    calls = clip_writes(monkeypatch, on_block=hold_the_second_clip)
 
     def fail_once_writing(n):
-        if in_second_clip.is_set():
+        if len(calls) > 1 and in_second_clip.wait(60):
+            read_failed.set()
             raise FastsliceError(f"{every_format[kind]}: read failed at read {n} (a test's decoder error)")
 
     counted_reads(monkeypatch, fail_once_writing)

@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -18,14 +17,12 @@ import soundfile
 import signals
 from fastslice import FastsliceError
 from fastslice.review import collect, prune, write_page
+from conftest import fastslice
 
 SR = 16000
 OPTIONS = ["--threshold", "-35", "--min-length", "2000", "--min-interval", "300", "--hop-size", "10", "--max-sil-kept", "300"]
 HOSTILE = "<img src=x onerror=alert(1)>"
 
-
-def fastslice(*args):
-    return subprocess.run([sys.executable, "-m", "fastslice", *map(str, args)], capture_output=True, text=True)
 
 
 def browser_paths():

@@ -7,6 +7,7 @@ second implementation that stores real files.  Credentials travel only in ``--st
 / ``storage_options``; every test checks that they appear in no error, warning, marker or
 manifest.
 """
+import concurrent.futures
 import csv
 import io
 import json
@@ -16,13 +17,15 @@ import signal
 import socket
 import subprocess
 import sys
-import time
+import threading
 
 import pytest
 from test_cli import OPTIONS, PARAMS, write_recording
 
-from fastslice import storage
+from fastslice import seams, storage
 from fastslice.batch import slice_files
+
+pytestmark = pytest.mark.server
 
 KEY, SECRET = "AKIAFASTSLICETEST0001", "s3cr3t-never-shown-0123456789abcdef"
 
@@ -47,8 +50,7 @@ class Moto:
         self.start()
 
     def start(self):
-        self._server.start()
-        _wait_for_port(self.port)
+        self._server.start()  # returns once its socket listens (moto's ready event)
 
     def stop(self):
         self._server.stop()
@@ -63,6 +65,10 @@ def _CountingMotoServer(requests, **kwargs):
     from werkzeug.serving import make_server
 
     class Counting(ThreadedMotoServer):
+        def start(self):  # started again after stop(): wait for the new socket, not the old event
+            self._server_ready_event.clear()
+            super().start()
+
         def _server_entry(self):
             app = DomainDispatcherApplication(create_backend_app)
 
@@ -94,8 +100,13 @@ class Rclone:
         self._process = subprocess.Popen(
             [binary, "serve", "s3", str(self.folder), "--addr", f"127.0.0.1:{self.port}",
              "--auth-key", f"{KEY},{SECRET}", "--vfs-cache-mode", "off"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait_for_port(self.port)
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for line in self._process.stderr:  # its log says when it listens: the event waited for
+            if "Starting s3 server on" in line:
+                break
+        else:
+            raise RuntimeError(f"rclone serve s3 ended before it listened on port {self.port}")
+        threading.Thread(target=self._process.stderr.read, daemon=True).start()  # its log, drained from here on
 
     def stop(self):
         self._process.terminate()
@@ -103,17 +114,6 @@ class Rclone:
 
     def close(self):
         self.stop()
-
-
-def _wait_for_port(port, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError(f"no server on port {port}")
 
 
 SERVERS = ["moto", "rclone"]
@@ -227,25 +227,28 @@ def test_a_rerun_lists_the_bucket_once(counted_s3, library, tmp_path):
     assert len(marker_reads) == 4  # each input's marker read once
 
 
-def test_a_killed_worker_then_a_rerun_gives_the_clean_content(s3, library, tmp_path):
+@pytest.mark.cluster
+def test_a_killed_worker_then_a_rerun_gives_the_clean_content(s3, library, tmp_path, seam, monkeypatch):
     distributed = pytest.importorskip("dask.distributed")
     prefix = f"s3://inputs/{s3.name}-kill"
     upload_library(s3, library, prefix)
     clean, killed_out = f"s3://clips/{s3.name}-clean", f"s3://clips/{s3.name}-killed"
     assert slice_files([prefix], clean, PARAMS, storage_options=s3.options).errors == []
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        with distributed.Client(cluster) as client:
-            killed = []
-
-            def kill_one_worker(result, error):
-                if not killed:
-                    pid = next(iter(client.run(os.getpid).values()))
-                    os.kill(pid, signal.SIGKILL)
-                    killed.append(pid)
-
-            slice_files([prefix], killed_out, PARAMS, executor=client.get_executor(pure=False, retries=1),
-                        progress=kill_one_worker, storage_options=s3.options)
-            assert killed
+    with seam("worker-task") as task:
+        monkeypatch.setenv(seams.ENV, str(task.folder))  # the cluster's workers stop at the seam
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                      dashboard_address=None) as cluster:
+            with distributed.Client(cluster) as client, concurrent.futures.ThreadPoolExecutor(1) as runner:
+                workers = set(client.run(os.getpid).values())
+                running = runner.submit(slice_files, [prefix], killed_out, PARAMS, storage_options=s3.options,
+                                        executor=client.get_executor(pure=False, retries=1))
+                try:
+                    (held,) = task.wait(1)  # a worker has taken an input and is held before slicing it
+                    assert held in workers
+                    os.kill(held, signal.SIGKILL)  # the kill hits a worker with an input in hand
+                finally:
+                    task.release()
+                running.result(timeout=300)
     again = slice_files([prefix], killed_out, PARAMS, storage_options=s3.options)
     assert again.errors == []
     assert bucket_content(s3, killed_out) == bucket_content(s3, clean)

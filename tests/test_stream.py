@@ -24,7 +24,7 @@ def stream_ranges(slicer, waveform, block_sizes, known_length=True):
     return ranges + stream.finish()
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 2**32 - 1),
     seconds=st.floats(0.0, 15.0),

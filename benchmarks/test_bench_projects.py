@@ -11,7 +11,7 @@ Group ``slicing step: <project>``, on the cached 16-bit stereo 44.1 kHz WAV of `
 * ``test_project_step[gpt_sovits]`` - GPT-SoVITS's ``slice_audio`` step, restated the same way:
   ``librosa.load`` at 32 kHz mono, ``Slicer(32000, -34, 4000, 300, 10, 500)``, each chunk
   peak-normalized (0.9, alpha 0.25) and written as 16-bit WAV named by its offsets;
-* ``test_fastslice_step[...]`` - the README's command for that project (``--highpass``,
+* ``test_fastslice_step[...]`` - the docs' command for that project (docs/how-to/slicer2-projects.md) (``--highpass``,
   ``--max-length``, ``--normalize``, ``--name``, ``--sr``, ``--mono``) as a whole process, the
   numba cache warm.
 
@@ -34,13 +34,13 @@ import numpy as np
 import pytest
 import soundfile
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+PAGE = Path(__file__).resolve().parents[1] / "docs" / "how-to" / "slicer2-projects.md"
 FAST_ROUNDS, PROJECT_ROUNDS = 3, 1
 _times, _counts = {}, {}
 
 
 def readme_commands():
-    section = re.search(r"\*\*Their whole slicing step, from the command line\.\*\*.*?```bash\n(.*?)```", README.read_text(), re.S)
+    section = re.search(r"## Their whole slicing step, from the command line\n.*?```bash\n(.*?)```", PAGE.read_text(), re.S)
     commands = [line for line in section.group(1).replace("\\\n", " ").splitlines() if line.startswith("fastslice ")]
     gpt_sovits, rvc = commands
     return {"gpt_sovits": gpt_sovits, "rvc": rvc}

@@ -1,5 +1,5 @@
-"""What the test modules share: the upstream oracle, the command line run as a user runs it, the
-test seams, and the markers that set slow, browser, server and cluster tests apart.
+"""What the test modules share: the upstream oracle, the test seams, and the markers that set
+slow, browser, server and cluster tests apart (the command-line runners are in ``runner.py``).
 
 Markers (registered in pyproject.toml): a test is marked ``browser``, ``server`` or ``cluster``
 by the fixtures it uses (``browser``; ``s3``, ``counted_s3``; ``cluster``) or by its module's
@@ -7,10 +7,7 @@ by the fixtures it uses (``browser``; ``s3``, ``counted_s3``; ``cluster``) or by
 """
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -60,27 +57,6 @@ GROUPED_FIXTURES = {
     "test_formats::av_files", "test_formats::long_mp3", "test_highpass::rumbling", "test_levels::talk",
     "test_pipeline::every_format", "test_tune::recording",
 }
-
-def fastslice(*args: object, check: int | None = None, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m fastslice ARGS`` as a user runs it (a subprocess), its output captured as text.
-
-    ``check``: the exit status it must end with (the assertion shows its standard error);
-    ``kwargs`` go to :func:`subprocess.run` (``cwd``, ``input``, ``env``, ``stdin``...).
-    """
-    done = subprocess.run([sys.executable, "-m", "fastslice", *map(str, args)], capture_output=True, text=True,
-                          **kwargs)
-    if check is not None:
-        assert done.returncode == check, done.stderr
-    return done
-
-
-def fastslice_process(*args: object, **kwargs: Any) -> subprocess.Popen[str]:
-    """Start ``python -m fastslice ARGS`` in the background (for tests that stop it at a seam): its
-    standard output discarded, its standard error a pipe of text, unless ``kwargs`` say otherwise."""
-    kwargs.setdefault("stdout", subprocess.DEVNULL)
-    kwargs.setdefault("stderr", subprocess.PIPE)
-    return subprocess.Popen([sys.executable, "-m", "fastslice", *map(str, args)], text=True, **kwargs)
-
 
 @pytest.fixture
 def seam(tmp_path: Path) -> Iterator[Any]:

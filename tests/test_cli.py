@@ -13,7 +13,7 @@ import soundfile
 
 import signals
 from fastslice import Slicer
-from conftest import fastslice, fastslice_process
+from runner import fastslice, fastslice_process
 
 SR = 16000
 # Parameters that cut the test recordings into several clips.

@@ -6,7 +6,7 @@ import sys
 import threading
 
 import pytest
-from conftest import fastslice
+from runner import fastslice
 from test_cli import OPTIONS, PARAMS, write_recording
 
 from fastslice import seams

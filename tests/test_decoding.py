@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import avfiles
-from conftest import fastslice
+from runner import fastslice
 import signals
 from fastslice import FastsliceError, read_sndfile, readers, writing
 from fastslice.clipfile import ClipSpec, without_peak_chunk, write_clip

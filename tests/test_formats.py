@@ -26,7 +26,7 @@ import signals
 from fastslice import FastsliceError, ParameterError, RangeStream, Slicer, iter_clip_ranges, readers
 from fastslice.files import slice_file
 from fastslice.hold import SampleHold
-from conftest import fastslice, fastslice_process
+from runner import fastslice, fastslice_process
 
 SR = 44100
 PARAMS = dict(threshold=-35, min_length=2000, min_interval=300, hop_size=10, max_sil_kept=500)

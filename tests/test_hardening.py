@@ -18,7 +18,7 @@ import pytest
 import soundfile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from conftest import fastslice, fastslice_process
+from runner import fastslice, fastslice_process
 from test_cli import OPTIONS, PARAMS, SR, expected_clips
 
 import signals

@@ -20,7 +20,7 @@ import oracle
 import signals
 from fastslice import ParameterError, SliceOptions, Slicer, levels, slice_file
 from fastslice.loudness import Meter
-from conftest import fastslice
+from runner import fastslice
 
 SR = 22050  # espeak-ng's rate
 SENTENCES = [

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-from conftest import fastslice_process
+from runner import fastslice_process
 from test_cli import OPTIONS, PARAMS, SR, expected_clips, fastslice, write_recording
 
 import signals

@@ -6,7 +6,7 @@ import pytest
 import soundfile
 
 import signals
-from conftest import fastslice
+from runner import fastslice
 
 SR = 16000
 OPTIONS = ["--threshold", "-35", "--min-length", "2000", "--min-interval", "300", "--hop-size", "10", "--max-sil-kept", "300"]

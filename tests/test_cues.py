@@ -19,7 +19,7 @@ import signals
 from fastslice import Slicer, cues, readers, speech
 from fastslice.files import slice_file
 from fastslice.stream import Decoding, SampleCheck
-from conftest import fastslice
+from runner import fastslice
 
 SR = 22050  # espeak-ng's rate
 SENTENCES = [

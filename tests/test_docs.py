@@ -44,7 +44,7 @@ NOT_RUN_MARK = re.compile(r"^<!--\s*not run:\s*(.+?)\s*-->$")
 
 # Every block that is not run, by page and its first line: why is in the page, on the line before it.
 NOT_RUN = {
-    ("README.md", "python -m build                       # in a clone: dist/fastslice-*.whl"),
+    ("README.md", "python -m build                                  # in a clone: dist/fastslice-0.3.0-py3-none-any.whl and the sdist"),
     ("README.md", "mkdocs build --strict"),
     ("README.md", "bash tests/run"),
     ("docs/index.md", "pip install fastslice                 # from a wheel: python -m build in a clone, then pip install dist/fastslice-*.whl"),

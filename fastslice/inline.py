@@ -9,9 +9,9 @@ itself.  A notebook shows it through ``_repr_html_`` as an ``<iframe srcdoc=...>
 * its Content-Security-Policy (a ``<meta>`` in the page, a fresh nonce on its one script) applies
   inside the frame as it does in a file; the script is inline, nothing is fetched from anywhere;
 * the audio is a compressed preview (``OpusPreview``: mono Opus in Ogg, 24 kbit/s by default) as a
-  ``data:`` URI, which the frame plays wherever it is shown: Colab's sandboxed output frame, a
-  saved notebook, the notebook exported to HTML.  Chromium, Firefox and Safari (14.1 and later)
-  play Ogg Opus.
+  ``data:`` URI, which needs neither the kernel nor the disk: it plays in a saved notebook, in the
+  notebook exported to HTML, and (written for it) in Colab's output frame, which cannot reach the
+  runtime's files.  Chromium, Firefox and Safari (14.1 and later) play Ogg Opus.
 
 ``page_template``, ``script_json`` and ``page_href`` are the pieces every fastslice page is made
 of (the command line's too).

@@ -289,13 +289,13 @@ class ReviewPage(InlinePage):
     """The review page of a set for a notebook (``fastslice.review``): shown inline, every clip's
     audio embedded (``fastslice.inline``); ``count`` is the number of clips, ``save(path)`` writes it."""
 
-    def __init__(self, html_text: str, title: str, count: int, height: int = 760) -> None:
+    def __init__(self, html_text: str, title: str, count: int, height: int = 800) -> None:
         super().__init__(html_text, title, height)
         self.count = count
 
 
 def review_page(out_dir: StrPath, *, manifest: StrPath | None = None, target: tuple[float, float] = (4.0, 8.0),
-                bitrate: int = 24000, height: int = 760) -> ReviewPage:
+                bitrate: int = 24000, height: int = 800) -> ReviewPage:
     """The review page of the set in ``out_dir``, for a notebook: the page ``fastslice review`` writes,
     each clip's audio embedded as an Opus preview at ``bitrate`` bits per second (so it plays in
     Colab and in a saved notebook), shown inline ``height`` pixels high.  ``manifest`` and ``target``

@@ -141,7 +141,7 @@ class TunePage(InlinePage):
     embedded as an Opus preview (``fastslice.inline``); ``frames`` is the number of RMS frames,
     ``save(path)`` writes it."""
 
-    def __init__(self, html_text: str, title: str, frames: int, height: int = 900) -> None:
+    def __init__(self, html_text: str, title: str, frames: int, height: int = 720) -> None:
         super().__init__(html_text, title, height)
         self.frames = frames
 
@@ -150,7 +150,7 @@ def tune_page(path: StrPath, *, threshold: float | None = None, min_length: floa
               min_interval: float | None = None, hop_size: float | None = None, max_sil_kept: float | None = None,
               max_length: float | None = None, target: tuple[float, float] = (4.0, 8.0),
               out_dir: StrPath | None = None, decoder: str = "auto", stream: int | None = None,
-              bitrate: int = 24000, height: int = 900) -> TunePage:
+              bitrate: int = 24000, height: int = 720) -> TunePage:
     """The tuning page of the recording ``path``, for a notebook: the page ``fastslice tune`` writes,
     the recording embedded as a mono Opus preview at ``bitrate`` bits per second (encoded in the same
     single read; it plays in Colab and in a saved notebook), shown inline ``height`` pixels high.

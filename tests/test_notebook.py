@@ -198,6 +198,7 @@ def run_notebook(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     return nb
 
 
+@pytest.mark.slow
 def test_the_notebook_runs_and_its_pages_work_inline(browser: Any, tmp_path: Path,  # noqa: F811
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     from selenium.webdriver.common.action_chains import ActionChains

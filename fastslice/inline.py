@@ -88,6 +88,13 @@ class OpusPreview:
         self._container.close()
         return self._buffer.getvalue()
 
+    def close(self) -> None:
+        """Drop the stream unfinished (when the read fails)."""
+        try:
+            self._container.close()
+        except Exception:  # noqa: BLE001  (nothing of it is kept)
+            pass
+
     def data_uri(self) -> str:
         """Finish the stream and return it as a ``data:audio/ogg;base64,...`` URI."""
         return "data:audio/ogg;base64," + base64.b64encode(self.data()).decode("ascii")

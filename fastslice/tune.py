@@ -162,8 +162,12 @@ def tune_page(path: StrPath, *, threshold: float | None = None, min_length: floa
     given = {"threshold": threshold if isinstance(threshold, (str, type(None))) else float(threshold), "min_length": min_length, "min_interval": min_interval, "hop_size": hop_size,
              "max_sil_kept": max_sil_kept}
     preview = OpusPreview(check_bitrate(bitrate), str(path))
-    data, frames = tune_data(path, params={k: v for k, v in given.items() if v is not None}, max_length=max_length,
-                             target=target, out_dir=out_dir, decoder=decoder, stream=stream, blocks=preview.feed)
+    try:
+        data, frames = tune_data(path, params={k: v for k, v in given.items() if v is not None}, max_length=max_length,
+                                 target=target, out_dir=out_dir, decoder=decoder, stream=stream, blocks=preview.feed)
+    except BaseException:
+        preview.close()
+        raise
     data["href"] = preview.data_uri()
     return TunePage(tune_html(data), f"fastslice tune: {Path(path).name}", frames, height)
 

@@ -21,7 +21,6 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import soundfile
 from test_review import browser, console_errors, wait_for  # noqa: F401  (browser: a fixture)

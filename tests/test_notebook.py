@@ -186,11 +186,13 @@ def notebook_html(nb: Any) -> str:
 
 
 def run_notebook(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Execute the example notebook in ``folder`` in a real kernel that imports this checkout."""
+    """Execute the example notebook in ``folder`` in a real kernel that imports the fastslice these
+    tests import (this checkout, or the installed package), and runs ``!fastslice`` from this Python."""
     import nbclient
     import nbformat
 
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+    package_parent = str(Path(fastslice.__file__).resolve().parents[1])
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([package_parent, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
     monkeypatch.setenv("PATH", os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]))
     nb = nbformat.read(NOTEBOOK, as_version=4)
     nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()

@@ -1,5 +1,8 @@
 """fastslice: cut long recordings into clips at silences, exactly as openvpi/audio-slicer, fast.
 
+``fastslice.tune(...)`` and ``fastslice.review(...)`` return pages that a notebook shows inline
+(Jupyter, Colab): see ``fastslice.inline``.
+
 The names below load on first use, so ``import fastslice`` (and ``fastslice --help``)
 does not import numba until something is sliced.  Type checkers and IDEs see them through the
 ``TYPE_CHECKING`` imports, which never run.
@@ -16,8 +19,10 @@ if TYPE_CHECKING:
     from .finish import Finished, finish_batch
     from .manifest import Clip
     from .options import SliceOptions
+    from .review import review_page as review
     from .slicer import Slicer
     from .stream import RangeStream, iter_clip_ranges
+    from .tune import tune_page as tune
 
 __version__ = "0.3.0"
 
@@ -33,9 +38,15 @@ _LAZY = {
     "slice_files": "batch",
     "finish_batch": "finish",
     "Finished": "finish",
+    "tune": "tune",
+    "review": "review",
 }
+#: Public names that are their module itself, made callable (``fastslice.inline.CallableModule``):
+#: Python sets ``fastslice.tune`` to the submodule ``fastslice/tune.py`` once it is imported, so the
+#: function ``fastslice.tune(...)`` (``tune.tune_page``) is that module, called.
+_CALLABLE_MODULES = ("tune", "review")
 __all__ = ["Slicer", "RangeStream", "iter_clip_ranges", "slice_file", "Clip", "FileResult", "slice_files", "SliceOptions",
-           "finish_batch", "Finished",
+           "finish_batch", "Finished", "tune", "review",
            "FastsliceError", "ParameterError", "__version__"]
 
 
@@ -44,7 +55,8 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        module = importlib.import_module(f".{_LAZY[name]}", __name__)
+        return module if name in _CALLABLE_MODULES else getattr(module, name)
     raise AttributeError(f"module 'fastslice' has no attribute {name!r}")
 
 

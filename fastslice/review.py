@@ -11,11 +11,14 @@ to the page, so the page still works when the folder is zipped or copied.
 (never deletes them), and takes them out of the markers and of a manifest; ``restore=True``
 moves them back.  A list line that names anything outside ``OUT_DIR`` is refused, and then
 nothing is moved.
+
+``review_page(out_dir)`` is the same page for a notebook, each clip's audio embedded
+(``fastslice.inline``); the module itself is callable as it: ``fastslice.review(out_dir)``.
 """
 from __future__ import annotations
 
 import dataclasses
-import functools
+import io
 import json
 import math
 import os
@@ -23,10 +26,8 @@ import posixpath
 import secrets
 import shutil
 import tempfile
-from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TextIO
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +35,7 @@ import soundfile
 
 from . import manifest
 from .errors import FastsliceError, ParameterError
+from .inline import InlinePage, file_preview, make_callable, page_href, page_template, script_json
 from .outputs import lab_path
 
 if TYPE_CHECKING:
@@ -231,31 +233,40 @@ def stream_page(page_path: StrPath, out_dir: StrPath, groups: Iterable[tuple[Sou
                 target: tuple[float, float] = (4.0, 8.0)) -> int:
     """Write the review page from ``(source, clips)`` groups as they come (the page's data is
     written to the file row by row, never held whole); returns the number of clips.  With none,
-    no page is written and ``FastsliceError`` says so."""
+    no page is written and ``FastsliceError`` says so.  The clips are linked by paths relative to
+    the page."""
     page = Path(page_path)
     base = page.resolve().parent
     root = Path(out_dir).resolve()
-    head, tail = page_template("review").replace("__NONCE__", secrets.token_urlsafe(16)).split("__DATA__")
-    count = 0
-    with manifest.atomic_path(page) as temporary, tempfile.TemporaryFile("w+", encoding="utf-8") as sources:
+    with manifest.atomic_path(page) as temporary:
         with open(temporary, "w", encoding="utf-8") as out:
-            start = {"out_dir": str(out_dir), "target": list(target), "flags": list(FLAGS)}
-            out.write(head + script_json(start)[:-1] + ', "clips": [')
-            for k, (source, clips) in enumerate(groups):
-                first = count
-                for clip in clips:
-                    href = page_href(root / clip["clip"], base)
-                    out.write(("," if count else "") + script_json({**clip, "href": href}))
-                    count += 1
-                shown = {key: v for key, v in source.items() if key not in ("params", "decoder", "stream")}
-                shown["clips"] = list(range(first, count))
-                sources.write(("," if k else "") + script_json(shown))
-            out.write('], "sources": [')
-            sources.seek(0)
-            shutil.copyfileobj(sources, out)
-            out.write("]}" + tail)
+            count = write_review(out, out_dir, groups, target, lambda clip: page_href(root / clip, base))
         if not count:
             raise FastsliceError(_no_clips(out_dir, None))
+    return count
+
+
+def write_review(out: TextIO, out_dir: StrPath, groups: Iterable[tuple[Source, list[ClipFacts]]],
+                 target: tuple[float, float], href: Callable[[str], str]) -> int:
+    """Write the review page into ``out``, each clip's audio at ``href(clip's path under out_dir)``;
+    returns the number of clips."""
+    head, tail = page_template("review").replace("__NONCE__", secrets.token_urlsafe(16)).split("__DATA__")
+    count = 0
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as sources:
+        start = {"out_dir": str(out_dir), "target": list(target), "flags": list(FLAGS)}
+        out.write(head + script_json(start)[:-1] + ', "clips": [')
+        for k, (source, clips) in enumerate(groups):
+            first = count
+            for clip in clips:
+                out.write(("," if count else "") + script_json({**clip, "href": href(clip["clip"])}))
+                count += 1
+            shown = {key: v for key, v in source.items() if key not in ("params", "decoder", "stream")}
+            shown["clips"] = list(range(first, count))
+            sources.write(("," if k else "") + script_json(shown))
+        out.write('], "sources": [')
+        sources.seek(0)
+        shutil.copyfileobj(sources, out)
+        out.write("]}" + tail)
     return count
 
 
@@ -272,6 +283,36 @@ def review(out_dir: StrPath, page_path: StrPath | None = None, *, manifest: StrP
             raise FastsliceError(_no_clips(out_dir, manifest)) from None
         raise
     return page, count
+
+
+class ReviewPage(InlinePage):
+    """The review page of a set for a notebook (``fastslice.review``): shown inline, every clip's
+    audio embedded (``fastslice.inline``); ``count`` is the number of clips, ``save(path)`` writes it."""
+
+    def __init__(self, html_text: str, title: str, count: int, height: int = 800) -> None:
+        super().__init__(html_text, title, height)
+        self.count = count
+
+
+def review_page(out_dir: StrPath, *, manifest: StrPath | None = None, target: tuple[float, float] = (4.0, 8.0),
+                bitrate: int = 24000, height: int = 800) -> ReviewPage:
+    """The review page of the set in ``out_dir``, for a notebook: the page ``fastslice review`` writes,
+    each clip's audio embedded as an Opus preview at ``bitrate`` bits per second (so it plays in
+    Colab and in a saved notebook), shown inline ``height`` pixels high.  ``manifest`` and ``target``
+    as for ``fastslice review``.  Called as ``fastslice.review(...)``."""
+    from .inline import check_bitrate
+
+    check_bitrate(bitrate)
+    root = Path(out_dir)
+    text = io.StringIO()
+    try:
+        groups = ((with_envelope(source), clips) for source, clips in measured(out_dir, manifest, target))
+        count = write_review(text, out_dir, groups, target, lambda clip: file_preview(root / clip, bitrate))
+    except FastsliceError as exc:
+        raise FastsliceError(str(exc).replace(_no_clips(out_dir, None), _no_clips(out_dir, manifest))) from None
+    if not count:
+        raise FastsliceError(_no_clips(out_dir, manifest))
+    return ReviewPage(text.getvalue(), f"fastslice review: {out_dir}", count, height)
 
 
 # -- prune ----------------------------------------------------------------------------------
@@ -434,41 +475,4 @@ def _db(value: float) -> float:
     return 20 * math.log10(value) if value > 0 else -120.0
 
 
-def page_href(path: StrPath, base: StrPath) -> str:
-    """The link from a page in folder ``base`` to ``path``: relative, each part percent-encoded (so
-    the page still works when the folder is moved, zipped or copied)."""
-    href = os.path.relpath(path, base)
-    return "/".join(quote(part) for part in Path(href).as_posix().split("/"))
-
-
-def script_json(data: object) -> str:
-    """JSON that is safe inside a <script> element: no '<', '>' or '&' appear as such."""
-    return json.dumps(data).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-
-@functools.lru_cache(maxsize=None)
-def page_template(name: str) -> str:
-    """The template of the page ``name`` (``"review"`` or ``"tune"``), from the package data in
-    ``fastslice/pages/``: ``head.html`` (the start of every fastslice page: its
-    Content-Security-Policy runs only the script that carries the page's nonce), then
-    ``<name>.html`` with ``<name>.css`` in place of ``__STYLE__`` and ``<name>.js`` in place of
-    ``__SCRIPT__``.  The caller fills in ``__NONCE__`` (a fresh random nonce) and ``__DATA__`` (the
-    page's data, as ``script_json`` writes it).
-
-    Names and paths reach a page only as JSON data and are shown with ``textContent``, never as
-    markup; the policy runs only the page's own script, so even an injected ``onerror=`` attribute
-    could not run.  The review page's table renders only the rows in view.  The tune page's script
-    restates ``Slicer``'s parameter arithmetic, the reference's silence state machine
-    (openvpi/audio-slicer ``slicer2.py``) and ``fastslice.lengths.split_ranges`` over the embedded
-    RMS frames; ``window.fastsliceTune.cuts()`` gives the cuts shown, in samples.
-    """
-    if name not in ("review", "tune"):
-        raise ParameterError(f"page_template(name={name!r}): no such page; give 'review' or 'tune'")
-    pages = resources.files("fastslice") / "pages"
-
-    def text(file: str) -> str:
-        return (pages / file).read_text(encoding="utf-8")
-
-    body = text(f"{name}.html").replace("__STYLE__", text(f"{name}.css")).replace("__SCRIPT__", text(f"{name}.js"))
-    return text("head.html") + body
+make_callable(__name__, review_page)  # fastslice.review(...) is review_page(...)

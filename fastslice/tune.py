@@ -18,6 +18,10 @@ same parameters (tested in Chromium), because:
 The page links the recording by a path relative to itself (it plays each clip's span), and shows
 the ``fastslice slice`` command for the chosen parameters, the file and folder quoted for a POSIX
 shell (``shlex.quote``).
+
+``tune_page(path, ...)`` is the same page for a notebook, the recording embedded as an Opus preview
+encoded in the same single read (``fastslice.inline``); the module itself is callable as it:
+``fastslice.tune(path, threshold=-40)``.
 """
 from __future__ import annotations
 
@@ -25,19 +29,22 @@ import base64
 import secrets
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import numpy as np
 import numpy.typing as npt
 
 from . import manifest
 from .errors import FastsliceError, ParameterError
-from .review import page_href, page_template, script_json
+from .inline import InlinePage, OpusPreview, check_bitrate, make_callable, page_href, page_template, script_json
 
 if TYPE_CHECKING:
     from _typeshed import StrPath
 
     from .slicer import Slicer
+
+#: What sees each block of samples as it is read: ``(rate, channels, float32 (frames, channels))``.
+Blocks = Callable[[int, int, npt.NDArray[np.float32]], object]
 
 #: The threshold steps the page knows exactly: -120.0 to 0.0 dB by 0.1 dB.
 THRESHOLD_STEPS_DB = (-1200, 0)
@@ -50,15 +57,17 @@ def threshold_table() -> npt.NDArray[np.float32]:
 
 
 def recording_frames(path: StrPath, hop_size: float, min_interval: float, *, decoder: str = "auto",
-                     stream: int | None = None) -> tuple[int, int, int, Slicer, npt.NDArray[np.float32]]:
-    """``(rate, channels, n_samples, slicer, rms)``: the RMS frames of ``path`` as fastslice slices it."""
+                     stream: int | None = None, blocks: Blocks | None = None
+                     ) -> tuple[int, int, int, Slicer, npt.NDArray[np.float32]]:
+    """``(rate, channels, n_samples, slicer, rms)``: the RMS frames of ``path`` as fastslice slices it;
+    ``blocks(rate, channels, samples)``, if given, sees every block of float32 samples as it is read."""
     from .envelopes import read_frames
 
     params = {"hop_size": hop_size, "min_interval": min_interval, "min_length": max(min_interval, hop_size),
               "max_sil_kept": hop_size}
     parts: list[npt.NDArray[np.float32]] = []
     info, slicer, _ = read_frames(path, params, lambda rms: parts.append(np.asarray(rms, dtype=np.float32)),
-                                  decoder=decoder, stream=stream)
+                                  decoder=decoder, stream=stream, blocks=blocks)
     rate, n_samples = info.samplerate, info.frames
     rms = np.concatenate(parts) if parts else np.zeros(0, np.float32)
     if n_samples == 0:
@@ -75,6 +84,21 @@ def tune(path: StrPath, page_path: StrPath | None = None, *, params: Mapping[str
     ``(page path, number of frames)``.  ``params``: the Slicer's (``threshold``, ``min_length``,
     ``min_interval``, ``hop_size``, ``max_sil_kept``) as the page starts; ``out_dir``: the ``-o`` of
     the command the page shows (default ``<stem>_clips``)."""
+    data, frames = tune_data(path, params=params, max_length=max_length, target=target, out_dir=out_dir,
+                             decoder=decoder, stream=stream)
+    page_file = Path(page_path or f"{Path(path).stem}.tune.html")
+    data["href"] = page_href(Path(path).resolve(), page_file.resolve().parent)
+    with manifest.atomic_path(page_file) as temporary:
+        Path(temporary).write_text(tune_html(data), encoding="utf-8")
+    return page_file, frames
+
+
+def tune_data(path: StrPath, *, params: Mapping[str, Any] | None = None, max_length: float | None = None,
+              target: tuple[float, float] = (4.0, 8.0), out_dir: StrPath | None = None, decoder: str = "auto",
+              stream: int | None = None, blocks: Blocks | None = None) -> tuple[dict[str, Any], int]:
+    """``(data, number of frames)``: the tuning page's data for ``path`` (read once; ``blocks`` sees
+    its samples), its ``"href"`` (the recording's audio) left empty for the caller.  Arguments as
+    for ``tune``."""
     from .slicer import check_params
 
     source = Path(path)
@@ -88,9 +112,7 @@ def tune(path: StrPath, page_path: StrPath | None = None, *, params: Mapping[str
     if not source.is_file():
         raise FastsliceError(f"{source}: no such file")
     rate, channels, n_samples, slicer, rms = recording_frames(source, values["hop_size"], values["min_interval"],
-                                                             decoder=decoder, stream=stream)
-    page_file = Path(page_path or f"{source.stem}.tune.html")
-    href = page_href(source.resolve(), page_file.resolve().parent)
+                                                             decoder=decoder, stream=stream, blocks=blocks)
     out_dir = out_dir or f"{source.stem}_clips"
     command = ["fastslice", "slice", shlex.quote(str(source.resolve())), "-o", shlex.quote(str(out_dir))]
     if decoder != "auto":
@@ -98,7 +120,7 @@ def tune(path: StrPath, page_path: StrPath | None = None, *, params: Mapping[str
     if stream is not None:
         command += ["--stream", str(stream)]
     data = {
-        "name": source.name, "href": href, "rate": rate, "channels": channels, "n_samples": n_samples,
+        "name": source.name, "href": "", "rate": rate, "channels": channels, "n_samples": n_samples,
         "hop": slicer.hop_samples, "win": slicer.win_samples, "hop_ms": values["hop_size"],
         "params": {key: values[key] for key in ("threshold", "min_length", "min_interval", "max_sil_kept")},
         "max_length": max_length, "target": [lo, hi], "command": " ".join(command),
@@ -106,7 +128,48 @@ def tune(path: StrPath, page_path: StrPath | None = None, *, params: Mapping[str
         "thresholds": base64.b64encode(threshold_table().tobytes()).decode("ascii"),
         "frames": base64.b64encode(rms.astype("<f4").tobytes()).decode("ascii"),
     }
-    page = page_template("tune").replace("__NONCE__", secrets.token_urlsafe(16)).replace("__DATA__", script_json(data))
-    with manifest.atomic_path(page_file) as temporary:
-        Path(temporary).write_text(page, encoding="utf-8")
-    return page_file, rms.shape[0]
+    return data, rms.shape[0]
+
+
+def tune_html(data: Mapping[str, Any]) -> str:
+    """The tuning page of ``tune_data``'s data (its ``"href"`` filled in), with a fresh nonce."""
+    return page_template("tune").replace("__NONCE__", secrets.token_urlsafe(16)).replace("__DATA__", script_json(data))
+
+
+class TunePage(InlinePage):
+    """The tuning page of a recording for a notebook (``fastslice.tune``): shown inline, the recording
+    embedded as an Opus preview (``fastslice.inline``); ``frames`` is the number of RMS frames,
+    ``save(path)`` writes it."""
+
+    def __init__(self, html_text: str, title: str, frames: int, height: int = 720) -> None:
+        super().__init__(html_text, title, height)
+        self.frames = frames
+
+
+def tune_page(path: StrPath, *, threshold: float | None = None, min_length: float | None = None,
+              min_interval: float | None = None, hop_size: float | None = None, max_sil_kept: float | None = None,
+              max_length: float | None = None, target: tuple[float, float] = (4.0, 8.0),
+              out_dir: StrPath | None = None, decoder: str = "auto", stream: int | None = None,
+              bitrate: int = 24000, height: int = 720) -> TunePage:
+    """The tuning page of the recording ``path``, for a notebook: the page ``fastslice tune`` writes,
+    the recording embedded as a mono Opus preview at ``bitrate`` bits per second (encoded in the same
+    single read; it plays in Colab and in a saved notebook), shown inline ``height`` pixels high.
+
+    The Slicer's parameters (``threshold`` in dB, the rest in ms; left out: the Slicer's defaults),
+    ``max_length``, ``target`` (the wanted clip lengths, s), ``out_dir`` (the ``-o`` of the command
+    the page shows), ``decoder`` and ``stream`` as for ``fastslice tune``.  Called as
+    ``fastslice.tune(...)``."""
+    given = {"threshold": threshold if isinstance(threshold, (str, type(None))) else float(threshold), "min_length": min_length, "min_interval": min_interval, "hop_size": hop_size,
+             "max_sil_kept": max_sil_kept}
+    preview = OpusPreview(check_bitrate(bitrate), str(path))
+    try:
+        data, frames = tune_data(path, params={k: v for k, v in given.items() if v is not None}, max_length=max_length,
+                                 target=target, out_dir=out_dir, decoder=decoder, stream=stream, blocks=preview.feed)
+    except BaseException:
+        preview.close()
+        raise
+    data["href"] = preview.data_uri()
+    return TunePage(tune_html(data), f"fastslice tune: {Path(path).name}", frames, height)
+
+
+make_callable(__name__, tune_page)  # fastslice.tune(...) is tune_page(...)

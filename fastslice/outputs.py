@@ -24,7 +24,8 @@ stream keeps them and a later run can tell they are there.
 
 Clips are moved to their names without replacing anything (a hard link, then the temporary
 name removed): no clip ever replaces another clip, an input file or any other file, whatever
-the names a template gives.
+the names a template gives.  Removals and renames that another program holds for a moment
+(Windows' antivirus or indexer) are tried again within a bound (``fastslice.fileops``).
 
 A re-run skips an input (``finished``) when its marker has this layout, the source has the
 same path, size and modification time, the options that decide the clips are the same, and
@@ -41,9 +42,10 @@ from pathlib import Path
 from collections.abc import Iterable
 from typing import IO, Any, Protocol
 
-from . import manifest, storage
+from . import fileops, manifest, storage
 from .errors import FastsliceError
 from .manifest import Clip
+from .names import nfc
 
 WORK_FOLDER = manifest.WORK_FOLDER
 JOURNAL_SUFFIX = ".fastslice.journal"
@@ -103,7 +105,7 @@ class InputOutput:
     def __init__(self, folder: str | os.PathLike[str], stem: str, records: str | os.PathLike[str] | None = None) -> None:
         self.folder = Path(os.path.abspath(folder))
         self.records = Path(os.path.abspath(records)) if records else self.folder
-        self.stem = stem
+        self.stem = stem = nfc(stem)  # the spelling clip names are written in
         self.marker = manifest.marker_path(self.records, stem)
         self.work = self.records / WORK_FOLDER
         self.journal = self.records / f".{stem}{JOURNAL_SUFFIX}"
@@ -247,6 +249,8 @@ class InputOutput:
             move_without_replacing(work_path, final)
         except FileExistsError:  # taken since the check: by another run writing here at the same time
             raise FastsliceError(_taken(source, final)) from None
+        except OSError as exc:
+            raise FastsliceError(f"{source}: cannot give clip {final} its name: {fileops.describe(exc)}") from None
         self._moved.append(final)
 
     def _write_lab(self, source: str, clip: Clip) -> None:
@@ -337,9 +341,9 @@ def move_without_replacing(temporary: str | os.PathLike[str], final: str | os.Pa
         if os.path.lexists(final):  # no hard links here (FAT, some network shares)
             raise FileExistsError(errno.EEXIST, "File exists", str(final)) from None
         final.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(temporary, final)
+        fileops.rename(temporary, final)
         return
-    os.unlink(temporary)
+    fileops.remove(temporary)
 
 
 def _taken(source: str | os.PathLike[str], final: str | os.PathLike[str]) -> str:
@@ -348,11 +352,7 @@ def _taken(source: str | os.PathLike[str], final: str | os.PathLike[str]) -> str
             "folder, or move that file away")
 
 
-def _unlink(path: str | os.PathLike[str]) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
+_unlink = fileops.remove  # removals retried while another program holds the file (Windows)
 
 
 class BucketOutput:
@@ -369,7 +369,7 @@ class BucketOutput:
                  listed: dict[str, int] | None = None) -> None:
         self.folder = folder.rstrip("/")
         self.records = self.folder
-        self.stem = stem
+        self.stem = stem = nfc(stem)
         self.options = storage_options or {}
         self.marker = storage.join(self.folder, f".{stem}{manifest.MARKER_SUFFIX}")
         self.listed = listed

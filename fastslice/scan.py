@@ -430,12 +430,14 @@ def without_clashes(table: Jobs, identities: array[int], names: ClipNames, probl
 def _names_of(job: Job, names: ClipNames, problems: list[str]) -> Optional[dict[str, str]]:
     """``{"stem": ..., "first clip": ...}`` of an input, or None (a problem) where Windows could not
     hold its marker or clips."""
-    problem = part_problem(f".{job.stem}{manifest.MARKER_SUFFIX}")
-    if problem is None:
-        try:
-            return {"stem": job.stem, "first clip": names.first_name(job.stem, job.speaker)}
-        except ValueError as exc:  # the template gives this stem an unsafe name
-            problem = str(exc)
+    try:
+        first = names.first_name(job.stem, job.speaker)
+        problem = part_problem(f".{job.stem}{manifest.MARKER_SUFFIX}")  # the marker holds the stem
+        if problem is None:
+            return {"stem": job.stem, "first clip": first}
+        problem = f"its marker's name {problem}"
+    except ValueError as exc:  # the template gives this stem an unsafe name
+        problem = str(exc)
     problems.append(f"{job.source}: {problem}; rename the file (fastslice refuses names that a Windows or exFAT "
                     "drive cannot hold, on every platform)")
     return None

@@ -60,6 +60,14 @@ def path_problem(relative: str, extension_follows: bool = False) -> str | None:
     return None
 
 
+def work_stem(stem: str) -> str:
+    """The stem as a temporary's name begins (``<stem>.<k>.<ext>.part``): itself, or ``~`` and itself
+    where it is a device name (``aux.0.wav.part`` is refused on Windows, ``~aux.0.wav.part`` is not)
+    or already begins with ``~`` (so that no two stems share one)."""
+    reserved = stem.partition(".")[0].rstrip(" ").upper() in RESERVED
+    return "~" + stem if reserved or stem.startswith("~") else stem
+
+
 def nfc(text: str) -> str:
     """``text`` in Unicode's composed form (NFC): the spelling clip names are written in."""
     return text if text.isascii() else unicodedata.normalize("NFC", text)

@@ -5,8 +5,10 @@ In each clip folder:
 * every input has its **marker** ``.<stem>.fastslice.json`` (``fastslice.manifest``), written
   once its clips are complete: it lists them with their sizes;
 * the folder's **work folder** ``.fastslice.work/`` holds clips while they are written, as
-  ``<stem>.<k>.<ext>.part``, and nothing else: no clip, no marker.  What an interrupted run
-  left there is found by name or by listing that small folder, never the output folder:
+  ``<stem>.<k>.<ext>.part`` (``~<stem>...`` for a stem that is a Windows device name, or that
+  begins with ``~``: ``fastslice.names.work_stem``), and nothing else: no clip, no marker.
+  What an interrupted run left there is found by name or by listing that small folder, never
+  the output folder:
   ``slice_file`` removes its stem's leftovers before it starts, and ``slice_files`` (whose
   tasks do not) removes the work folders of a run's clip folders when the run is over, with
   the leftovers of its inputs (``sweep_work_folders``).
@@ -45,7 +47,7 @@ from typing import IO, Any, Protocol
 from . import fileops, manifest, storage
 from .errors import FastsliceError
 from .manifest import Clip
-from .names import nfc
+from .names import nfc, work_stem
 
 WORK_FOLDER = manifest.WORK_FOLDER
 JOURNAL_SUFFIX = ".fastslice.journal"
@@ -163,13 +165,13 @@ class InputOutput:
 
     def work_path(self, k: int, extension: str) -> Path:
         """Where clip ``k`` is written before it gets its name."""
-        path = self.work / f"{self.stem}.{k}.{extension}.part"
+        path = self.work / f"{work_stem(self.stem)}.{k}.{extension}.part"
         self._temporaries.append(path)
         return path
 
     def sweep(self) -> None:
         """Remove this stem's temporaries from the work folder (one listing of that small folder)."""
-        mine = re.compile(re.escape(self.stem) + r"\.[0-9]+\.[A-Za-z0-9]+\.part")
+        mine = re.compile(re.escape(work_stem(self.stem)) + r"\.[0-9]+\.[A-Za-z0-9]+\.part")
         try:
             with os.scandir(self.work) as entries:
                 names = [e.name for e in entries if mine.fullmatch(e.name)]
@@ -254,7 +256,7 @@ class InputOutput:
         self._moved.append(final)
 
     def _write_lab(self, source: str, clip: Clip) -> None:
-        work = self.work / f"{self.stem}.{len(self._moved)}.lab.part"
+        work = self.work / f"{work_stem(self.stem)}.{len(self._moved)}.lab.part"
         self._temporaries.append(work)
         try:
             work.write_text(clip.text, encoding="utf-8")
@@ -300,7 +302,7 @@ def sweep_work_folders(folders: Iterable[str | os.PathLike[str]], stems_in: Any)
             continue
         except OSError:
             pass
-        stems = stems_in(folder)
+        stems = {work_stem(stem) for stem in stems_in(folder)}
         try:
             with os.scandir(work) as entries:
                 names = [e.name for e in entries]
@@ -417,7 +419,7 @@ class BucketOutput:
 
     def work_path(self, k: int, extension: str) -> Path:
         assert self.work is not None, "prepare() makes the work folder first"
-        return self.work / f"{self.stem}.{k}.{extension}.part"
+        return self.work / f"{work_stem(self.stem)}.{k}.{extension}.part"
 
     def sweep(self) -> None:
         pass  # temporaries are local, in a folder of their own

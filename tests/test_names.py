@@ -128,6 +128,26 @@ def test_a_folder_windows_cannot_name_is_refused_once_with_its_inputs(tmp_path):
     assert audio_under(tmp_path / "out") and all(p.startswith("two/") for p in audio_under(tmp_path / "out"))
 
 
+def test_a_stem_that_is_a_device_name_gets_clips_and_temporaries_windows_takes(tmp_path):
+    inputs = tmp_path / "in"
+    for k, stem in enumerate(["aux", "~aux", "Com1"]):
+        write_recording(inputs / f"{stem}.wav", 40 + k, seconds=6)
+    out = tmp_path / "out"
+    with Seam(tmp_path / "seams", "clip-writing") as seam:
+        run = fastslice_process("slice", inputs, "-o", out, *OPTIONS, env=seam.env)
+        seam.wait(1)
+        writing = os.listdir(out / ".fastslice.work")
+        seam.release()
+        _, err = run.communicate(timeout=120)
+    assert run.returncode == 0, err
+    assert writing and all(names.part_problem(name) is None for name in writing), writing
+    for stem in ("aux", "~aux", "Com1"):
+        clips = [c for c in audio_under(out) if c.startswith(f"{stem}_")]
+        assert len(clips) == len(expected_clips(inputs / f"{stem}.wav"))
+        assert all(names.path_problem(c) is None for c in clips)
+    assert names.work_stem("aux") == "~aux" and names.work_stem("~aux") == "~~aux" and names.work_stem("take") == "take"
+
+
 # -- Unicode names through every writer, list and page ---------------------------------------------------
 
 

@@ -20,6 +20,7 @@ NTFS and exFAT fold it (one upper-case letter for one, ``ß`` stays).
 from __future__ import annotations
 
 import os
+import re
 import unicodedata
 import uuid
 
@@ -30,6 +31,7 @@ FORBIDDEN = frozenset('<>:"|?*\\') | frozenset(chr(i) for i in range(32))
 RESERVED = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
                      | {f"{port}{c}" for port in ("COM", "LPT") for c in "123456789\u00b9\u00b2\u00b3"})
 
+_FORBIDDEN = re.compile(r'[<>:"|?*\\\x00-\x1f]')  # FORBIDDEN, for one search per name
 _probed: dict[str, bool] = {}
 
 
@@ -37,14 +39,15 @@ def part_problem(part: str, extension_follows: bool = False) -> str | None:
     """Why Windows would refuse ``part`` as a file or folder name (one path component), or None;
     ``extension_follows``: a file name to which an extension is still to be added (``talk.`` then
     ends as ``talk..wav``, which Windows takes)."""
-    bad = sorted({c for c in part if c in FORBIDDEN})
-    if bad:
+    if _FORBIDDEN.search(part):
+        bad = sorted({c for c in part if c in FORBIDDEN})
         shown = ", ".join(repr(c) if c >= " " else f"control character {ord(c)}" for c in bad)
         return f"{shown} cannot be in a file name on Windows (nor on exFAT or NTFS drives)"
     if part[-1:] in (".", " ") and part not in (".", "..") and not extension_follows:
         return f"{part!r} ends with {'a dot' if part[-1] == '.' else 'a space'}, which Windows drops or refuses"
-    device = part.partition(".")[0].rstrip(" ").upper()
-    if device in RESERVED:
+    device = part.partition(".")[0].rstrip(" ")
+    if len(device) in (3, 4, 6, 7) and device.upper() in RESERVED:
+        device = device.upper()
         return f"{part!r} is the device name {device} on Windows, which cannot be a file's name"
     return None
 

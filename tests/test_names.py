@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import unicodedata
+import zipfile
 from pathlib import Path
 from urllib.parse import quote
 
@@ -39,7 +40,7 @@ def files_under(folder: Path) -> list[str]:
 
 def audio_under(folder: Path) -> list[str]:
     return [p for p in files_under(folder) if not p.split("/")[-1].startswith(".") and p.endswith(
-        (".wav", ".flac", ".ogg", ".mp3"))]
+        (".wav", ".flac", ".ogg", ".mp3", ".aiff"))]
 
 
 # -- Windows' rules, one by one ------------------------------------------------------------------------
@@ -162,13 +163,13 @@ def unicode_library(tmp_path_factory):
     return root
 
 
-@pytest.mark.parametrize("fmt", ["wav", "flac", "ogg", "mp3"])
+@pytest.mark.parametrize("fmt", ["wav", "flac", "ogg", "mp3", "aiff"])
 def test_unicode_names_round_trip_through_writers_manifest_exports_and_page(unicode_library, tmp_path, fmt):
     out = tmp_path / "out"
     done = fastslice("slice", unicode_library, "-o", out, *OPTIONS, "--format", fmt, "--speaker-from-folder",
                      "--manifest", tmp_path / "m.jsonl", "--export", "hf", "--export", "nemo", "--export", "kaldi",
                      "--export", "lhotse:" + str(tmp_path / "lhotse"), "--export", "gpt-sovits", "--language", "ja",
-                     "--review", "-q", cwd=tmp_path)
+                     "--review", "--zip", tmp_path / "set.zip", "-q", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     clips = audio_under(out)
     for stem in UNICODE_STEMS:  # every writer: the files, named as given, complete and readable
@@ -189,6 +190,9 @@ def test_unicode_names_round_trip_through_writers_manifest_exports_and_page(unic
     for export, text in exported.items():
         for clip in clips:
             assert Path(clip).name in text, (export, clip)
+    with zipfile.ZipFile(tmp_path / "set.zip") as archive:  # the zip: UTF-8 names, each clip's bytes
+        assert sorted(n for n in archive.namelist() if not n.endswith("/")) == clips
+        assert all(archive.read(clip) == (out / clip).read_bytes() for clip in clips)
     page = (out / "review.html").read_text(encoding="utf-8")
     for clip in clips:  # the page lists each clip by name, and links its file
         assert json.dumps(Path(clip).name)[1:-1] in page, clip
@@ -246,7 +250,6 @@ def test_a_case_sensitive_folder_keeps_todays_names_and_the_probe_runs_once(tmp_
     jobs, problems = scan.expand_inputs([inputs], out)
     assert len(jobs) == 40 and problems == [] and len(probes) == 1
     assert not out.exists()  # the probe's folder was made for it and removed
-    assert files_under(tmp_path) == files_under(tmp_path)  # nothing left behind: no probe file
     assert not [p for p in tmp_path.rglob(".fastslice-case-*")]
 
 

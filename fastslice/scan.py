@@ -462,8 +462,9 @@ def _one_name_there(kind: str, job: Job, earlier: Job, value: str, other: str, s
     why = ("one name: the same letters in two Unicode spellings (NFC and NFD), and clip names are written in NFC"
            if spelled_apart else "one name on this output folder, which does not tell upper from lower case")
     what = "clips and markers" if kind == "stem" else "clips"
-    return (f"{earlier.source} and {job.source}: their {what} ({other!r} and {value!r} in {job.folder}) would be "
-            f"{why}; neither is sliced: rename one of them, or slice them into different -o folders")
+    mine, theirs = os.path.join(job.folder, value), os.path.join(earlier.folder, other)
+    return (f"{earlier.source} and {job.source}: their {what} ({theirs!r} and {mine!r}) would be {why}; "
+            "neither is sliced: rename one of them, or slice them into different -o folders")
 
 
 def _unsafe_clip_folders(table: Jobs, out_dir: str, problems: list[str]) -> set[int]:

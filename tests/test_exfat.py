@@ -94,11 +94,17 @@ def test_a_case_clash_is_refused_before_any_clip_naming_both(exfat, tmp_path):
     assert str(lower) in line and str(upper) in line and "neither is sliced" in line, done.stderr
     assert "already exists" not in done.stderr
     assert not out.exists() or every_file(out) == {}
+    assert not list(exfat.glob(".fastslice-case-*"))  # the probe left nothing
     both = fastslice("slice", inputs, "-o", out, *OPTIONS)  # the rest of a folder is sliced
     assert both.returncode == 1
     assert sorted(clips_and_pages(out)) == sorted(f"other_{k}.wav" for k in range(len(expected_clips(other))))
     on_ext4 = fastslice("slice", inputs, "-o", tmp_path / "ext4", *OPTIONS, "-q")  # as today where case counts
     assert on_ext4.returncode == 0, on_ext4.stderr
+    shutil.rmtree(out)
+    spk, Spk = (write_recording(tmp_path / "speakers" / folder / "a.wav", 87, seconds=6) for folder in ("spk", "Spk"))
+    folders = fastslice("slice", tmp_path / "speakers", "-o", out, *OPTIONS)  # two mirrored folders, one there
+    assert folders.returncode == 1 and str(spk) in folders.stderr and str(Spk) in folders.stderr, folders.stderr
+    assert "neither is sliced" in folders.stderr and (not out.exists() or every_file(out) == {})
     shutil.rmtree(out)
 
 

@@ -124,5 +124,6 @@ def unsafe(name: str) -> str | None:
     if any(part.startswith(".") for part in parts):
         return "a part starting with '.' would hide it"
     if "\\" in name:
-        return "'\\' cannot be in a file name on Windows (nor on exFAT or NTFS drives); subfolders in --name are written with '/'"
+        return ("'\\' cannot be in a file name on Windows (nor on exFAT or NTFS drives); subfolders in --name are "
+                "written with '/'")
     return path_problem(name, extension_follows=True)

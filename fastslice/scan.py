@@ -478,5 +478,6 @@ def _unsafe_clip_folders(table: Jobs, out_dir: str, problems: list[str]) -> set[
         if problem:
             bad.add(k)
             problems.append(f"{source_folder}: its clips would go to {clip_folder}, and {problem}; rename the folder "
-                            "(fastslice refuses names that a Windows or exFAT drive cannot hold, on every platform)")
+                            "(or give another --speaker; fastslice refuses names that a Windows or exFAT drive cannot "
+                            "hold, on every platform)")
     return bad

@@ -333,6 +333,8 @@ def test_the_retry_gives_up_within_its_bound(ext4_folder):
         with pytest.raises(PermissionError) as raised:
             fileops.remove(held)
         assert raised.value.filename == str(held) and "removing it was refused" in str(raised.value)
+        with pytest.raises(PermissionError, match="renaming it to .*moved.wav was refused 6 times"):
+            fileops.rename(held, ext4_folder / "moved.wav")
         assert sum(fileops.RETRY_DELAYS) <= 2
     finally:
         subprocess.run(["chattr", "-i", str(held)], check=True)

@@ -27,8 +27,8 @@ def _run(*command: str) -> subprocess.CompletedProcess[str]:
 @contextlib.contextmanager
 def mounted(kind: str, folder: Path, size_mb: int = 256) -> Iterator[Path]:
     """A fresh ``kind`` ("ext4" or "exfat") file system mounted at ``folder / "mnt"``."""
-    if os.geteuid() != 0:
-        raise Unavailable("loop devices and mounts need root")
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        raise Unavailable("loop devices and mounts need root on Linux")
     mkfs = {"ext4": "mkfs.ext4", "exfat": "mkfs.exfat"}[kind]
     for tool in ("losetup", mkfs, "mount", "umount"):
         if shutil.which(tool) is None:

@@ -13,6 +13,7 @@ import csv
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import unicodedata
 import zipfile
@@ -29,6 +30,12 @@ from fastslice import ParameterError, fileops, names
 from fastslice.batch import slice_files
 from fastslice.naming import ClipNames
 from fastslice.seams import Seam
+
+#: names Windows refuses cannot even be made there as inputs: those tests run where they can be
+POSIX_NAMES = pytest.mark.skipif(os.name == "nt", reason="Windows cannot hold these input names (the rules are "
+                                 "tested where the inputs can exist)")
+#: the tests that hold the code at a seam need named pipes (POSIX)
+SEAMS = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="test seams need named pipes (POSIX)")
 
 NFC_CAFE = unicodedata.normalize("NFC", "café")
 NFD_CAFE = unicodedata.normalize("NFD", "café")
@@ -102,6 +109,7 @@ def test_templates_windows_refuses_are_refused_before_any_work(tmp_path, templat
     ("take..wav", "{stem}/{i}", "ends with a dot"),
     ("a:b.wav", "{i}_x", "':' cannot be"),  # no {stem} in the name: its marker would still hold it
 ])
+@POSIX_NAMES
 def test_inputs_windows_cannot_name_are_refused_at_the_scan_and_the_rest_sliced(tmp_path, file_name, template, says):
     inputs = tmp_path / "in"
     bad = write_recording(inputs / file_name, 4, seconds=6)
@@ -117,6 +125,7 @@ def test_inputs_windows_cannot_name_are_refused_at_the_scan_and_the_rest_sliced(
     assert len(audio_under(out)) == len(expected_clips(good))
 
 
+@POSIX_NAMES
 def test_a_folder_windows_cannot_name_is_refused_once_with_its_inputs(tmp_path):
     inputs = tmp_path / "in"
     write_recording(inputs / "spk: one" / "a.wav", 6, seconds=6)
@@ -129,6 +138,8 @@ def test_a_folder_windows_cannot_name_is_refused_once_with_its_inputs(tmp_path):
     assert audio_under(tmp_path / "out") and all(p.startswith("two/") for p in audio_under(tmp_path / "out"))
 
 
+@POSIX_NAMES
+@SEAMS
 def test_a_stem_that_is_a_device_name_gets_clips_and_temporaries_windows_takes(tmp_path):
     inputs = tmp_path / "in"
     for k, stem in enumerate(["aux", "~aux", "Com1"]):
@@ -206,7 +217,7 @@ def test_a_name_in_nfd_is_written_in_nfc_and_found_again(tmp_path):
     clips = audio_under(out)
     assert clips and all(c.startswith(f"{NFC_CAFE}_") for c in clips) and all(
         unicodedata.is_normalized("NFC", c) for c in clips)
-    assert (out / f".{NFC_CAFE}.fastslice.json").exists() and not (out / f".{NFD_CAFE}.fastslice.json").exists()
+    assert [n for n in os.listdir(out) if n.endswith(".fastslice.json")] == [f".{NFC_CAFE}.fastslice.json"]
     rows = list(csv.DictReader((tmp_path / "m.csv").open(encoding="utf-8")))
     assert all(unicodedata.is_normalized("NFC", Path(r["clip"]).name) for r in rows)
     again = fastslice("slice", source, "-o", out, *OPTIONS, check=0)
@@ -218,7 +229,8 @@ def test_nfc_and_nfd_spellings_of_one_stem_are_refused_naming_both(tmp_path):
     composed = write_recording(inputs / f"{NFC_CAFE}.wav", 12, seconds=6)
     decomposed = write_recording(inputs / f"{NFD_CAFE}.wav", 13, seconds=6)
     other = write_recording(inputs / "other.wav", 14, seconds=6)
-    assert len(os.listdir(inputs)) == 3  # ext4 holds both spellings
+    if len(os.listdir(inputs)) < 3:
+        pytest.skip("this file system takes both spellings for one name (macOS): there is nothing to refuse")
     out = tmp_path / "out"
     done = fastslice("slice", inputs, "-o", out, *OPTIONS)
     assert done.returncode == 1
@@ -246,7 +258,8 @@ def test_a_case_sensitive_folder_keeps_todays_names_and_the_probe_runs_once(tmp_
 
     monkeypatch.setattr(scan, "case_insensitive", counted)
     out = tmp_path / "out"
-    assert not names.case_insensitive(tmp_path)  # ext4
+    if names.case_insensitive(tmp_path):
+        pytest.skip("the temporary folder is case-insensitive here (Windows, macOS): test_exfat shows that case")
     jobs, problems = scan.expand_inputs([inputs], out)
     assert len(jobs) == 40 and problems == [] and len(probes) == 1
     assert not out.exists()  # the probe's folder was made for it and removed
@@ -269,7 +282,7 @@ def ext4_folder(tmp_path):
     """A folder on a real ext4 file system where ``chattr +i`` works: tmp_path, or a loop image."""
     probe = tmp_path / "probe"
     probe.write_bytes(b"")
-    if subprocess.run(["chattr", "+i", str(probe)], capture_output=True).returncode == 0:
+    if shutil.which("chattr") and subprocess.run(["chattr", "+i", str(probe)], capture_output=True).returncode == 0:
         subprocess.run(["chattr", "-i", str(probe)], check=True)
         probe.unlink()
         yield tmp_path
@@ -292,6 +305,7 @@ def sliced_then_held(folder: Path) -> tuple[Path, Path, Path]:
     return source, out, held
 
 
+@SEAMS
 def test_a_removal_held_for_a_moment_is_tried_again_and_succeeds(ext4_folder):
     source, out, held = sliced_then_held(ext4_folder)
     try:
@@ -310,6 +324,7 @@ def test_a_removal_held_for_a_moment_is_tried_again_and_succeeds(ext4_folder):
         subprocess.run(["chattr", "-i", str(held)], capture_output=True)
 
 
+@SEAMS
 def test_a_removal_held_for_good_is_reported_naming_the_file(ext4_folder):
     source, out, held = sliced_then_held(ext4_folder)
     try:
@@ -355,6 +370,7 @@ def test_long_paths_are_explained_on_windows_only():
     assert "LongPathsEnabled" not in fileops.describe(error, "posix")
 
 
+@POSIX_NAMES
 def test_python_api_refuses_like_the_command_line(tmp_path):
     source = write_recording(tmp_path / "in" / "a|b.wav", 15, seconds=5)
     done = slice_files([source], tmp_path / "out", {"threshold": -35})

@@ -1,4 +1,4 @@
-"""Clip names: ``--name TEMPLATE``.
+r"""Clip names: ``--name TEMPLATE``.
 
 A template is a ``str.format`` string over the fields ``{stem}`` (the input's stem, or
 ``--stem`` for standard input), ``{speaker}`` (``--speaker``, or the input's folder with
@@ -8,7 +8,10 @@ format specs (``{i:04d}``) and ``/`` for subfolders (``{stem}/{i:04d}``).  The e
 The default, ``{stem}_{i}``, is the upstream CLI's.
 
 A name must stay inside the output folder: no absolute path, no ``..``, no empty or hidden
-part; a template that would break this for some input is refused before any work.  Each
+part; and Windows must be able to make it, on every platform (``fastslice.names``: no device
+name such as ``CON`` or ``nul``, no part ending in a dot or space, none of ``<>:"|?*\`` or
+control characters).  A template that would break this is refused before any work, and an input
+whose stem would break it is refused at the scan.  Names are written in NFC (``fastslice.names.nfc``).  Each
 clip's name must differ within an input, so a template needs ``{i}``, ``{start}`` or
 ``{start_ms}``; and no name is ever given twice (``fastslice.outputs`` checks as names are made).
 
@@ -24,6 +27,7 @@ import string
 import unicodedata
 
 from .errors import ParameterError
+from .names import nfc, path_problem
 
 DEFAULT = "{stem}_{i}"
 FIELDS = ("stem", "speaker", "i", "start", "end", "start_ms", "end_ms")
@@ -50,7 +54,10 @@ class ClipNames:
             raise ParameterError(f"--name {self.template!r} gives every clip of an input the same name; "
                                  "put {i}, {start} or {start_ms} in it")
         self._parts = parts
-        self.name("stem", 0, 0, 0, 1000, "speaker")  # a spec that does not fit its field fails here
+        try:
+            self.name("stem", 0, 0, 0, 1000, "speaker")  # a spec that does not fit its field fails here
+        except ParameterError as exc:
+            raise ParameterError(f"{exc}; change --name") from None
 
     @property
     def is_default(self) -> bool:
@@ -67,6 +74,7 @@ class ClipNames:
             name = self.template.format(**values)
         except (ValueError, TypeError) as exc:
             raise ParameterError(f"--name {self.template!r}: {exc}") from None
+        name = nfc(name)
         problem = unsafe(name)
         if problem:
             raise ParameterError(f"--name {self.template!r} gives {name!r} for the input {stem!r}: {problem}")
@@ -84,7 +92,7 @@ class ClipNames:
             if field not in ("stem", "speaker"):
                 break
             text += format(stem if field == "stem" else speaker, spec or "")
-        return text
+        return nfc(text)
 
     def first_name(self, stem: str, speaker: str = "") -> str:
         """The first clip's name of an input (to find inputs whose clips would clash)."""
@@ -105,12 +113,17 @@ def safe(text: str) -> str:
 
 
 def unsafe(name: str) -> str | None:
-    """Why a relative clip name would leave the output folder or hide itself, or None."""
-    if not name or name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+    """Why a relative clip name (without its extension) would leave the output folder, hide itself,
+    or be refused by Windows (``fastslice.names``: on every platform, so that a library copies to
+    a Windows or exFAT drive), or None."""
+    if not name or name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:[/\\]", name):
         return "an absolute or empty path"
     parts = name.replace("\\", "/").split("/")
     if any(part in ("", ".", "..") for part in parts):
         return "a '..', '.' or empty part would place it outside the output folder"
     if any(part.startswith(".") for part in parts):
         return "a part starting with '.' would hide it"
-    return None
+    if "\\" in name:
+        return ("'\\' cannot be in a file name on Windows (nor on exFAT or NTFS drives); subfolders in --name are "
+                "written with '/'")
+    return path_problem(name, extension_follows=True)

@@ -5,8 +5,10 @@ In each clip folder:
 * every input has its **marker** ``.<stem>.fastslice.json`` (``fastslice.manifest``), written
   once its clips are complete: it lists them with their sizes;
 * the folder's **work folder** ``.fastslice.work/`` holds clips while they are written, as
-  ``<stem>.<k>.<ext>.part``, and nothing else: no clip, no marker.  What an interrupted run
-  left there is found by name or by listing that small folder, never the output folder:
+  ``<stem>.<k>.<ext>.part`` (``~<stem>...`` for a stem that is a Windows device name, or that
+  begins with ``~``: ``fastslice.names.work_stem``), and nothing else: no clip, no marker.
+  What an interrupted run left there is found by name or by listing that small folder, never
+  the output folder:
   ``slice_file`` removes its stem's leftovers before it starts, and ``slice_files`` (whose
   tasks do not) removes the work folders of a run's clip folders when the run is over, with
   the leftovers of its inputs (``sweep_work_folders``).
@@ -24,7 +26,8 @@ stream keeps them and a later run can tell they are there.
 
 Clips are moved to their names without replacing anything (a hard link, then the temporary
 name removed): no clip ever replaces another clip, an input file or any other file, whatever
-the names a template gives.
+the names a template gives.  Removals and renames that another program holds for a moment
+(Windows' antivirus or indexer) are tried again within a bound (``fastslice.fileops``).
 
 A re-run skips an input (``finished``) when its marker has this layout, the source has the
 same path, size and modification time, the options that decide the clips are the same, and
@@ -41,9 +44,10 @@ from pathlib import Path
 from collections.abc import Iterable
 from typing import IO, Any, Protocol
 
-from . import manifest, storage
+from . import fileops, manifest, storage
 from .errors import FastsliceError
 from .manifest import Clip
+from .names import nfc, work_stem
 
 WORK_FOLDER = manifest.WORK_FOLDER
 JOURNAL_SUFFIX = ".fastslice.journal"
@@ -103,7 +107,7 @@ class InputOutput:
     def __init__(self, folder: str | os.PathLike[str], stem: str, records: str | os.PathLike[str] | None = None) -> None:
         self.folder = Path(os.path.abspath(folder))
         self.records = Path(os.path.abspath(records)) if records else self.folder
-        self.stem = stem
+        self.stem = stem = nfc(stem)  # the spelling clip names are written in
         self.marker = manifest.marker_path(self.records, stem)
         self.work = self.records / WORK_FOLDER
         self.journal = self.records / f".{stem}{JOURNAL_SUFFIX}"
@@ -161,13 +165,13 @@ class InputOutput:
 
     def work_path(self, k: int, extension: str) -> Path:
         """Where clip ``k`` is written before it gets its name."""
-        path = self.work / f"{self.stem}.{k}.{extension}.part"
+        path = self.work / f"{work_stem(self.stem)}.{k}.{extension}.part"
         self._temporaries.append(path)
         return path
 
     def sweep(self) -> None:
         """Remove this stem's temporaries from the work folder (one listing of that small folder)."""
-        mine = re.compile(re.escape(self.stem) + r"\.[0-9]+\.[A-Za-z0-9]+\.part")
+        mine = re.compile(re.escape(work_stem(self.stem)) + r"\.[0-9]+\.[A-Za-z0-9]+\.part")
         try:
             with os.scandir(self.work) as entries:
                 names = [e.name for e in entries if mine.fullmatch(e.name)]
@@ -247,10 +251,12 @@ class InputOutput:
             move_without_replacing(work_path, final)
         except FileExistsError:  # taken since the check: by another run writing here at the same time
             raise FastsliceError(_taken(source, final)) from None
+        except OSError as exc:
+            raise FastsliceError(f"{source}: cannot give clip {final} its name: {fileops.describe(exc)}") from None
         self._moved.append(final)
 
     def _write_lab(self, source: str, clip: Clip) -> None:
-        work = self.work / f"{self.stem}.{len(self._moved)}.lab.part"
+        work = self.work / f"{work_stem(self.stem)}.{len(self._moved)}.lab.part"
         self._temporaries.append(work)
         try:
             work.write_text(clip.text, encoding="utf-8")
@@ -296,7 +302,7 @@ def sweep_work_folders(folders: Iterable[str | os.PathLike[str]], stems_in: Any)
             continue
         except OSError:
             pass
-        stems = stems_in(folder)
+        stems = {work_stem(stem) for stem in stems_in(folder)}
         try:
             with os.scandir(work) as entries:
                 names = [e.name for e in entries]
@@ -337,9 +343,9 @@ def move_without_replacing(temporary: str | os.PathLike[str], final: str | os.Pa
         if os.path.lexists(final):  # no hard links here (FAT, some network shares)
             raise FileExistsError(errno.EEXIST, "File exists", str(final)) from None
         final.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(temporary, final)
+        fileops.rename(temporary, final)
         return
-    os.unlink(temporary)
+    fileops.remove(temporary)
 
 
 def _taken(source: str | os.PathLike[str], final: str | os.PathLike[str]) -> str:
@@ -348,11 +354,7 @@ def _taken(source: str | os.PathLike[str], final: str | os.PathLike[str]) -> str
             "folder, or move that file away")
 
 
-def _unlink(path: str | os.PathLike[str]) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
+_unlink = fileops.remove  # removals retried while another program holds the file (Windows)
 
 
 class BucketOutput:
@@ -369,7 +371,7 @@ class BucketOutput:
                  listed: dict[str, int] | None = None) -> None:
         self.folder = folder.rstrip("/")
         self.records = self.folder
-        self.stem = stem
+        self.stem = stem = nfc(stem)
         self.options = storage_options or {}
         self.marker = storage.join(self.folder, f".{stem}{manifest.MARKER_SUFFIX}")
         self.listed = listed
@@ -417,7 +419,7 @@ class BucketOutput:
 
     def work_path(self, k: int, extension: str) -> Path:
         assert self.work is not None, "prepare() makes the work folder first"
-        return self.work / f"{self.stem}.{k}.{extension}.part"
+        return self.work / f"{work_stem(self.stem)}.{k}.{extension}.part"
 
     def sweep(self) -> None:
         pass  # temporaries are local, in a folder of their own

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple, Optional
 import numpy as np
 
 from . import manifest, storage
+from .names import case_insensitive, fold, nfc, part_problem, path_problem
 from .options import SliceOptions
 
 if TYPE_CHECKING:
@@ -96,8 +97,8 @@ class Jobs:
             return self._stdin
         source_folder, clip_folder = self._folders[self._folder[index]]
         name = self._names[index]
-        return Job(os.path.join(source_folder, name), clip_folder, split_name(name)[0], self._speaker_of(source_folder),
-                   self._records_of(clip_folder))
+        return Job(os.path.join(source_folder, name), clip_folder, nfc(split_name(name)[0]),
+                   nfc(self._speaker_of(source_folder)), self._records_of(clip_folder))
 
     def listed(self, index: int, options: SliceOptions) -> Optional[dict[str, int]]:
         """``{url: size}`` of the objects the run's listing found for input ``index`` (its marker, and
@@ -108,6 +109,14 @@ class Jobs:
         found: dict[str, int] = self.listing.under(storage.join(job.folder, f".{job.stem}{manifest.MARKER_SUFFIX}"))
         found.update(self.listing.under(storage.join(job.folder, options.names.prefix(job.stem, job.speaker))))
         return found
+
+    def folder_id(self, index: int) -> int:
+        """The number of input ``index``'s (source folder, clip folder) pair in ``folders()``."""
+        return self._folder[index]
+
+    def folders(self) -> list[tuple[str, str]]:
+        """Every (source folder, clip folder) pair of the table, absolute, in the order of ``folder_id``."""
+        return list(self._folders)
 
     def clip_folder(self, index: int) -> str:
         """The clip folder of input ``index``."""
@@ -124,7 +133,7 @@ class Jobs:
         if self._stdin is not None:
             return {self._stdin.stem}
         ids = {k for k, (_, clip) in enumerate(self._folders) if (self._records_of(clip) or clip) == records_folder}
-        return {split_name(name)[0] for name, k in zip(self._names, self._folder) if k in ids}
+        return {nfc(split_name(name)[0]) for name, k in zip(self._names, self._folder) if k in ids}
 
     def largest_first(self) -> list[int]:
         """Input indexes, largest file first (size stands for length), so that a long file among short
@@ -175,7 +184,7 @@ class _Expansion:
         """A source folder's clip folder: the layout's, or ``mirrored`` (the input tree under OUT_DIR)."""
         if self.layout is None:
             return mirrored
-        resolved: str = storage.resolve(self.out_abs, self.layout.clip_folder(self.options.speaker_of(folder)))
+        resolved: str = storage.resolve(self.out_abs, self.layout.clip_folder(nfc(self.options.speaker_of(folder))))
         return resolved
 
     def records_of(self, clip_folder: str) -> str:
@@ -268,7 +277,7 @@ class _Expansion:
                     continue
                 if entry.is_dir():
                     if os.path.realpath(entry.path) != self.out_real:
-                        subfolders.append((entry.path, os.path.join(mirrored, entry.name)))
+                        subfolders.append((entry.path, os.path.join(mirrored, nfc(entry.name))))
                     continue
                 if entry.path in skip:
                     continue
@@ -308,7 +317,9 @@ def expand_inputs(inputs: Iterable[str | os.PathLike[str]], out_dir: str | os.Pa
     files and folders, and ``out_dir`` itself, are skipped) and mirrored under ``out_dir``.  A
     file reached twice (two arguments, a symbolic or hard link) is sliced once.  Inputs whose
     clips would share a marker (the same stem in the same clip folder) or a first clip name are
-    problems, as are clips of this layout found among the inputs (``-o`` equal to an input
+    problems, compared as the output folder compares names (``without_clashes``: whether it is
+    case-insensitive is probed once, in ``out_dir``), as are inputs whose names a Windows drive
+    could not hold, and clips of this layout found among the inputs (``-o`` equal to an input
     folder): those are never sliced again."""
     options = options or SliceOptions()
     run = _Expansion(out_dir, options)
@@ -322,7 +333,10 @@ def expand_inputs(inputs: Iterable[str | os.PathLike[str]], out_dir: str | os.Pa
             run.add_path(spec)
     if run.table.has_stdin:
         return run.table, run.problems
-    return without_clashes(run.table, run.identities, options.names, run.problems), run.problems
+    insensitive = not run.remote_out and case_insensitive(run.out_abs)  # one probe per run
+    kept = without_clashes(run.table, run.identities, options.names, run.problems, insensitive,
+                           "" if run.remote_out else run.out_abs)
+    return kept, run.problems
 
 
 def split_name(name: str) -> tuple[str, str]:
@@ -360,9 +374,16 @@ class ClipsOfThisRun:
         return clips
 
 
-def without_clashes(table: Jobs, identities: array[int], names: ClipNames, problems: list[str]) -> Jobs:
-    """``table`` without the second of two entries for one file, and without inputs whose marker or
-    first clip would be another's (a problem each)."""
+def without_clashes(table: Jobs, identities: array[int], names: ClipNames, problems: list[str],
+                    case_insensitive: bool = False, out_dir: str = "") -> Jobs:
+    """``table`` without the second of two entries for one file, and without inputs whose names a
+    Windows drive cannot hold or whose marker or first clip would be another's (a problem each).
+
+    Names are compared as the output folder compares them (``fastslice.names.fold``: NFC, and the
+    case folded where ``case_insensitive``), in one pass over the inputs with a dict keyed by the
+    folded name.  Two inputs whose names are spelled alike: the later is refused (the first is
+    sliced).  Two whose names differ as spelled but are one name there (``talk.wav`` and
+    ``Talk.wav`` on exFAT, NFC and NFD spellings): neither is sliced, one problem names both."""
     n = len(table)
     if n == 0:
         return table
@@ -372,39 +393,91 @@ def without_clashes(table: Jobs, identities: array[int], names: ClipNames, probl
     seen_once = np.zeros(n, bool)
     seen_once[first] = True
     keep &= seen_once | (pairs[:, 0] == -1)  # a file reached twice is sliced once (its first place)
-    stem_of: Callable[[Job], str] = lambda job: job.stem  # noqa: E731
-    first_of: Callable[[Job], str] = lambda job: names.first_name(job.stem, job.speaker)  # noqa: E731
-    for kind, key in (("stem", stem_of), ("first clip", first_of)):
-        _drop_clashes(table, keep, kind, key, names, problems)
+    bad_folders = _unsafe_clip_folders(table, out_dir, problems)
+    seen: dict[str, dict[tuple[str, str], int]] = {"stem": {}, "first clip": {}}
+    for i in np.flatnonzero(keep).tolist():
+        if table.folder_id(i) in bad_folders:
+            keep[i] = False
+            continue
+        job = table[i]
+        values = _names_of(job, names, problems)
+        if values is None:
+            keep[i] = False
+            continue
+        folder = fold(job.folder, case_insensitive)
+        keys = {kind: (folder, fold(value, case_insensitive)) for kind, value in values.items()}
+        for kind, key in keys.items():
+            j = seen[kind].get(key)
+            if j is None:
+                continue
+            keep[i] = False
+            earlier = table[j]
+            theirs = _names_of(earlier, names, []) or {}
+            spelled_apart = job.stem == earlier.stem and _raw_stem(job) != _raw_stem(earlier)  # NFC and NFD
+            if theirs.get(kind) == values[kind] and earlier.folder == job.folder and not spelled_apart:
+                problems.append(_same_names(kind, job, earlier, values[kind], names))
+            else:
+                keep[j] = False
+                problems.append(_one_name_there(kind, job, earlier, values[kind], theirs.get(kind, ""),
+                                                spelled_apart))
+            break
+        else:
+            for kind, key in keys.items():
+                seen[kind][key] = i
     return table if keep.all() else table.keep(keep)
 
 
-def _drop_clashes(table: Jobs, keep: np.ndarray, kind: str, key: Callable[[Job], str], names: ClipNames,
-                  problems: list[str]) -> None:
-    """Clear ``keep`` for the later of inputs whose ``key`` is the same in one clip folder (a problem each)."""
-    n = len(table)
-    hashes = np.zeros(n, np.int64)
-    for i in np.flatnonzero(keep).tolist():
-        job = table[i]
-        try:
-            hashes[i] = hash((table.clip_folder(i), key(job)))
-        except ValueError as exc:  # the template gives this stem an unsafe name
-            problems.append(f"{job.source}: {exc}")
-            keep[i] = False
-    live = np.flatnonzero(keep)
-    order = live[np.argsort(hashes[live], kind="stable")]
-    same = np.flatnonzero(hashes[order[1:]] == hashes[order[:-1]]) + 1
-    owners: dict[tuple[str, str], list[int]] = {}
-    for position in same.tolist():
-        for i in (order[position - 1], order[position]):
-            owners.setdefault((table.clip_folder(int(i)), key(table[int(i)])), []).append(int(i))
-    for (folder, value), holders in owners.items():
-        holders = sorted(set(holders))
-        for later in holders[1:]:
-            if keep[later]:
-                keep[later] = False
-                what = ("its clips and marker would be those of" if kind == "stem" else
-                        "its clips would have the same names as those of")
-                hint = "" if "{stem" in names.template or kind == "stem" else ", or put {stem} in --name"
-                problems.append(f"{table[later].source}: {what} {table[holders[0]].source} "
-                                f"({value!r} in {folder}); slice them into different -o folders{hint}")
+def _names_of(job: Job, names: ClipNames, problems: list[str]) -> Optional[dict[str, str]]:
+    """``{"stem": ..., "first clip": ...}`` of an input, or None (a problem) where Windows could not
+    hold its marker or clips."""
+    try:
+        first = names.first_name(job.stem, job.speaker)
+        problem = part_problem(f".{job.stem}{manifest.MARKER_SUFFIX}")  # the marker holds the stem
+        if problem is None:
+            return {"stem": job.stem, "first clip": first}
+        problem = f"its marker's name {problem}"
+    except ValueError as exc:  # the template gives this stem an unsafe name
+        problem = str(exc)
+    problems.append(f"{job.source}: {problem}; rename the file (fastslice refuses names that a Windows or exFAT "
+                    "drive cannot hold, on every platform)")
+    return None
+
+
+def _same_names(kind: str, job: Job, earlier: Job, value: str, names: ClipNames) -> str:
+    what = ("its clips and marker would be those of" if kind == "stem" else
+            "its clips would have the same names as those of")
+    hint = "" if "{stem" in names.template or kind == "stem" else ", or put {stem} in --name"
+    return (f"{job.source}: {what} {earlier.source} ({value!r} in {job.folder}); "
+            f"slice them into different -o folders{hint}")
+
+
+def _raw_stem(job: Job) -> str:
+    """The input's stem as its file name spells it (``Job.stem`` is in NFC)."""
+    return split_name(os.path.basename(job.source))[0]
+
+
+def _one_name_there(kind: str, job: Job, earlier: Job, value: str, other: str, spelled_apart: bool) -> str:
+    if spelled_apart:
+        value, other = _raw_stem(job), _raw_stem(earlier)
+    why = ("one name: the same letters in two Unicode spellings (NFC and NFD), and clip names are written in NFC"
+           if spelled_apart else "one name on this output folder, which does not tell upper from lower case")
+    what = "clips and markers" if kind == "stem" else "clips"
+    mine, theirs = os.path.join(job.folder, value), os.path.join(earlier.folder, other)
+    return (f"{earlier.source} and {job.source}: their {what} ({theirs!r} and {mine!r}) would be {why}; "
+            "neither is sliced: rename one of them, or slice them into different -o folders")
+
+
+def _unsafe_clip_folders(table: Jobs, out_dir: str, problems: list[str]) -> set[int]:
+    """The clip folders (ids) whose path under ``out_dir`` Windows could not hold: a problem each."""
+    bad: set[int] = set()
+    if not out_dir or storage.is_url(out_dir):
+        return bad
+    for k, (source_folder, clip_folder) in enumerate(table.folders()):
+        relative = os.path.relpath(clip_folder, out_dir)
+        problem = None if relative == "." or relative.startswith("..") else path_problem(relative.replace(os.sep, "/"))
+        if problem:
+            bad.add(k)
+            problems.append(f"{source_folder}: its clips would go to {clip_folder}, and {problem}; rename the folder "
+                            "(or give another --speaker; fastslice refuses names that a Windows or exFAT drive cannot "
+                            "hold, on every platform)")
+    return bad

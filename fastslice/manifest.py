@@ -35,7 +35,7 @@ from array import array
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Iterable, Iterator, Literal, Mapping
 
-from . import storage
+from . import fileops, storage
 from .errors import FastsliceError
 
 if TYPE_CHECKING:
@@ -149,7 +149,7 @@ def atomic_path(path: StrPath, storage_options: Mapping[str, Any] | None = None,
     part = Path(temporary) if temporary is not None else path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
         yield part
-        os.replace(part, path)
+        fileops.replace(part, path)  # retried while another program holds it a moment (Windows)
     except BaseException:
         part.unlink(missing_ok=True)
         raise
@@ -172,6 +172,9 @@ def _remove_stale_temporaries(path: Path) -> None:
 
 
 def _running(pid: int) -> bool:
+    """Whether process ``pid`` is running (another user's counts as running)."""
+    if os.name == "nt":  # written for Windows: there signal 0 is CTRL_C_EVENT, which os.kill would send
+        return _running_on_windows(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -179,6 +182,21 @@ def _running(pid: int) -> bool:
     except OSError:  # another user's process
         return True
     return True
+
+
+def _running_on_windows(pid: int) -> bool:
+    """Windows' own question (OpenProcess, GetExitCodeProcess): is ``pid`` running?"""
+    import ctypes
+
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined,unused-ignore]
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return bool(ctypes.get_last_error() == 5)  # type: ignore[attr-defined,unused-ignore]  # access denied: running
+    try:
+        code = ctypes.c_ulong()
+        return bool(kernel32.GetExitCodeProcess(handle, ctypes.byref(code))) and code.value == 259  # STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)
 
 
 # -- markers ----------------------------------------------------------------------------

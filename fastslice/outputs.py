@@ -338,7 +338,9 @@ def move_without_replacing(temporary: str | os.PathLike[str], final: str | os.Pa
     except FileExistsError:
         raise
     except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.EXDEV, errno.ENOSYS):
+        # Windows says "no hard links here" (FAT, exFAT) as ERROR_INVALID_FUNCTION or ERROR_NOT_SUPPORTED
+        if (exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.EXDEV, errno.ENOSYS)
+                and getattr(exc, "winerror", None) not in (1, 50)):
             raise
         if os.path.lexists(final):  # no hard links here (FAT, some network shares)
             raise FileExistsError(errno.EEXIST, "File exists", str(final)) from None

@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 import soundfile
 
-from . import manifest
+from . import fileops, manifest
 from .errors import FastsliceError, ParameterError
 from .inline import InlinePage, file_preview, make_callable, page_href, page_template, script_json
 from .outputs import lab_path
@@ -352,12 +352,12 @@ def prune(out_dir: StrPath, list_path: StrPath, *, restore: bool = False,
     try:
         for source, target in moves + companions:  # a clip's transcript (.lab) goes with it
             target.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(source, target)
+            fileops.rename(source, target)  # retried while another program holds it a moment
             done.append((source, target))
         _move_records(root, set(names), restore, manifest, records, store)
     except BaseException as exc:
         for source, target in reversed(done):  # all or nothing
-            os.rename(target, source)
+            fileops.rename(target, source)
         if isinstance(exc, OSError):
             raise FastsliceError(f"{list_path}: nothing moved ({exc.strerror or exc}: {exc.filename})") from None
         raise

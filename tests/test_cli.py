@@ -292,20 +292,26 @@ def test_j2_starts_the_longest_files_first(tmp_path):
     for stem, seconds in lengths.items():
         soundfile.write(folder / f"{stem}.wav", signals.speech_like(seed=seconds, seconds=seconds, sr=8000).T, 8000)
     log = tmp_path / "started.txt"
-    code = (
-        "import os\n"
+    # The noting run function in a module of its own: a spawned worker imports it by name.
+    (tmp_path / "started.py").write_text(
         "from fastslice import batch\n"
         "slice_one = batch.run_one\n"
         "def run(job, options, **kwargs):\n"
         f"    with open({str(log)!r}, 'a') as f:\n"
         "        f.write(job[2] + '\\n')\n"
         "    return slice_one(job, options, **kwargs)\n"
-        "batch.run_one = run\n"
+    )
+    code = (
+        "import started\n"
+        "from fastslice import batch\n"
+        "batch.run_one = started.run\n"
         f"done = batch.slice_files([{str(folder)!r}], {str(tmp_path / 'out')!r}, {{'min_length': 2000}}, jobs=2)\n"
         "assert not done.errors, done.errors\n"
         "print([r.source.rsplit('/', 1)[-1] for r in done.results])\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ})
+    path = os.pathsep.join(p for p in (str(tmp_path), os.environ.get("PYTHONPATH")) if p)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": path})
     assert out.returncode == 0, out.stderr
     started = log.read_text().split()
     assert sorted(started[:2]) == ["d", "e"], started  # the two longest go to the two workers first

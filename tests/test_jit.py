@@ -147,7 +147,9 @@ def test_workers_of_j2_compile_nothing_the_parent_compiled(tmp_path):
         "for result in done.results:\n"
         "    print(result.warnings[-1])\n"
     )
-    _, stdout = run_child(code, tmp_path / "cache")
+    # Forked workers (the run function is defined in "-c"): under spawn the same claim is
+    # tests/test_spawn.py::test_workers_load_the_kernels_the_parent_compiled.
+    _, stdout = run_child(code, tmp_path / "cache", env={"FASTSLICE_START_METHOD": "fork"})
     said = [ln for ln in stdout.splitlines() if ln.startswith("worker ")]
     assert len(said) == 4 and all(ln.endswith("compiled []") for ln in said), said
 

@@ -119,7 +119,7 @@ def test_a_second_run_refuses_and_touches_nothing(tmp_path, library, seam):
         a = fastslice_process(*slice_args(folder, out), env=done.env)
         assert done.wait(1) == [a.pid]  # A holds the folder, one input committed, five to go
         before = tree(out)
-        b = fastslice(*slice_args(folder, out), env=done.env)
+        b = fastslice(*slice_args(folder, out))  # not held at any seam: were it not refused, it would run through
         assert tree(out) == before, "the refused run changed the output folder"
         assert a.poll() is None
     _, a_errors = a.communicate(timeout=300)
@@ -185,7 +185,7 @@ def test_the_python_api_refuses_or_waits(tmp_path, library, seam):
         a = fastslice_process(*slice_args(folder, out), env=done.env)
         assert done.wait(1) == [a.pid]
         before = tree(out)
-        refused = api_process(folder, out, False, env=done.env)
+        refused = api_process(folder, out, False)
         _, errors = refused.communicate(timeout=300)
         assert refused.returncode == 3 and errors.startswith(f"FolderBusy {out}: another fastslice run"), errors
         assert f"process {a.pid} on" in errors and "with wait=True to start as soon as it ends" in errors

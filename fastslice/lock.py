@@ -116,6 +116,9 @@ class FolderBusy(FastsliceError):
     def __init__(self, folder: str, holder: Optional[Holder], hint: str, waited: float = 0.0) -> None:
         self.folder, self.holder, self.waited = folder, holder, waited
         who = holder.describe() if holder is not None else "its process id is not written yet"
+        if holder is not None and holder.host == socket.gethostname() and not _alive(holder.pid):
+            who += (" has ended, but processes it started (its -j workers) still hold the folder: they end with "
+                    "their file; if they do not, end them")
         if waited > 0:
             fix = f"waited {waited:g} s; wait longer ({hint}), or let it end first"
         else:
@@ -315,6 +318,19 @@ def _unlock(fd: int) -> None:
             fcntl.flock(fd, fcntl.LOCK_UN)
     except OSError:
         pass  # closing the file lets go too
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` of this host runs (assumed so where that cannot be asked without harm)."""
+    if sys.platform == "win32":
+        return True  # os.kill on Windows would end it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _same_file(fd: int, path: str) -> bool:

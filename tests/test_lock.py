@@ -12,6 +12,7 @@ Also here: the summary line's counts (``N files (D already done, F failed), wrot
 import csv
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -176,6 +177,33 @@ def test_the_lock_of_a_killed_run_is_taken_over(tmp_path, library, seam):
     assert f"taken over from a run that ended without finishing (process {a.pid} on" in b.stderr
     assert_reported_clips_exist(out)
     assert tree(out) == single  # A's half-written clip swept, the lock file gone
+
+
+def test_the_workers_of_a_killed_run_keep_its_folder_until_they_end(tmp_path, library, seam):
+    """-j 2, the run killed with SIGKILL while both workers write a clip: the workers (forked, sharing
+    the lock's open file) could still write, so the folder stays locked until they have ended too."""
+    folder, single = library
+    out = tmp_path / "out"
+    with seam("clip-writing") as writing:
+        a = fastslice_process(*slice_args(folder, out), "-j", "2", env=writing.env, stderr=subprocess.DEVNULL)
+        workers = writing.wait(2)
+        assert a.pid not in workers
+        os.kill(a.pid, signal.SIGKILL)
+        assert a.wait(timeout=60) == -signal.SIGKILL
+        refused = fastslice(*slice_args(folder, out))
+        assert refused.returncode == BUSY_STATUS, refused.stderr
+        assert f"writing into this output folder: process {a.pid} on" in refused.stderr
+        assert "has ended, but processes it started (its -j workers) still hold the folder" in refused.stderr
+        for pid in workers:  # the workers end too (killed here, as `kill` ends them by hand)
+            ended = os.pidfd_open(pid)
+            os.kill(pid, signal.SIGKILL)
+            assert select.select([ended], [], [], 60)[0] == [ended]  # an event: the process has ended
+            os.close(ended)
+    b = fastslice(*slice_args(folder, out))
+    assert b.returncode == 0, b.stderr
+    assert f"taken over from a run that ended without finishing (process {a.pid} on" in b.stderr
+    assert_reported_clips_exist(out)
+    assert tree(out) == single
 
 
 def test_the_python_api_refuses_or_waits(tmp_path, library, seam):

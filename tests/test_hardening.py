@@ -176,9 +176,9 @@ def test_output_folder_that_is_a_file_or_inside_the_input(tmp_path):
     assert result.returncode == 2 and "exists and is not a folder" in result.stderr
     nested = folder / "clips"
     first = fastslice("slice", folder, "-o", nested, *OPTIONS, check=0)
-    assert "1 files" in first.stderr
+    assert "1 file (" in first.stderr
     again = fastslice("slice", folder, "-o", nested, *OPTIONS, "--overwrite", check=0)
-    assert "1 files" in again.stderr  # its own output is not sliced again
+    assert "1 file (" in again.stderr  # its own output is not sliced again
     assert not list(nested.rglob("a_*_*.wav"))
 
 

@@ -54,7 +54,7 @@ from typing import Optional, Union
 from . import seams
 from .errors import FastsliceError
 
-__all__ = ["LOCK_NAME", "Holder", "Held", "FolderBusy", "hold", "lock_path"]
+__all__ = ["LOCK_NAME", "Holder", "Held", "FolderBusy", "Wait", "hold", "lock_path"]
 
 #: The lock's file in the output folder.
 LOCK_NAME = ".fastslice.lock"

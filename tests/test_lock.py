@@ -122,6 +122,11 @@ def test_a_second_run_refuses_and_touches_nothing(tmp_path, library, seam):
         before = tree(out)
         b = fastslice(*slice_args(folder, out))  # not held at any seam: were it not refused, it would run through
         assert tree(out) == before, "the refused run changed the output folder"
+        bounded = cli_process(*slice_args(folder, out), "--wait", "0.5")  # waits half a second, then refuses
+        _, bounded_errors = bounded.communicate(timeout=300)
+        assert bounded.returncode == BUSY_STATUS and "waiting for it to end (at most 0.5 s)" in bounded_errors
+        assert "waited 0.5 s; wait longer (--wait), or let it end first" in bounded_errors
+        assert tree(out) == before
         assert a.poll() is None
     _, a_errors = a.communicate(timeout=300)
     assert b.returncode == BUSY_STATUS

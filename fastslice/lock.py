@@ -215,18 +215,25 @@ def _acquire(path: str, seconds: float, hint: str,
     with _changed:
         _registry[key] = _Entry(fd, os.path.join(path, LOCK_NAME), 1, threading.get_ident(), os.getpid())
     if taken is None:
-        return Held(path, False, note=f"{path}: its file system offers no file locks; fastslice cannot keep "
-                                      "another run out of this folder while this one writes in it"), key
+        return Held(path, False, note=f"{path}: cannot lock it (its file system offers no file locks, or the "
+                                      "folder is read-only); fastslice cannot keep another run out of this folder "
+                                      "while this one writes in it"), key
     seams.reach("lock-taken")
     return Held(path, True, taken_over=previous), key
 
 
 def _take(lock_file: str, folder: str, seconds: float, deadline: float, hint: str,
           on_wait: Optional[Callable[[str], None]]) -> Optional[tuple[int, Optional[Holder]]]:
-    """Lock ``lock_file``: ``(fd, the dead holder it names, if any)``; None where locks are not offered."""
+    """Lock ``lock_file``: ``(fd, the dead holder it names, if any)``; None where locks are not offered (or
+    the lock file cannot be made: a read-only folder)."""
     waiting = False
     while True:
-        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
+        try:
+            fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
+        except OSError as exc:  # a read-only folder: nothing will be written there to protect
+            if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                return None
+            raise
         try:
             block = waiting and math.isinf(seconds) and sys.platform != "win32"
             got = _lock(fd, block)

@@ -28,14 +28,17 @@ from here too).
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from . import seams, storage
 from .errors import FastsliceError, ParameterError
+from .lock import Wait, hold
 from .options import SliceOptions
 from .outputs import sweep_work_folders
 from .pool import EXECUTOR_IN_FLIGHT, OnProgress, Outcome, Pool, on_executor
@@ -65,6 +68,9 @@ class BatchResult:
     n_skipped: int = 0
     n_clips: int = 0
     audio_seconds: float = 0.0
+    #: the clips this run wrote (or, dry, would write) and the audio it sliced: the inputs skipped as done not counted
+    n_written: int = 0
+    sliced_seconds: float = 0.0
     interrupted: bool = False
 
     @property
@@ -88,6 +94,9 @@ class BatchResult:
             self.n_skipped += result.skipped
             self.n_clips += len(result.clips)
             self.audio_seconds += result.audio_seconds
+            if not result.skipped:
+                self.n_written += len(result.clips)
+                self.sliced_seconds += result.audio_seconds
             self.interrupted = self.interrupted or result.interrupted
 
 
@@ -97,7 +106,7 @@ def slice_files(inputs: Iterable[Union[str, os.PathLike[str]]], out_dir: Union[s
                 progress: Optional[Callable[[Optional[FileResult], Optional[str]], None]] = None,
                 on_inputs: Optional[Callable[[int, list[str]], None]] = None, on_result: Optional[OnResult] = None,
                 on_progress: Optional[OnProgress] = None, keep_results: bool = True,
-                stdin_stem: Optional[str] = None, **settings: Any) -> BatchResult:
+                stdin_stem: Optional[str] = None, wait: Wait = False, **settings: Any) -> BatchResult:
     """Slice files, folders and glob patterns into ``out_dir``; returns a ``BatchResult``.
 
     ``options`` is a ``SliceOptions``, or ``Slicer``'s keyword arguments as a dict with
@@ -110,8 +119,25 @@ def slice_files(inputs: Iterable[Union[str, os.PathLike[str]]], out_dir: Union[s
     finishes; ``on_progress(index, job, seconds, total_seconds)`` now and then while a long file is
     read (in this process and in fastslice's pool).  One file's failure is recorded, never raised.
     The manifest, zip, exports and review page of the batch: ``fastslice.finish.finish_batch``.
+
+    One run per output folder: ``out_dir``'s lock (``fastslice.lock``) is held for the run (not for
+    a dry run, nor a URL).  If another run holds it, ``FolderBusy`` is raised before anything is
+    written, or with ``wait`` (True, or at most that many seconds) this run waits for it.
     """
     options = SliceOptions.coerce(options, settings)
+    with contextlib.nullcontext(None) if options.dry_run else hold(out_dir, wait) as held:
+        if held is not None and held.note is not None:
+            warnings.warn(held.note, stacklevel=3)
+        return _slice(inputs, out_dir, options, executor, jobs, progress, on_inputs, on_result, on_progress,
+                      keep_results, stdin_stem)
+
+
+def _slice(inputs: Iterable[Union[str, os.PathLike[str]]], out_dir: Union[str, os.PathLike[str]],
+           options: SliceOptions, executor: Optional[concurrent.futures.Executor], jobs: int,
+           progress: Optional[Callable[[Optional[FileResult], Optional[str]], None]],
+           on_inputs: Optional[Callable[[int, list[str]], None]], on_result: Optional[OnResult],
+           on_progress: Optional[OnProgress], keep_results: bool, stdin_stem: Optional[str]) -> BatchResult:
+    """``slice_files``' run, with its output folder's lock held."""
     table, problems = expand_inputs(inputs, out_dir, options, stdin_stem=stdin_stem or "stdin")
     if table.has_stdin and (executor is not None or len(table) > 1):
         raise ParameterError("'-' (standard input) must be the only input, sliced in this process (no --dask)")

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Optional, Union
 from . import manifest as manifests
 from . import storage
 from .errors import ParameterError
+from .lock import Wait, hold
 
 if TYPE_CHECKING:
     from .batch import BatchResult
@@ -100,7 +101,7 @@ def _clips_of(result: ClipSource) -> Callable[[], Iterable[Clip]]:
 def finish_batch(result: ClipSource, out_dir: PathLike, *, manifest: Optional[PathLike] = None,
                  zip: Optional[PathLike] = None, exports: Sequence[Union[str, Export]] = (), val: int = 0,
                  language: Optional[str] = None, review: bool = False, options: Optional[SliceOptions] = None,
-                 clips: Optional[Callable[[], Iterable[Clip]]] = None) -> Finished:
+                 clips: Optional[Callable[[], Iterable[Clip]]] = None, wait: Wait = False) -> Finished:
     """Write a sliced batch's zip, exports, manifest (last) and review page; returns what was written.
 
     ``result`` is ``slice_files``' ``BatchResult`` (kept with its results), or a function that
@@ -111,12 +112,21 @@ def finish_batch(result: ClipSource, out_dir: PathLike, *, manifest: Optional[Pa
     set aside for validation and ``language`` for GPT-SoVITS; a layout's lists are added from
     ``options``); ``review``: write ``out_dir/review.html`` if the batch has clips.  ``options``
     also gives the storage options for URLs.  Raises ``ParameterError`` for an argument that
-    cannot be used, before anything is written.
+    cannot be used, before anything is written.  ``out_dir``'s lock is held while it writes
+    (``fastslice.lock``: ``FolderBusy`` if another run holds it; ``wait`` as for ``slice_files``).
     """
-    storage_options = None if options is None else options.storage_options
     checked = check_finish(out_dir, options, manifest_path=manifest, zip_path=zip, exports=exports,
                            val=val or None, language=language)
     clips_of = clips if clips is not None else _clips_of(result)
+    with hold(out_dir, wait):
+        return _write(result, clips_of, out_dir, checked, manifest, zip, val, language, review, options)
+
+
+def _write(result: ClipSource, clips_of: Callable[[], Iterable[Clip]], out_dir: PathLike, checked: list[Export],
+           manifest: Optional[PathLike], zip: Optional[PathLike], val: int, language: Optional[str], review: bool,
+           options: Optional[SliceOptions]) -> Finished:
+    """What ``finish_batch`` writes, in its order, with the output folder's lock held."""
+    storage_options = None if options is None else options.storage_options
     done = Finished(exports=checked)
     if zip is not None:
         local = [c for c in clips_of() if c.has_file and not storage.is_url(c.clip)]

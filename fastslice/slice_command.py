@@ -2,13 +2,16 @@
 
 The work is ``batch.slice_files`` and ``finish.finish_batch``; this module holds what only a
 terminal needs: the progress line, the per-file notes, the summary, Dask's executor, and the exit
-status (0; 1 if an input failed; 2 for a bad command line; 130 when interrupted).
+status (0; 1 if an input failed; 2 for a bad command line; 75 when another run is writing into
+OUT_DIR; 130 when interrupted).  The output folder's lock (``fastslice.lock``) is held across the
+whole run, the slicing and its finish; ``--wait [SECONDS]`` waits for a run that holds it.
 """
 from __future__ import annotations
 
 import argparse
 import concurrent.futures
 import gc
+import math
 import os
 import sys
 import time
@@ -20,10 +23,14 @@ from typing import TYPE_CHECKING, Any, Optional, TextIO
 from .declarations import settings_of, slicer_params_of
 from .errors import FastsliceError
 
+#: The exit status of a run refused because another run is writing into its output folder (EX_TEMPFAIL).
+BUSY_STATUS = 75
+
 if TYPE_CHECKING:
     from .batch import BatchResult
     from .exports import Export
     from .files import FileResult
+    from .lock import Held
     from .manifest import Clip, RunRecords
     from .options import SliceOptions
     from .scan import Job
@@ -156,6 +163,13 @@ class _Reporter:
         return self.records.clips() if self.records is not None else ()
 
 
+def add_wait_flag(parser: argparse.ArgumentParser) -> None:
+    """``--wait [SECONDS]``: the flag of ``slice`` that waits for another run writing into OUT_DIR."""
+    parser.add_argument("--wait", nargs="?", type=float, const=math.inf, default=0.0, metavar="SECONDS",
+                        help="if another run is writing into OUT_DIR, wait for it to end (at most SECONDS) instead "
+                        "of refusing (exit status 75)")
+
+
 def run_slice(args: argparse.Namespace) -> int:
     """``fastslice slice``: returns the exit status."""
     try:  # check the options once, before any work
@@ -164,6 +178,33 @@ def run_slice(args: argparse.Namespace) -> int:
     except (FastsliceError, ValueError) as exc:
         print(f"fastslice: {exc}", file=sys.stderr)
         return 2
+    from .lock import FolderBusy, hold
+
+    if args.dry_run:
+        return _run(args, options, exports)
+    try:
+        with hold(args.out, getattr(args, "wait", 0.0), hint="--wait", on_wait=_say_waiting) as held:
+            for note in ([held.note] if held.note else []) + _taken_over(held):
+                print(f"fastslice: {note}", file=sys.stderr)
+            return _run(args, options, exports)
+    except FolderBusy as exc:
+        print(f"fastslice: error: {exc}", file=sys.stderr)
+        return BUSY_STATUS
+
+
+def _say_waiting(message: str) -> None:
+    print(f"fastslice: {message}", file=sys.stderr, flush=True)
+
+
+def _taken_over(held: Held) -> list[str]:
+    if held.taken_over is None:
+        return []
+    return [f"{held.folder}: taken over from a run that ended without finishing ({held.taken_over.describe()}); "
+            "what it left half written is swept"]
+
+
+def _run(args: argparse.Namespace, options: SliceOptions, exports: list[Export]) -> int:
+    """Slice and finish (the output folder's lock held, unless a dry run); the exit status."""
     from .batch import slice_files
 
     # numba's import leaves some hundred thousand objects that every full collection of Python's
@@ -201,17 +242,32 @@ def _finish(args: argparse.Namespace, batch: BatchResult, options: SliceOptions,
 def _summary(args: argparse.Namespace, batch: BatchResult, elapsed: float) -> int:
     failures = len(batch.errors)
     if not args.quiet:
-        verb = "would write" if args.dry_run else "wrote"
-        print(
-            f"fastslice: {batch.n_inputs - batch.n_failed} files "
-            f"({batch.n_skipped} already done, {failures} failed), {verb} {batch.n_clips} clips "
-            f"from {batch.audio_seconds / 3600:.3f} h of audio in {elapsed:.2f} s",
-            file=sys.stderr,
-        )
+        print(f"fastslice: {summary_line(batch, dry_run=args.dry_run, elapsed=elapsed)}", file=sys.stderr)
     if batch.interrupted:
         print("fastslice: interrupted; the clips finished until then are kept", file=sys.stderr)
         return 130
     return 1 if failures else 0
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def summary_line(batch: BatchResult, dry_run: bool = False, elapsed: Optional[float] = None) -> str:
+    """What a run did, in words: ``3 files (2 already done, 1 failed), wrote 0 clips from 0.000 h of audio
+    in 0.52 s`` (``elapsed``: its seconds, if given).
+
+    The files are the inputs of the run; those already done (skipped) and those that failed are
+    among them.  The clips and hours are those this run wrote (sliced), not those of the inputs
+    already done.  Inputs and arguments set aside before slicing (a clash, a missing file) are
+    counted after, as errors."""
+    line = (f"{_count(batch.n_inputs, 'file')} ({batch.n_skipped} already done, {batch.n_failed} failed), "
+            f"{'would write' if dry_run else 'wrote'} {_count(batch.n_written, 'clip')} "
+            f"from {batch.sliced_seconds / 3600:.3f} h of audio" + ("" if elapsed is None else f" in {elapsed:.2f} s"))
+    set_aside = len(batch.errors) - batch.n_failed
+    if set_aside > 0:
+        line += f"; {_count(set_aside, 'input')} not sliced (the errors above)"
+    return line
 
 
 def file_summary(result: FileResult) -> str:

@@ -93,7 +93,7 @@ def test_a_corrupt_file_is_reported_and_the_batch_goes_on(library, tmp_path):
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if "broken.wav" in line]
     assert len(errors) == 1 and "cannot read it as audio" in errors[0]
-    assert "3 files (0 already done, 1 failed)" in result.stderr
+    assert "4 files (0 already done, 1 failed)" in result.stderr
     assert_clips(out, "a", expected_clips(files["a.wav"]))
     assert_clips(out / "show", "b", expected_clips(files["show/b.wav"]))
 

@@ -479,7 +479,7 @@ def test_an_mp3_cut_short_goes_straight_to_ffmpeg_without_libsndfiles_noise(tmp_
     cut.write_bytes(long_mp3.read_bytes()[:400_000])  # its Xing header now overstates the size
     result = fastslice("slice", cut, "-o", tmp_path / "out", *OPTIONS)
     assert result.returncode == 0, result.stderr
-    assert result.stderr.splitlines()[-1].startswith("fastslice: 1 files") and "Xing" not in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("fastslice: 1 file (") and "Xing" not in result.stderr
     empty = subprocess.run([sys.executable, "-m", "fastslice", "slice", "-", "-o", str(tmp_path / "none"), *OPTIONS],
                            stdin=subprocess.DEVNULL, capture_output=True, text=True)
     assert empty.returncode == 1 and "fastslice: error: <stdin>: the stream is empty" in empty.stderr

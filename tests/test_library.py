@@ -147,7 +147,7 @@ def test_one_file_spelled_three_ways_is_sliced_once(tmp_path):
     os.link(source, tmp_path / "in" / "hard link to a.wav")
     result = fastslice("slice", "./in/a.wav", "in/a.wav", "in/../in/a.wav", "in", "-o", "out", *OPTIONS,
                        "--manifest", "m.csv", cwd=tmp_path, check=0)
-    assert "1 files (0 already done, 0 failed)" in result.stderr
+    assert "1 file (0 already done, 0 failed)" in result.stderr
     assert len(list(csv.DictReader((tmp_path / "m.csv").open()))) == len(expected_clips(source))
     assert_clips(tmp_path / "out", "a", expected_clips(source))
 

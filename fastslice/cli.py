@@ -83,6 +83,9 @@ def _add_slice(cut: argparse.ArgumentParser) -> None:
     add_flags(cut, ("threads",))
     cut.add_argument("--dask", metavar="ADDRESS", help="send the files to a Dask scheduler (tcp://HOST:8786), or 'local' "
                      "for a LocalCluster of --jobs workers; workers must see the same paths (pip install 'fastslice[dask]')")
+    from .slice_command import add_wait_flag
+
+    add_wait_flag(cut)
     add_flags(cut, ("name_template",))
     cut.add_argument("--stem", metavar="NAME", help="name the clips of standard input (-) NAME_0, NAME_1, ... (default: stdin)")
     add_flags(cut, ("speaker", "speaker_from_folder", "layout"))

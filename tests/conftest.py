@@ -4,9 +4,15 @@ slow, browser, server and cluster tests apart (the command-line runners are in `
 Markers (registered in pyproject.toml): a test is marked ``browser``, ``server`` or ``cluster``
 by the fixtures it uses (``browser``; ``s3``, ``counted_s3``; ``cluster``) or by its module's
 ``pytestmark``; ``slow`` by the module or the test itself.  ``-m 'not slow'`` gives a quick run.
+
+Start methods: ``FASTSLICE_START_METHOD=spawn python -m pytest ...`` runs every pool of the
+session (in the tests' own process and in every ``fastslice`` they start, which inherit the
+variable) with spawn, Windows' and macOS's start method; the Dask clusters the tests start use it
+too (``DASK_DISTRIBUTED__WORKER__MULTIPROCESSING_METHOD``).  The header of the run says which.
 """
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +21,8 @@ from typing import Any
 import pytest
 
 import oracle
+from fastslice import pool
+from fastslice.errors import ParameterError
 from fastslice.seams import Seam
 
 #: fixtures that make a test need something beyond Python: the marker each one gives
@@ -85,9 +93,28 @@ def legacy() -> Any:
 def pytest_configure(config: pytest.Config) -> None:
     """Ctrl-C reaches the processes the tests start.  A run started in the background (``&`` in a
     script, nohup, some CI runners) ignores SIGINT, and a child inherits an ignored signal: the
-    tests that press Ctrl-C would then send it to no effect.  A handled one is reset in the child."""
+    tests that press Ctrl-C would then send it to no effect.  A handled one is reset in the child.
+
+    ``FASTSLICE_START_METHOD``, where set, is checked (a method this platform lacks stops the run)
+    and given to Dask's worker processes as well."""
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    if os.environ.get(pool.START_METHOD_ENV):
+        try:
+            method = pool.start_method()
+        except ParameterError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        os.environ["DASK_DISTRIBUTED__WORKER__MULTIPROCESSING_METHOD"] = method
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """The start method of fastslice's pools in this run, and whether the environment chose it."""
+    chosen = os.environ.get(pool.START_METHOD_ENV)
+    how = f"{pool.START_METHOD_ENV}={chosen}" if chosen else "fastslice's rule; set FASTSLICE_START_METHOD to choose"
+    try:
+        return f"fastslice pool start method: {pool.start_method()} ({how})"
+    except ParameterError as exc:
+        return f"fastslice pool start method: {exc}"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -303,3 +303,31 @@ def test_ctrl_c_stops_the_workers_and_leaves_no_temporaries(library, tmp_path, s
     assert temporaries(out) == []  # removed: by the worker (SIGTERM), or by the parent after the kill
     assert not any(Path(f"/proc/{pid}").exists() for pid in held["workers"])
     assert not list(out.rglob("*.wav")) and not list(out.rglob(".*.fastslice.json"))
+
+
+# -- os.copy_file_range (Linux) and os.pread (POSIX): the buffered fallback writes the same bytes -----
+
+
+@pytest.mark.parametrize("missing", [("copy_file_range",), ("copy_file_range", "pread")],
+                         ids=["no copy_file_range", "neither (Windows)"])
+def test_wav_clips_copied_without_the_kernel_copy_are_the_same_bytes(library, tmp_path, monkeypatch, missing):
+    from fastslice import wavcopy
+    from fastslice.files import slice_file
+
+    source = library / "take4.wav"
+    kernel = slice_file(source, tmp_path / "kernel", PARAMS)
+    reads: list[int] = []
+    read_range = wavcopy.read_range
+
+    def counted(src: Any, offset: int, count: int) -> bytes:
+        data = read_range(src, offset, count)
+        reads.append(len(data))
+        return data
+
+    monkeypatch.setattr(wavcopy, "read_range", counted)
+    for name in missing:  # as on another system: the names are looked up at each call
+        monkeypatch.delattr(os, name)
+    buffered = slice_file(source, tmp_path / "buffered", PARAMS)
+    assert len(buffered.clips) == len(kernel.clips) > 2
+    assert sum(reads) == sum(Path(c.clip).stat().st_size - 44 for c in buffered.clips)  # every sample byte read here
+    assert files(tmp_path / "buffered") == files(tmp_path / "kernel")

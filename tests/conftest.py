@@ -8,7 +8,9 @@ by the fixtures it uses (``browser``; ``s3``, ``counted_s3``; ``cluster``) or by
 Start methods: ``FASTSLICE_START_METHOD=spawn python -m pytest ...`` runs every pool of the
 session (in the tests' own process and in every ``fastslice`` they start, which inherit the
 variable) with spawn, Windows' and macOS's start method; the Dask clusters the tests start use it
-too (``DASK_DISTRIBUTED__WORKER__MULTIPROCESSING_METHOD``).  The header of the run says which.
+too (``DASK_DISTRIBUTED__WORKER__MULTIPROCESSING_METHOD``), spawn or forkserver but not fork: a
+fork of this process, which runs the clusters' and servers' threads, hangs.  The header of the
+run says which method is in effect.
 """
 from __future__ import annotations
 
@@ -53,6 +55,10 @@ SLOW_TESTS = {
     "test_readme::test_warmup_prints_what_the_readme_shows",
     "test_review::test_flags_catch_the_bad_clips_and_spare_the_good",
     "test_review::test_the_page_in_a_real_browser",
+    "test_spawn::test_a_worker_killed_costs_only_its_own_file",
+    "test_spawn::test_ctrl_c_stops_the_workers_and_leaves_no_temporaries",
+    "test_spawn::test_without_fork_as_on_windows_j2_gives_the_clips_and_manifest_of_j1",
+    "test_spawn::test_workers_load_the_kernels_the_parent_compiled",
     "test_stream::test_stream_equals_in_memory",
     "test_threads::test_long_inputs_really_use_the_threads",
 }
@@ -96,7 +102,7 @@ def pytest_configure(config: pytest.Config) -> None:
     tests that press Ctrl-C would then send it to no effect.  A handled one is reset in the child.
 
     ``FASTSLICE_START_METHOD``, where set, is checked (a method this platform lacks stops the run)
-    and given to Dask's worker processes as well."""
+    and given to Dask's worker processes as well, but fork (Dask's default, spawn, stays)."""
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     if os.environ.get(pool.START_METHOD_ENV):
@@ -104,7 +110,9 @@ def pytest_configure(config: pytest.Config) -> None:
             method = pool.start_method()
         except ParameterError as exc:
             raise pytest.UsageError(str(exc)) from None
-        os.environ["DASK_DISTRIBUTED__WORKER__MULTIPROCESSING_METHOD"] = method
+        if method != "fork":  # Dask's own default is spawn: forking this process, with the threads of
+            # the clusters and servers the tests start, hangs its workers (fastslice's rule avoids it too)
+            os.environ["DASK_DISTRIBUTED__WORKER__MULTIPROCESSING_METHOD"] = method
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -7,10 +7,10 @@ by the fixtures it uses (``browser``; ``s3``, ``counted_s3``; ``cluster``) or by
 
 Start methods: ``FASTSLICE_START_METHOD=spawn python -m pytest ...`` runs every pool of the
 session (in the tests' own process and in every ``fastslice`` they start, which inherit the
-variable) with spawn, Windows' and macOS's start method; the Dask clusters the tests start use it
-too (``DASK_DISTRIBUTED__WORKER__MULTIPROCESSING_METHOD``), spawn or forkserver but not fork: a
-fork of this process, which runs the clusters' and servers' threads, hangs.  The header of the
-run says which method is in effect.
+variable) with spawn, Windows' and macOS's start method.  The Dask clusters the tests start keep
+Dask's own method, spawn, in every run: Dask forking this process (which runs the clusters' and
+servers' threads) hangs, and a forkserver started before a test sets ``FASTSLICE_SEAMS`` gives
+its workers the environment of before.  The header of the run says which method is in effect.
 """
 from __future__ import annotations
 
@@ -101,18 +101,14 @@ def pytest_configure(config: pytest.Config) -> None:
     script, nohup, some CI runners) ignores SIGINT, and a child inherits an ignored signal: the
     tests that press Ctrl-C would then send it to no effect.  A handled one is reset in the child.
 
-    ``FASTSLICE_START_METHOD``, where set, is checked (a method this platform lacks stops the run)
-    and given to Dask's worker processes as well, but fork (Dask's default, spawn, stays)."""
+    ``FASTSLICE_START_METHOD``, where set, is checked: a method this platform lacks stops the run."""
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     if os.environ.get(pool.START_METHOD_ENV):
         try:
-            method = pool.start_method()
+            pool.start_method()
         except ParameterError as exc:
             raise pytest.UsageError(str(exc)) from None
-        if method != "fork":  # Dask's own default is spawn: forking this process, with the threads of
-            # the clusters and servers the tests start, hangs its workers (fastslice's rule avoids it too)
-            os.environ["DASK_DISTRIBUTED__WORKER__MULTIPROCESSING_METHOD"] = method
 
 
 def pytest_report_header(config: pytest.Config) -> str:

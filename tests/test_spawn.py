@@ -25,6 +25,10 @@ from fastslice.errors import ParameterError
 from fastslice.options import SliceOptions
 from fastslice.scan import expand_inputs
 
+# Linux: the tests read how workers started and what they hold open from /proc, and simulate the
+# other platforms on it.
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; simulates the others")
+
 #: A platform without fork (Windows): ``multiprocessing`` refuses fork and forkserver as Windows'
 #: does (``ValueError: cannot find context for 'fork'``) and lists spawn only.
 WITHOUT_FORK = '''

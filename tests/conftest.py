@@ -56,6 +56,7 @@ SLOW_TESTS = {
     "test_review::test_flags_catch_the_bad_clips_and_spare_the_good",
     "test_review::test_the_page_in_a_real_browser",
     "test_spawn::test_a_worker_killed_costs_only_its_own_file",
+    "test_spawn::test_in_a_notebook_kernel_the_pool_does_not_fork_and_slices_alike",
     "test_spawn::test_ctrl_c_stops_the_workers_and_leaves_no_temporaries",
     "test_spawn::test_without_fork_as_on_windows_j2_gives_the_clips_and_manifest_of_j1",
     "test_spawn::test_workers_load_the_kernels_the_parent_compiled",

@@ -335,3 +335,27 @@ def test_wav_clips_copied_without_the_kernel_copy_are_the_same_bytes(library, tm
     assert len(buffered.clips) == len(kernel.clips) > 2
     assert sum(reads) == sum(Path(c.clip).stat().st_size - 44 for c in buffered.clips)  # every sample byte read here
     assert files(tmp_path / "buffered") == files(tmp_path / "kernel")
+
+
+# -- a notebook kernel runs threads: its pool is not forked -------------------------------------------
+
+
+def test_in_a_notebook_kernel_the_pool_does_not_fork_and_slices_alike(library, tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    fastslice("slice", library, "-o", tmp_path / "one", *OPTIONS, env={**os.environ, pool.START_METHOD_ENV: "fork"},
+              check=0)
+    cell = (
+        "import os, threading\n"
+        f"os.environ.pop({pool.START_METHOD_ENV!r}, None)\n"
+        "from fastslice import pool, slice_files\n"
+        "threads, method = threading.active_count(), pool.start_method()\n"
+        f"done = slice_files([{str(library)!r}], {str(tmp_path / 'notebook')!r}, {PARAMS!r}, jobs=2)\n"
+        "print(threads > 1, method, done.errors)\n"
+    )
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)])
+    nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    printed = "".join(output.get("text", "") for output in notebook.cells[0].outputs)
+    assert printed.split() == ["True", "forkserver", "[]"], notebook.cells[0].outputs  # a kernel has threads
+    assert files(tmp_path / "notebook") == files(tmp_path / "one")

@@ -1,7 +1,8 @@
 """``python -m fastslice``: the command line (``fastslice.cli.main``).
 
-The call is guarded: a worker started by spawn or forkserver imports this module again (as
-``__mp_main__``) and must not run the command a second time.
+The call is guarded, so that importing this module runs nothing: a tool that imports every
+module (documentation, checkers), or a worker process that imports its parent's main module
+again (``multiprocessing``'s spawn does so for a script; for a package's ``__main__`` it skips it).
 """
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -164,6 +165,18 @@ def test_without_fork_as_on_windows_j2_gives_the_clips_and_manifest_of_j1(librar
     assert len(sliced) > 10 and "manifest.csv" in sliced
     assert sliced == expected  # the same clips, byte for byte, and the same manifest
     assert temporaries(two) == []
+
+
+def test_the_console_script_works_under_spawn(library, tmp_path):
+    script = shutil.which("fastslice")
+    if script is None:
+        pytest.skip("no fastslice console script on PATH (not installed)")
+    env = {**os.environ, pool.START_METHOD_ENV: "spawn"}
+    fastslice("slice", library, "-o", tmp_path / "one", *OPTIONS, "-j", "1", env=env, check=0)
+    done = subprocess.run([script, "slice", library, "-o", tmp_path / "two", *OPTIONS, "-j", "2"], env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert files(tmp_path / "two") == files(tmp_path / "one")
 
 
 # -- (b) the rule that chooses the start method -------------------------------------------------------

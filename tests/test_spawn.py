@@ -167,6 +167,11 @@ def test_without_fork_as_on_windows_j2_gives_the_clips_and_manifest_of_j1(librar
     assert temporaries(two) == []
 
 
+def test_importing_the_main_module_runs_nothing():
+    done = subprocess.run([sys.executable, "-c", "import fastslice.__main__"], capture_output=True, text=True)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
 def test_the_console_script_works_under_spawn(library, tmp_path):
     script = shutil.which("fastslice")
     if script is None:

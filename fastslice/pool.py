@@ -1,9 +1,21 @@
-"""Where a run's tasks go when not in this process: fastslice's own pool of forked workers, or any executor.
+"""Where a run's tasks go when not in this process: fastslice's own pool of worker processes, or any executor.
 
-``Pool(size, options, run)``: ``size`` forked worker processes (forked after the kernels are
-loaded), each given one file at a time.  A worker that dies (the OOM killer, ``kill -9``)
-costs only its own file, which is sliced once more on a fresh worker and then, if that dies
-too, reported as failed.
+``Pool(size, options, run)``: ``size`` worker processes (started after the parent has compiled
+or loaded the kernels, so that they find them in numba's cache), each given one file at a
+time.  A worker that dies (the OOM killer, ``kill -9``, TerminateProcess) costs only its own
+file, which is sliced once more on a fresh worker and then, if that dies too, reported as failed.
+
+How the workers start (``start_method()``): ``FASTSLICE_START_METHOD`` (fork, forkserver or
+spawn) where it is set; else fork where it is safe (Linux and other POSIX systems but macOS,
+and only while this process has a single thread: forking a process with threads, a notebook
+kernel's, can hang the child); else forkserver where the system has it; else spawn (Windows,
+and macOS, where spawn is Python's default).  Everything a worker is sent is picklable, so that
+spawn and forkserver work as fork does.
+
+Stopping workers on Ctrl-C: where the system has a graceful signal (``STOP_SIGNAL``, SIGTERM on
+POSIX), the worker is sent it and removes what it wrote of the file in hand itself.  Where it has
+none (Windows: ``os.kill`` is TerminateProcess there), the worker is killed and this process
+removes the temporaries of the file it had (``clean_after``).
 
 ``on_executor(executor, table, order, options, run)``: the files as tasks on any
 ``concurrent.futures.Executor`` (e.g. a ``dask.distributed`` client's), at most
@@ -20,6 +32,8 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -27,12 +41,22 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, Optional, Protocol, Union, cast
 
 from . import seams
+from .errors import ParameterError
 from .outputs import InputOutput
 from .scan import STDIN, Job, Jobs
 
 if TYPE_CHECKING:
     from .files import FileResult
     from .options import SliceOptions
+
+#: The environment variable that chooses how workers start: fork, forkserver or spawn.
+START_METHOD_ENV = "FASTSLICE_START_METHOD"
+#: The start methods fastslice's pool knows, in the order of the rule's preference.
+START_METHODS = ("fork", "forkserver", "spawn")
+#: The signal that asks a worker to stop and remove what it wrote of its file (it handles it), or
+#: None where the system has no such signal (Windows: ``os.kill`` is TerminateProcess, which runs
+#: no clean-up): the worker is then killed and the parent removes the temporaries of its file.
+STOP_SIGNAL: Optional[int] = getattr(signal, "SIGTERM", None) if os.name == "posix" else None
 
 #: Tasks in flight at once on an executor that is not fastslice's own pool.
 EXECUTOR_IN_FLIGHT = 256
@@ -43,6 +67,43 @@ Outcome = tuple[Optional["FileResult"], Optional[str]]
 Finished = tuple[int, Job, Optional["FileResult"], Optional[str]]
 #: ``(index, job, seconds, total_seconds)``: how far a long input has got.
 OnProgress = Callable[[int, Job, float, Optional[float]], None]
+
+
+def start_method() -> str:
+    """How fastslice's pool starts its workers on this platform, in this process: ``"fork"``,
+    ``"forkserver"`` or ``"spawn"``.
+
+    ``FASTSLICE_START_METHOD`` wins where it is set (a method this platform lacks is a
+    ``ParameterError`` naming the variable and the methods it has).  Otherwise: fork where the
+    platform has it and it is safe (not macOS, whose system libraries do not survive a fork, and only
+    while this process runs one thread, ``threading.active_count() == 1``: a notebook kernel has
+    threads, and forking it is what hangs in Colab); else forkserver where the platform has it;
+    else spawn (Windows, macOS).
+    """
+    available = multiprocessing.get_all_start_methods()
+    chosen = os.environ.get(START_METHOD_ENV, "").strip().lower()
+    if chosen:
+        if chosen not in START_METHODS or chosen not in available:
+            have = ", ".join(m for m in START_METHODS if m in available)
+            raise ParameterError(f"{START_METHOD_ENV}={os.environ[START_METHOD_ENV]!r} is not a start method this "
+                                 f"platform has: set it to one of {have}, or unset it to let fastslice choose")
+        return chosen
+    if "fork" in available and sys.platform != "darwin" and threading.active_count() == 1:
+        return "fork"
+    if "forkserver" in available and sys.platform != "darwin":
+        return "forkserver"
+    return "spawn"
+
+
+def context(method: Optional[str] = None) -> multiprocessing.context.BaseContext:
+    """The ``multiprocessing`` context of ``method`` (default: ``start_method()``); a method the
+    platform refuses is a ``ParameterError`` naming ``FASTSLICE_START_METHOD``."""
+    method = method or start_method()
+    try:
+        return multiprocessing.get_context(method)
+    except ValueError as exc:
+        raise ParameterError(f"{START_METHOD_ENV}: the start method {method!r} cannot be used here ({exc}); set "
+                             f"{START_METHOD_ENV} to spawn, or unset it") from None
 
 
 class RunOne(Protocol):
@@ -58,14 +119,17 @@ _Task = tuple[int, int, Optional[str]]
 
 
 class Pool:
-    """``size`` forked worker processes, one file each at a time.  A worker that dies costs only the
-    file it had: that file is given once more to a fresh worker, then reported."""
+    """``size`` worker processes, one file each at a time, started by ``start_method()`` (or
+    ``method``).  A worker that dies costs only the file it had: that file is given once more to a
+    fresh worker, then reported."""
 
     ATTEMPTS = 2
 
-    def __init__(self, size: int, options: SliceOptions, run: RunOne, on_progress: Optional[OnProgress] = None) -> None:
+    def __init__(self, size: int, options: SliceOptions, run: RunOne, on_progress: Optional[OnProgress] = None,
+                 method: Optional[str] = None) -> None:
         self.size, self.options, self.run_one, self.on_progress = size, options, run, on_progress
-        self._context = multiprocessing.get_context("fork")
+        self._context = context(method)
+        self.method: str = self._context.get_start_method()
 
     def run(self, table: Jobs, order: Iterable[int]) -> Iterator[Finished]:
         """Yield ``(index, job, result, error)`` as files finish."""
@@ -84,7 +148,7 @@ class Pool:
                 for worker in [w for w in busy if w.conn in ready or w.process.sentinel in ready]:
                     yield from self._collect(worker, workers, busy, again, table)
         except BaseException:
-            self._stop(workers, interrupt=True)
+            self._interrupt(workers, busy, table)
             raise
         self._stop(workers)
 
@@ -163,23 +227,48 @@ class Pool:
 
     def _start(self) -> Worker:
         parent, child = self._context.Pipe()
-        process = self._context.Process(target=work, args=(child, self.options, self.run_one), daemon=True,
-                                        name="fastslice-worker")
+        # The seams folder goes along: a forkserver's children have the server's environment, not this one's.
+        args = (child, self.options, self.run_one, os.environ.get(seams.ENV))
+        process: BaseProcess = cast(Any, self._context).Process(target=work, args=args, daemon=True,
+                                                                name="fastslice-worker")
         process.start()
         child.close()
         return Worker(process, parent, [True])
 
     @staticmethod
-    def _stop(workers: list[Worker], interrupt: bool = False) -> None:
+    def _interrupt(workers: list[Worker], busy: dict[Worker, _Task], table: Jobs) -> None:
+        """Stop every worker at once (Ctrl-C, an error here): each removes what it wrote of the file in
+        hand on ``STOP_SIGNAL``; where there is none, it is killed and its file's temporaries removed here."""
+        graceful = STOP_SIGNAL
+        if graceful is None:
+            for worker in workers:
+                worker.process.kill()  # TerminateProcess on Windows: no clean-up in the worker
+            for worker in workers:
+                worker.process.join()
+                if worker in busy:
+                    clean_after(table[busy[worker][0]])
+                worker.conn.close()
+            return
+        for worker in workers:
+            if worker.process.pid is not None and worker.process.exitcode is None:
+                try:
+                    os.kill(worker.process.pid, graceful)
+                except OSError:  # it has ended meanwhile
+                    pass
+        Pool._join(workers)
+
+    @staticmethod
+    def _stop(workers: list[Worker]) -> None:
+        """Tell idle workers to end, and wait for them."""
         for worker in workers:
             try:
-                if interrupt:  # the file in hand is cleaned up, then the worker ends
-                    if worker.process.pid is not None:
-                        os.kill(worker.process.pid, signal.SIGTERM)
-                else:
-                    worker.conn.send(None)
+                worker.conn.send(None)
             except (OSError, ValueError):
                 pass
+        Pool._join(workers)
+
+    @staticmethod
+    def _join(workers: list[Worker]) -> None:
         for worker in workers:
             worker.process.join(timeout=30)
             if worker.process.is_alive():
@@ -200,18 +289,25 @@ class Worker:
 _ALIVE, _DIED = object(), object()
 
 
-def work(conn: Connection, options: SliceOptions, run: RunOne) -> None:
-    """A pool worker: slice the files it is sent, one at a time, until told to stop."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it sends SIGTERM
+def work(conn: Connection, options: SliceOptions, run: RunOne, seams_folder: Optional[str] = None) -> None:
+    """A pool worker: slice the files it is sent, one at a time, until told to stop (``None``, or
+    ``STOP_SIGNAL``).  ``seams_folder``: the parent's ``FASTSLICE_SEAMS``, for tests."""
+    if seams_folder is not None:
+        os.environ[seams.ENV] = seams_folder
+    # Ctrl-C is the parent's to handle (a terminal sends it to every process of the group, a
+    # Windows console to every process attached to it): the parent stops the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def stop(signum: int, frame: Optional[FrameType]) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signum, signal.SIG_IGN)
         raise KeyboardInterrupt
 
     def progress(seconds: float, total: Optional[float]) -> None:
         conn.send(("progress", seconds, total))
 
-    signal.signal(signal.SIGTERM, stop)
+    graceful = getattr(signal, "SIGTERM", None) if os.name == "posix" else None
+    if graceful is not None:
+        signal.signal(graceful, stop)
     try:
         while True:
             task = conn.recv()
@@ -238,7 +334,8 @@ def how(exitcode: Optional[int]) -> str:
             name = signal.Signals(-exitcode).name
         except ValueError:
             name = f"signal {-exitcode}"
-        return f"killed by {name}" + (": out of memory, or kill -9" if -exitcode == signal.SIGKILL else "")
+        killed = getattr(signal, "SIGKILL", None)  # POSIX only: Windows reports no signals
+        return f"killed by {name}" + (": out of memory, or kill -9" if -exitcode == killed else "")
     return f"exit status {exitcode}"
 
 

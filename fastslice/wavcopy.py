@@ -1,6 +1,7 @@
 """Clips of a PCM WAV copied byte for byte: the header libsndfile writes for the clip, then the clip's
 bytes copied from the input by the kernel (``os.copy_file_range``: one copy in the page cache, no
-GIL).  The bytes are those libsndfile would write for the same samples; ``WavCopy.plan`` says None
+GIL) where the system has it (Linux), else read and written through a buffer (``os.pread``, or a
+seek and a read where there is no ``pread``: Windows).  The bytes are those libsndfile would write for the same samples; ``WavCopy.plan`` says None
 where that is not so."""
 from __future__ import annotations
 
@@ -70,14 +71,32 @@ class WavCopy:
 
 
 def copy_range(src: IO[bytes], out: IO[bytes], offset: int, count: int) -> int:
-    """Copy ``count`` bytes from ``offset`` in ``src`` to the end of ``out``: in the kernel where it can, else
-    through a buffer.  Returns the bytes copied (0 at the end of ``src``)."""
-    if hasattr(os, "copy_file_range"):  # Linux
+    """Copy ``count`` bytes from ``offset`` in ``src`` to the end of ``out``: in the kernel where it can
+    (``os.copy_file_range``: Linux), else through a buffer.  Returns the bytes copied (0 at the end of
+    ``src``)."""
+    if hasattr(os, "copy_file_range"):  # looked up at each call: Linux only
         try:
             return os.copy_file_range(src.fileno(), out.fileno(), count, offset)
         except OSError as exc:
             if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EPERM):
                 raise
-    data = os.pread(src.fileno(), count, offset)  # another system, file system, or an old kernel
+    data = read_range(src, offset, count)  # another system, file system, or an old kernel
     write_all(out, data)
     return len(data)
+
+
+def read_range(src: IO[bytes], offset: int, count: int) -> bytes:
+    """Up to ``count`` bytes of ``src`` from ``offset`` (fewer only at its end): ``os.pread`` where the
+    system has it (POSIX), else a seek and reads (Windows; ``src`` is this writer's own handle)."""
+    if hasattr(os, "pread"):
+        return os.pread(src.fileno(), count, offset)
+    src.seek(offset)
+    parts: list[bytes] = []
+    left = count
+    while left > 0:
+        part = src.read(left)
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)

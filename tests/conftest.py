@@ -4,9 +4,17 @@ slow, browser, server and cluster tests apart (the command-line runners are in `
 Markers (registered in pyproject.toml): a test is marked ``browser``, ``server`` or ``cluster``
 by the fixtures it uses (``browser``; ``s3``, ``counted_s3``; ``cluster``) or by its module's
 ``pytestmark``; ``slow`` by the module or the test itself.  ``-m 'not slow'`` gives a quick run.
+
+Start methods: ``FASTSLICE_START_METHOD=spawn python -m pytest ...`` runs every pool of the
+session (in the tests' own process and in every ``fastslice`` they start, which inherit the
+variable) with spawn, Windows' and macOS's start method.  The Dask clusters the tests start keep
+Dask's own method, spawn, in every run: Dask forking this process (which runs the clusters' and
+servers' threads) hangs, and a forkserver started before a test sets ``FASTSLICE_SEAMS`` gives
+its workers the environment of before.  The header of the run says which method is in effect.
 """
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +23,8 @@ from typing import Any
 import pytest
 
 import oracle
+from fastslice import pool
+from fastslice.errors import ParameterError
 from fastslice.seams import Seam
 
 #: fixtures that make a test need something beyond Python: the marker each one gives
@@ -45,6 +55,11 @@ SLOW_TESTS = {
     "test_readme::test_warmup_prints_what_the_readme_shows",
     "test_review::test_flags_catch_the_bad_clips_and_spare_the_good",
     "test_review::test_the_page_in_a_real_browser",
+    "test_spawn::test_a_worker_killed_costs_only_its_own_file",
+    "test_spawn::test_in_a_notebook_kernel_the_pool_does_not_fork_and_slices_alike",
+    "test_spawn::test_ctrl_c_stops_the_workers_and_leaves_no_temporaries",
+    "test_spawn::test_without_fork_as_on_windows_j2_gives_the_clips_and_manifest_of_j1",
+    "test_spawn::test_workers_load_the_kernels_the_parent_compiled",
     "test_stream::test_stream_equals_in_memory",
     "test_threads::test_long_inputs_really_use_the_threads",
 }
@@ -85,15 +100,35 @@ def legacy() -> Any:
 def pytest_configure(config: pytest.Config) -> None:
     """Ctrl-C reaches the processes the tests start.  A run started in the background (``&`` in a
     script, nohup, some CI runners) ignores SIGINT, and a child inherits an ignored signal: the
-    tests that press Ctrl-C would then send it to no effect.  A handled one is reset in the child."""
+    tests that press Ctrl-C would then send it to no effect.  A handled one is reset in the child.
+
+    ``FASTSLICE_START_METHOD``, where set, is checked: a method this platform lacks stops the run."""
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    if os.environ.get(pool.START_METHOD_ENV):
+        try:
+            pool.start_method()
+        except ParameterError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """The start method of fastslice's pools in this run, and whether the environment chose it."""
+    chosen = os.environ.get(pool.START_METHOD_ENV)
+    how = f"{pool.START_METHOD_ENV}={chosen}" if chosen else "fastslice's rule; set FASTSLICE_START_METHOD to choose"
+    try:
+        return f"fastslice pool start method: {pool.start_method()} ({how})"
+    except ParameterError as exc:
+        return f"fastslice pool start method: {exc}"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark each test by the fixtures it uses (a browser, a server, a cluster), the slow ones
-    ``slow``, and group those that share an expensive module fixture (``xdist_group``)."""
+    ``slow``, skip those that hold a seam where there are no named pipes, and group those that share an expensive module fixture (``xdist_group``)."""
+    no_seams = pytest.mark.skip(reason="the test seams need named pipes (os.mkfifo), which this platform lacks")
     for item in items:
+        if "seam" in getattr(item, "fixturenames", ()) and not hasattr(os, "mkfifo"):
+            item.add_marker(no_seams)  # Windows: fastslice.seams.reach does nothing there
         for fixture in getattr(item, "fixturenames", ()):
             marker = MARKED_BY_FIXTURE.get(fixture)
             if marker is not None:

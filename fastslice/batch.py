@@ -8,8 +8,9 @@ path, its clip folder and its stem (all absolute), with the run's one ``SliceOpt
 Where the tasks run:
 
 * in this process (``jobs=1``, the default);
-* a pool of ``jobs`` worker processes of fastslice's own (``fastslice.pool``), forked after
-  the kernels are loaded, each given one file at a time: a worker that dies (the OOM killer,
+* a pool of ``jobs`` worker processes of fastslice's own (``fastslice.pool``), started (fork,
+  forkserver or spawn: ``fastslice.pool.start_method()``) after the kernels are compiled or
+  loaded, so that the workers inherit them or find them in numba's cache, each given one file at a time: a worker that dies (the OOM killer,
   ``kill -9``) costs only its own file, which is sliced once more on a fresh worker and then,
   if that dies too, reported as failed;
 * any ``concurrent.futures.Executor``, e.g. ``client.get_executor()`` of a
@@ -181,7 +182,8 @@ def _run(table: Jobs, order: list[int], options: SliceOptions, in_process: bool,
     elif executor is None:
         from .warmup import warm_command_line
 
-        # Compile (or load) the kernels here, once, before the workers are forked: they inherit them.
+        # Compile (or load) the kernels here, once, before the workers start: a forked worker inherits
+        # them, a spawned one loads them from numba's cache.
         warm_command_line()
         for index, job, result, error in Pool(jobs, options, run_one, on_progress).run(table, order):
             record(index, job, result, error)

@@ -159,7 +159,7 @@ def import_numba_without_blas_probe() -> None:
     Where SciPy is installed, numba imports ``scipy.linalg`` the first time it
     loads any kernel, only to learn whether ``np.dot`` and friends can be
     compiled: 0.3 s and 17 MB per process.  fastslice's kernels use no BLAS, so
-    the command line (its own process, and the workers it forks) tells numba
+    the command line (its own process, and the workers it forks; spawned workers import fresh) tells numba
     there is none.  The Python API leaves numba alone.
     """
     if "numba.np.arraymath" in sys.modules:

@@ -302,7 +302,12 @@ def work(conn: Connection, options: SliceOptions, run: RunOne, seams_folder: Opt
         signal.signal(signum, signal.SIG_IGN)
         raise KeyboardInterrupt
 
+    parent = multiprocessing.parent_process()
+    gone = [parent.sentinel] if parent is not None and parent.sentinel is not None else []
+
     def progress(seconds: float, total: Optional[float]) -> None:
+        if gone and multiprocessing.connection.wait(gone, 0):  # the run died: abandon the file (cleaned up)
+            raise KeyboardInterrupt
         conn.send(("progress", seconds, total))
 
     graceful = getattr(signal, "SIGTERM", None) if os.name == "posix" else None
@@ -310,6 +315,9 @@ def work(conn: Connection, options: SliceOptions, run: RunOne, seams_folder: Opt
         signal.signal(graceful, stop)
     try:
         while True:
+            # A worker whose run has died ends (a forked sibling may hold this pipe's other end open).
+            if conn not in multiprocessing.connection.wait([conn, *gone]):
+                return
             task = conn.recv()
             if task is None:
                 return

@@ -31,6 +31,12 @@ from fastslice.seams import Seam
 MARKED_BY_FIXTURE = {"browser": "browser", "s3": "server", "counted_s3": "server", "cluster": "cluster"}
 
 #: modules whose every test is slow (servers, clusters, compilers in fresh processes)
+# Modules that need POSIX throughout (pty, /proc, SIGKILL and SIGSTOP, loop mounts, fork taken
+# away on Linux): marked ``posix``, like every test that holds a seam (a named pipe).
+POSIX_MODULES = {"test_library", "test_exfat", "test_spawn", "test_lock"}
+# test_library imports pty, which Windows lacks: not even collected there.
+collect_ignore = ["test_library.py"] if os.name == "nt" else []
+
 SLOW_MODULES = {"test_storage", "test_dask", "test_jit", "test_tune"}
 
 #: other tests that take more than about 5 s on the 2-core reference machine ("module::function")
@@ -124,7 +130,7 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark each test by the fixtures it uses (a browser, a server, a cluster), the slow ones
-    ``slow``, skip those that hold a seam where there are no named pipes, and group those that share an expensive module fixture (``xdist_group``)."""
+    ``slow``, those that need POSIX ``posix``, skip those that hold a seam where there are no named pipes, and group those that share an expensive module fixture (``xdist_group``)."""
     no_seams = pytest.mark.skip(reason="the test seams need named pipes (os.mkfifo), which this platform lacks")
     for item in items:
         if "seam" in getattr(item, "fixturenames", ()) and not hasattr(os, "mkfifo"):
@@ -135,6 +141,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(marker)
         module = item.module.__name__ if getattr(item, "module", None) is not None else ""
         function = getattr(item, "originalname", item.name)
+        if module in POSIX_MODULES or "seam" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.posix)
         if module in SLOW_MODULES or f"{module}::{function}" in SLOW_TESTS:
             item.add_marker(pytest.mark.slow)
         for fixture in getattr(item, "fixturenames", ()):

@@ -70,13 +70,16 @@ def console_errors(driver):
 @pytest.fixture
 def sliced(tmp_path):
     """A sliced set: two sources, one with a hostile name; returns (OUT_DIR, clip count)."""
+    # The hostile name is a folder the source is in (the page shows the source's path): fastslice
+    # refuses < and > in the names it writes (Windows' rules), so not the file's own name.
     inputs = tmp_path / "in"
-    inputs.mkdir()
-    for seed, name in ((31, f"{HOSTILE}.wav"), (32, "talk.wav")):
+    (inputs / HOSTILE).mkdir(parents=True)
+    sources = [inputs / HOSTILE / "voice.wav", inputs / "talk.wav"]
+    for seed, path in zip((31, 32), sources):
         x = signals.with_digital_silence(signals.speech_like(seed, 40, SR), seed, SR)
-        soundfile.write(inputs / name, x.T, SR, subtype="PCM_16")
+        soundfile.write(path, x.T, SR, subtype="PCM_16")
     out = tmp_path / "out"
-    done = fastslice("slice", inputs, "-o", out, "-q", "--review", *OPTIONS)
+    done = fastslice("slice", *sources, "-o", out, "-q", "--review", *OPTIONS)
     assert done.returncode == 0, done.stderr
     clips = sorted(p for p in out.rglob("*.wav"))
     assert len(clips) > 6 and (out / "review.html").is_file()

@@ -22,7 +22,11 @@ from fastslice.tune import threshold_table, tune
 
 RATE = signals.ESPEAK_RATE
 HOP_MS = 10
-HOSTILE = "<img src=x onerror=alert(1)> $(touch pwned) ';touch pwned2;'"
+# Hostile to a page and to a shell, but a name Windows allows (fastslice refuses < > : " | ? * in
+# the names it writes, fastslice/names.py), so that the copied command can slice it: an
+# attribute and an entity a page that inserted it as HTML would act on, a command substitution
+# and a quote-breaking command a shell would run.
+HOSTILE = "x' onerror='alert(1)' &amp; $(touch pwned) ';touch pwned2;'"
 SENTENCES = [
     "The lighthouse keeper climbed the stairs again, counting every step out loud.",
     "Nobody in the village remembered when the bell had last been rung.",

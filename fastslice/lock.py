@@ -152,6 +152,14 @@ _registry: dict[tuple[int, int], _Entry] = {}  # the folders this process holds,
 _changed = threading.Condition()
 
 
+def held_descriptors() -> list[int]:
+    """The open lock files of the folders this process holds.  A worker that is not forked is
+    given duplicates of them (``fastslice.pool``): a lock belongs to the open file, so the folder
+    stays locked while any of the run's processes still writes into it (POSIX)."""
+    with _changed:
+        return [entry.fd for entry in _registry.values() if entry.pid == os.getpid()]
+
+
 def lock_path(folder: Union[str, os.PathLike[str]]) -> str:
     """The lock file of an output folder."""
     return os.path.join(os.path.abspath(_local(folder)), LOCK_NAME)

@@ -40,7 +40,7 @@ from multiprocessing.process import BaseProcess
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Optional, Protocol, Union, cast
 
-from . import seams
+from . import lock, seams
 from .errors import ParameterError
 from .outputs import InputOutput
 from .scan import STDIN, Job, Jobs
@@ -228,7 +228,10 @@ class Pool:
     def _start(self) -> Worker:
         parent, child = self._context.Pipe()
         # The seams folder goes along: a forkserver's children have the server's environment, not this one's.
-        args = (child, self.options, self.run_one, os.environ.get(seams.ENV))
+        # A spawned or forkserver worker keeps duplicates of the run's folder locks (POSIX): if the
+        # run is killed, the folder stays locked until the worker has ended too, as a forked one does.
+        held = Descriptors(lock.held_descriptors() if self.method != "fork" and os.name == "posix" else [])
+        args = (child, self.options, self.run_one, os.environ.get(seams.ENV), held)
         process: BaseProcess = cast(Any, self._context).Process(target=work, args=args, daemon=True,
                                                                 name="fastslice-worker")
         process.start()
@@ -289,7 +292,26 @@ class Worker:
 _ALIVE, _DIED = object(), object()
 
 
-def work(conn: Connection, options: SliceOptions, run: RunOne, seams_folder: Optional[str] = None) -> None:
+class Descriptors:
+    """Open file descriptors a worker keeps for its lifetime: pickled for a spawned or forkserver
+    worker as duplicates (``multiprocessing.reduction.DupFd``, while the worker is started)."""
+
+    def __init__(self, fds: Iterable[int]) -> None:
+        self.fds = list(fds)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        from multiprocessing import reduction
+
+        return (Descriptors.rebuild, ([reduction.DupFd(fd) for fd in self.fds],))
+
+    @staticmethod
+    def rebuild(duplicates: list[Any]) -> Descriptors:
+        """In the worker: the duplicates, open."""
+        return Descriptors(duplicate.detach() for duplicate in duplicates)
+
+
+def work(conn: Connection, options: SliceOptions, run: RunOne, seams_folder: Optional[str] = None,
+         held: Optional[Descriptors] = None) -> None:
     """A pool worker: slice the files it is sent, one at a time, until told to stop (``None``, or
     ``STOP_SIGNAL``).  ``seams_folder``: the parent's ``FASTSLICE_SEAMS``, for tests."""
     if seams_folder is not None:

@@ -185,8 +185,8 @@ def test_the_lock_of_a_killed_run_is_taken_over(tmp_path, library, seam):
 
 
 def test_the_workers_of_a_killed_run_keep_its_folder_until_they_end(tmp_path, library, seam):
-    """-j 2, the run killed with SIGKILL while both workers write a clip: the workers (forked, sharing
-    the lock's open file) could still write, so the folder stays locked until they have ended too;
+    """-j 2, the run killed with SIGKILL while both workers write a clip: the workers (forked ones sharing
+    the lock's open file, spawned ones holding a duplicate of it) could still write, so the folder stays locked until they have ended too;
     and they end by themselves, their run being gone."""
     folder, single = library
     out = tmp_path / "out"

@@ -86,7 +86,7 @@ def _add_slice(cut: argparse.ArgumentParser) -> None:
     from .slice_command import add_wait_flag
 
     add_wait_flag(cut)
-    add_flags(cut, ("name_template",))
+    add_flags(cut, ("name_template", "file_names"))
     cut.add_argument("--stem", metavar="NAME", help="name the clips of standard input (-) NAME_0, NAME_1, ... (default: stdin)")
     add_flags(cut, ("speaker", "speaker_from_folder", "layout"))
     _add_export_flags(cut)

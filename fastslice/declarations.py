@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 ALWAYS, FIRST_SET, ANY_SET = "always", "first set", "any set"
 #: The values of ``detector``.
 DETECTORS = ("rms", "speech")
+#: The values of ``file_names`` (``--names``): map what Windows refuses, or write names as they are.
+NAME_RULES = ("portable", "native")
 #: The values of ``decoder`` (``fastslice.readers.DECODERS``).
 DECODER_NAMES = ("auto", "sndfile", "av")
 
@@ -168,6 +170,10 @@ SETTINGS: tuple[Option, ...] = (
     _o("name_template", "--name", "", None, "name the clips: {stem}, {speaker}, {i}, {start}, {end} (samples), "
        "{start_ms}, {end_ms}, format specs and subfolders, e.g. '{stem}/{i:04d}' (default {stem}_{i})", True,
        record="name", when=_name_recorded, value=lambda o: o.names.template, metavar="TEMPLATE", parse=str),
+    _o("file_names", "--names", "", "portable", "portable (default): a clip, marker or folder name that Windows, "
+       "exFAT or NTFS would refuse is mapped to one they take (':' -> '：', ...; a long name shortened), the same "
+       "on every platform; native: names as they are, refused only where the output folder refuses them", True,
+       record="names", when=FIRST_SET, choices=NAME_RULES),
     _o("threads", "--threads", "", None, "threads per file: 1 reads, analyses and writes in turn; 2 or more write "
        "clips while reading goes on (default: one per CPU, or 1 with -j N or --dask)", False, metavar="N",
        parse=int),

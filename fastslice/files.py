@@ -158,7 +158,7 @@ class InputPlace:
         remote = is_path and storage.is_url(str(source))
         if not is_path and not stem:
             raise ParameterError("stem= is needed to name the clips of a file object (e.g. stem='talk')")
-        stem = stem or Path(storage.basename(str(source))).stem
+        stem = options.names.stem(stem or Path(storage.basename(str(source))).stem)  # NFC, mapped (--names)
         if speaker is None:
             folder = (storage.dirname(str(source)) if remote else os.path.dirname(os.path.abspath(source))  # type: ignore[arg-type]
                       if is_path else None)

@@ -8,10 +8,11 @@ format specs (``{i:04d}``) and ``/`` for subfolders (``{stem}/{i:04d}``).  The e
 The default, ``{stem}_{i}``, is the upstream CLI's.
 
 A name must stay inside the output folder: no absolute path, no ``..``, no empty or hidden
-part; and Windows must be able to make it, on every platform (``fastslice.names``: no device
-name such as ``CON`` or ``nul``, no part ending in a dot or space, none of ``<>:"|?*\`` or
-control characters).  A template that would break this is refused before any work, and an input
-whose stem would break it is refused at the scan.  Names are written in NFC (``fastslice.names.nfc``).  Each
+part, no ``\`` in the template (subfolders are written with ``/``); a template that would break
+this is refused before any work.  With ``portable`` (``--names portable``, the default) a name
+Windows could not make is mapped to one it can, on every platform (``fastslice.names``: the
+stem by ``portable_stem``, each part of the name by ``portable_part``); with ``--names native``
+it is written as it is.  Names are written in NFC (``fastslice.names.nfc``).  Each
 clip's name must differ within an input, so a template needs ``{i}``, ``{start}`` or
 ``{start_ms}``; and no name is ever given twice (``fastslice.outputs`` checks as names are made).
 
@@ -22,12 +23,13 @@ clip's name must differ within an input, so a template needs ``{i}``, ``{start}`
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import string
 import unicodedata
 
 from .errors import ParameterError
-from .names import nfc, path_problem
+from .names import NAME_BYTES, STEM_BYTES, look_alike, nfc, path_problem, portable_part, portable_path, portable_stem
 
 DEFAULT = "{stem}_{i}"
 FIELDS = ("stem", "speaker", "i", "start", "end", "start_ms", "end_ms")
@@ -38,9 +40,11 @@ _NOT_SAFE = re.compile(r"[^.a-zA-Z0-9_]")
 class ClipNames:
     """The names one template gives: ``name(stem, i, start, end, rate, speaker)`` (a relative path, no extension)."""
 
-    def __init__(self, template: str | None = DEFAULT, ascii_safe: bool = False) -> None:
+    def __init__(self, template: str | None = DEFAULT, ascii_safe: bool = False, portable: bool = True) -> None:
         self.template = DEFAULT if template is None else str(template)
         self.ascii_safe = bool(ascii_safe)
+        #: names Windows could not make are mapped (``--names portable``); else written as they are
+        self.portable = bool(portable)
         try:
             parts = list(string.Formatter().parse(self.template))
         except ValueError as exc:
@@ -54,6 +58,10 @@ class ClipNames:
             raise ParameterError(f"--name {self.template!r} gives every clip of an input the same name; "
                                  "put {i}, {start} or {start_ms} in it")
         self._parts = parts
+        #: the bytes a stem may have, so that the longest part holding it fits a file system with its extension
+        self.stem_bytes = min(STEM_BYTES, NAME_BYTES - len(".flac") - self._beside_stem())
+        if "\\" in "".join(literal for literal, _, _, _ in parts):
+            raise ParameterError(f"--name {self.template!r}: subfolders in --name are written with '/', not '\\'")
         try:
             self.name("stem", 0, 0, 0, 1000, "speaker")  # a spec that does not fit its field fails here
         except ParameterError as exc:
@@ -64,10 +72,31 @@ class ClipNames:
         """The upstream CLI's names (``{stem}_{i}``), spelled as given."""
         return self.template == DEFAULT and not self.ascii_safe
 
+    def _beside_stem(self) -> int:
+        """The most bytes the template writes beside ``{stem}`` in its part (numbers at 11 digits)."""
+        big = 10 ** 11 - 1
+        try:
+            name = self.template.format(stem="\0", speaker="", i=big, start=big, end=big, start_ms=big, end_ms=big)
+        except (ValueError, TypeError):
+            return 0  # the template's own check (below) says what is wrong
+        return max((len(part.encode()) - 1 for part in name.split("/") if "\0" in part), default=0)
+
+    def stem(self, stem: str) -> str:
+        """The stem an input's clips, marker and temporaries are named after: NFC, and with
+        ``portable`` mapped as ``fastslice.names.portable_stem`` maps it, at most ``stem_bytes``
+        long (the same every time)."""
+        return portable_stem(stem, self.stem_bytes) if self.portable else nfc(stem)
+
+    def _values(self, stem: str, speaker: str) -> tuple[str, str]:
+        if self.ascii_safe:
+            return safe(stem), safe(speaker)
+        if self.portable:  # a value's characters mapped before it meets the template ("\\" too)
+            return portable_stem(stem, self.stem_bytes), portable_part(speaker) if speaker else speaker
+        return stem, speaker
+
     def name(self, stem: str, i: int, start: int, end: int, rate: int, speaker: str = "") -> str:
         """The clip's path relative to the output folder, without extension."""
-        if self.ascii_safe:
-            stem, speaker = safe(stem), safe(speaker)
+        stem, speaker = self._values(stem, speaker)
         values = {"stem": stem, "speaker": speaker, "i": i, "start": start, "end": end,
                   "start_ms": round(start * 1000 / rate), "end_ms": round(end * 1000 / rate)}
         try:
@@ -75,15 +104,15 @@ class ClipNames:
         except (ValueError, TypeError) as exc:
             raise ParameterError(f"--name {self.template!r}: {exc}") from None
         name = nfc(name)
-        problem = unsafe(name)
+        problem = unsafe(name, windows=False)
         if problem:
             raise ParameterError(f"--name {self.template!r} gives {name!r} for the input {stem!r}: {problem}")
-        return name
+        return portable_path(name, reserve=len(".flac"), extension_follows=True) if self.portable else name
 
     def prefix(self, stem: str, speaker: str = "") -> str:
-        """What every clip name of an input begins with (the template up to its first numbered field)."""
-        if self.ascii_safe:
-            stem, speaker = safe(stem), safe(speaker)
+        """What every clip name of an input begins with (the template up to its first numbered field;
+        with ``portable``, its last part only up to where mapping could change it)."""
+        stem, speaker = self._values(stem, speaker)
         text = ""
         for literal, field, spec, _ in self._parts:
             text += literal
@@ -92,7 +121,12 @@ class ClipNames:
             if field not in ("stem", "speaker"):
                 break
             text += format(stem if field == "stem" else speaker, spec or "")
-        return nfc(text)
+        text = nfc(text)
+        if not self.portable:
+            return text
+        folders, slash, last = text.rpartition("/")
+        last = last.partition(".")[0].rstrip(" ")[:48]  # a device word, trailing dots, a long part: mapped later
+        return (portable_path(folders) + slash if slash else "") + look_alike(last)
 
     def first_name(self, stem: str, speaker: str = "") -> str:
         """The first clip's name of an input (to find inputs whose clips would clash)."""
@@ -112,18 +146,19 @@ def safe(text: str) -> str:
     return cleaned
 
 
-def unsafe(name: str) -> str | None:
-    """Why a relative clip name (without its extension) would leave the output folder, hide itself,
-    or be refused by Windows (``fastslice.names``: on every platform, so that a library copies to
-    a Windows or exFAT drive), or None."""
+def unsafe(name: str, windows: bool = True) -> str | None:
+    """Why a relative clip name (without its extension) would leave the output folder or hide itself,
+    or (``windows``) be refused by Windows (``fastslice.names``), or None.  ``\\`` counts as a
+    separator where it is one (Windows, or ``windows``)."""
     if not name or name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:[/\\]", name):
         return "an absolute or empty path"
-    parts = name.replace("\\", "/").split("/")
+    backslash = windows or os.sep == "\\"
+    parts = (name.replace("\\", "/") if backslash else name).split("/")
     if any(part in ("", ".", "..") for part in parts):
         return "a '..', '.' or empty part would place it outside the output folder"
     if any(part.startswith(".") for part in parts):
         return "a part starting with '.' would hide it"
-    if "\\" in name:
+    if backslash and "\\" in name:
         return ("'\\' cannot be in a file name on Windows (nor on exFAT or NTFS drives); subfolders in --name are "
                 "written with '/'")
-    return path_problem(name, extension_follows=True)
+    return path_problem(name, extension_follows=True) if windows else None

@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from . import declarations
-from .declarations import ALWAYS, ANY_SET, DETECTORS, FIRST_SET, Option, named
+from .declarations import ALWAYS, ANY_SET, DETECTORS, FIRST_SET, NAME_RULES, Option, named
 from .errors import ParameterError
 from .formats import LOSSLESS_SUBTYPES, output_format
 from .layouts import LAYOUTS, Layout
@@ -109,6 +109,8 @@ class SliceOptions:
     #: each clip's sample peak kept at or under this (dBFS) by lowering its gain; None: -1 with loudness_lufs, else none
     peak_ceiling_dbfs: Optional[float] = declared("peak_ceiling_dbfs")
     name_template: Optional[str] = declared("name_template")
+    #: "portable": names Windows refuses are mapped (``fastslice.names``); "native": written as they are
+    file_names: str = declared("file_names")
     threads: Optional[int] = declared("threads")
     hold_bytes: int = declared("hold_bytes")
     block_frames: int = declared("block_frames")
@@ -185,7 +187,10 @@ class SliceOptions:
         self._check_speaker_layout_and_clips()
         layout = self.project
         template = self.name_template if layout is None else layout.template
-        self._put("_names", ClipNames(template, ascii_safe=layout is not None and layout.ascii_safe))
+        if self.file_names not in NAME_RULES:
+            raise ParameterError(f"{named('file_names', self.file_names)} must be one of {', '.join(NAME_RULES)}")
+        self._put("_names", ClipNames(template, ascii_safe=layout is not None and layout.ascii_safe,
+                                      portable=self.file_names == "portable"))
         self._check_work()
         self._check_cues_and_detector()
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple, Optional
 import numpy as np
 
 from . import manifest, storage
-from .names import case_insensitive, fold, nfc, part_problem, path_problem
+from .names import case_insensitive, fold, nfc, portable_path
 from .options import SliceOptions
 
 if TYPE_CHECKING:
@@ -54,6 +54,10 @@ def _own_folder(clip_folder: str) -> str:
     return ""
 
 
+def _nfc_stem(stem: str) -> str:
+    return nfc(stem)
+
+
 class Jobs:
     """The inputs of a run, kept compactly (a few integers and the file's name per input), in a
     stable order: by input argument, then by path."""
@@ -62,9 +66,10 @@ class Jobs:
     listing: Optional[storage.Listing] = None
 
     def __init__(self, speaker_of: Callable[[str], str] = _no_speaker,
-                 records_of: Callable[[str], str] = _own_folder) -> None:
+                 records_of: Callable[[str], str] = _own_folder, stem_of: Callable[[str], str] = _nfc_stem) -> None:
         self._speaker_of = speaker_of  # a source folder's speaker (SliceOptions.speaker_of)
         self._records_of = records_of  # a clip folder's records folder ("": itself)
+        self._stem_of = stem_of  # a file's stem as its clips are named (ClipNames.stem: NFC, mapped)
         self._folders: list[tuple[str, str]] = []  # (source folder, clip folder), both absolute
         self._folder_ids: dict[tuple[str, str], int] = {}
         self._folder = array("i")
@@ -87,7 +92,7 @@ class Jobs:
     def add_stdin(self, clip_folder: str, stem: str, speaker: str = "") -> None:
         """Make standard input the run's one input, its clips named after ``stem``."""
         self.has_stdin = True
-        self._stdin = Job(STDIN, clip_folder, stem, speaker, self._records_of(clip_folder))
+        self._stdin = Job(STDIN, clip_folder, self._stem_of(stem), speaker, self._records_of(clip_folder))
 
     def __len__(self) -> int:
         return len(self._names) + self.has_stdin
@@ -97,7 +102,7 @@ class Jobs:
             return self._stdin
         source_folder, clip_folder = self._folders[self._folder[index]]
         name = self._names[index]
-        return Job(os.path.join(source_folder, name), clip_folder, nfc(split_name(name)[0]),
+        return Job(os.path.join(source_folder, name), clip_folder, self._stem_of(split_name(name)[0]),
                    nfc(self._speaker_of(source_folder)), self._records_of(clip_folder))
 
     def listed(self, index: int, options: SliceOptions) -> Optional[dict[str, int]]:
@@ -133,7 +138,7 @@ class Jobs:
         if self._stdin is not None:
             return {self._stdin.stem}
         ids = {k for k, (_, clip) in enumerate(self._folders) if (self._records_of(clip) or clip) == records_folder}
-        return {nfc(split_name(name)[0]) for name, k in zip(self._names, self._folder) if k in ids}
+        return {self._stem_of(split_name(name)[0]) for name, k in zip(self._names, self._folder) if k in ids}
 
     def largest_first(self) -> list[int]:
         """Input indexes, largest file first (size stands for length), so that a long file among short
@@ -159,7 +164,7 @@ class Jobs:
 
     def keep(self, mask: np.ndarray) -> Jobs:
         """Only the inputs where ``mask`` is true."""
-        kept = Jobs(self._speaker_of, self._records_of)
+        kept = Jobs(self._speaker_of, self._records_of, self._stem_of)
         for i in np.flatnonzero(mask).tolist():
             source_folder, clip_folder = self._folders[self._folder[i]]
             kept.add(source_folder, clip_folder, self._names[i], self._sizes[i])
@@ -175,7 +180,7 @@ class _Expansion:
         self.out_abs: str = str(out_dir).rstrip("/") if self.remote_out else os.path.abspath(out_dir)
         self.out_real = None if self.remote_out else os.path.realpath(self.out_abs)
         self.layout = options.project
-        self.table = Jobs(options.speaker_of, self.records_of)
+        self.table = Jobs(options.speaker_of, self.records_of, options.names.stem)
         self.problems: list[str] = []
         self.identities = array("q")  # (device, inode) of each file, to slice a file reached twice once
         self.clips_here = ClipsOfThisRun(self.records_of)
@@ -184,8 +189,14 @@ class _Expansion:
         """A source folder's clip folder: the layout's, or ``mirrored`` (the input tree under OUT_DIR)."""
         if self.layout is None:
             return mirrored
-        resolved: str = storage.resolve(self.out_abs, self.layout.clip_folder(nfc(self.options.speaker_of(folder))))
+        resolved: str = storage.resolve(self.out_abs, self.folder_name(self.layout.clip_folder(
+            nfc(self.options.speaker_of(folder)))))
         return resolved
+
+    def folder_name(self, relative: str) -> str:
+        """A folder's path under OUT_DIR (``/``-separated) as it is written: NFC, and mapped with
+        ``--names portable`` (``fastslice.names.portable_path``)."""
+        return portable_path(relative) if self.options.names.portable else nfc(relative)
 
     def records_of(self, clip_folder: str) -> str:
         """Where a layout keeps a clip folder's markers: ``OUT_DIR/.fastslice/<clip folder>`` (local output)."""
@@ -196,7 +207,8 @@ class _Expansion:
 
     def add_stdin(self, stem: str) -> None:
         speaker = self.options.speaker or ""
-        folder = self.out_abs if self.layout is None else storage.resolve(self.out_abs, self.layout.clip_folder(speaker))
+        folder = self.out_abs if self.layout is None else storage.resolve(self.out_abs,
+                                                                           self.folder_name(self.layout.clip_folder(speaker)))
         self.table.add_stdin(folder, stem, speaker)
 
     def add_path(self, spec: str) -> None:
@@ -248,7 +260,7 @@ class _Expansion:
             self.problems.append(f"{storage.public(spec)}: {what}")
         for url, size in audio:
             folder, name = url.rsplit("/", 1)
-            relative = storage.relative(folder, root) if folder != root else "."
+            relative = self.folder_name(storage.relative(folder, root)) if folder != root else "."
             mirrored = self.out_abs if relative == "." else storage.join(self.out_abs, relative) \
                 if storage.is_url(self.out_abs) else os.path.join(self.out_abs, relative)
             self.table.add(folder, self.clip_folder_of(folder, mirrored), name, size)
@@ -272,12 +284,19 @@ class _Expansion:
                 continue
             skip = self.clips_here.in_folder(folder, clip_folder, [e.name for e in entries])
             subfolders = []
+            written: dict[str, str] = {}  # a subfolder's name under OUT_DIR -> its name here
             for entry in entries:
                 if entry.name.startswith("."):
                     continue
                 if entry.is_dir():
                     if os.path.realpath(entry.path) != self.out_real:
-                        subfolders.append((entry.path, os.path.join(mirrored, nfc(entry.name))))
+                        name = self.folder_name(entry.name)
+                        other = written.setdefault(name, entry.name)
+                        if other == entry.name:
+                            subfolders.append((entry.path, os.path.join(mirrored, name)))
+                        else:
+                            self.folder_clash(os.path.join(folder, other), entry.path, os.path.join(mirrored, name),
+                                              subfolders)
                     continue
                 if entry.path in skip:
                     continue
@@ -289,6 +308,14 @@ class _Expansion:
                 found += self.add_file(folder, clip_folder, entry.name, entry=entry)
             stack += reversed(subfolders)  # depth first, in name order
         return found
+
+    def folder_clash(self, first: str, second: str, mirrored: str, subfolders: list[tuple[str, str]]) -> None:
+        """Two folders whose clips would go to one folder (``a:b/`` and ``a：b/`` once mapped): neither
+        is sliced, one problem names both."""
+        subfolders[:] = [(path, clip) for path, clip in subfolders if path != first]
+        self.problems.append(f"{first} and {second}: their clips would both go to {mirrored} (names a Windows or "
+                             "exFAT drive cannot hold are mapped: fastslice.names); neither is sliced: rename one of "
+                             "them, or slice them into different -o folders")
 
     def add_file(self, folder: str, clip_folder: str, name: str, entry: Optional[os.DirEntry[str]] = None,
                  explicit: bool = False) -> int:
@@ -318,8 +345,8 @@ def expand_inputs(inputs: Iterable[str | os.PathLike[str]], out_dir: str | os.Pa
     file reached twice (two arguments, a symbolic or hard link) is sliced once.  Inputs whose
     clips would share a marker (the same stem in the same clip folder) or a first clip name are
     problems, compared as the output folder compares names (``without_clashes``: whether it is
-    case-insensitive is probed once, in ``out_dir``), as are inputs whose names a Windows drive
-    could not hold, and clips of this layout found among the inputs (``-o`` equal to an input
+    case-insensitive is probed once, in ``out_dir``; names a Windows drive could not hold are
+    mapped first, ``fastslice.names``), and clips of this layout found among the inputs (``-o`` equal to an input
     folder): those are never sliced again."""
     options = options or SliceOptions()
     run = _Expansion(out_dir, options)
@@ -334,8 +361,7 @@ def expand_inputs(inputs: Iterable[str | os.PathLike[str]], out_dir: str | os.Pa
     if run.table.has_stdin:
         return run.table, run.problems
     insensitive = not run.remote_out and case_insensitive(run.out_abs)  # one probe per run
-    kept = without_clashes(run.table, run.identities, options.names, run.problems, insensitive,
-                           "" if run.remote_out else run.out_abs)
+    kept = without_clashes(run.table, run.identities, options.names, run.problems, insensitive)
     return kept, run.problems
 
 
@@ -375,15 +401,16 @@ class ClipsOfThisRun:
 
 
 def without_clashes(table: Jobs, identities: array[int], names: ClipNames, problems: list[str],
-                    case_insensitive: bool = False, out_dir: str = "") -> Jobs:
-    """``table`` without the second of two entries for one file, and without inputs whose names a
-    Windows drive cannot hold or whose marker or first clip would be another's (a problem each).
+                    case_insensitive: bool = False) -> Jobs:
+    """``table`` without the second of two entries for one file, and without inputs whose marker or
+    first clip would be another's (a problem each).
 
     Names are compared as the output folder compares them (``fastslice.names.fold``: NFC, and the
     case folded where ``case_insensitive``), in one pass over the inputs with a dict keyed by the
     folded name.  Two inputs whose names are spelled alike: the later is refused (the first is
     sliced).  Two whose names differ as spelled but are one name there (``talk.wav`` and
-    ``Talk.wav`` on exFAT, NFC and NFD spellings): neither is sliced, one problem names both."""
+    ``Talk.wav`` on exFAT, NFC and NFD spellings, ``a:b.wav`` and ``a：b.wav`` once mapped):
+    neither is sliced, one problem names both."""
     n = len(table)
     if n == 0:
         return table
@@ -393,12 +420,8 @@ def without_clashes(table: Jobs, identities: array[int], names: ClipNames, probl
     seen_once = np.zeros(n, bool)
     seen_once[first] = True
     keep &= seen_once | (pairs[:, 0] == -1)  # a file reached twice is sliced once (its first place)
-    bad_folders = _unsafe_clip_folders(table, out_dir, problems)
     seen: dict[str, dict[tuple[str, str], int]] = {"stem": {}, "first clip": {}}
     for i in np.flatnonzero(keep).tolist():
-        if table.folder_id(i) in bad_folders:
-            keep[i] = False
-            continue
         job = table[i]
         values = _names_of(job, names, problems)
         if values is None:
@@ -413,7 +436,8 @@ def without_clashes(table: Jobs, identities: array[int], names: ClipNames, probl
             keep[i] = False
             earlier = table[j]
             theirs = _names_of(earlier, names, []) or {}
-            spelled_apart = job.stem == earlier.stem and _raw_stem(job) != _raw_stem(earlier)  # NFC and NFD
+            spelled_apart = job.stem == earlier.stem and _raw_stem(job) != _raw_stem(earlier) and \
+                os.path.dirname(job.source) == os.path.dirname(earlier.source)  # NFC and NFD, or mapped
             if theirs.get(kind) == values[kind] and earlier.folder == job.folder and not spelled_apart:
                 problems.append(_same_names(kind, job, earlier, values[kind], names))
             else:
@@ -428,19 +452,13 @@ def without_clashes(table: Jobs, identities: array[int], names: ClipNames, probl
 
 
 def _names_of(job: Job, names: ClipNames, problems: list[str]) -> Optional[dict[str, str]]:
-    """``{"stem": ..., "first clip": ...}`` of an input, or None (a problem) where Windows could not
-    hold its marker or clips."""
+    """``{"stem": ..., "first clip": ...}`` of an input, or None (a problem) where the template gives
+    it a name that would leave the output folder or hide itself."""
     try:
-        first = names.first_name(job.stem, job.speaker)
-        problem = part_problem(f".{job.stem}{manifest.MARKER_SUFFIX}")  # the marker holds the stem
-        if problem is None:
-            return {"stem": job.stem, "first clip": first}
-        problem = f"its marker's name {problem}"
-    except ValueError as exc:  # the template gives this stem an unsafe name
-        problem = str(exc)
-    problems.append(f"{job.source}: {problem}; rename the file (fastslice refuses names that a Windows or exFAT "
-                    "drive cannot hold, on every platform)")
-    return None
+        return {"stem": job.stem, "first clip": names.first_name(job.stem, job.speaker)}
+    except ValueError as exc:
+        problems.append(f"{job.source}: {exc}; rename the file, or change --name")
+        return None
 
 
 def _same_names(kind: str, job: Job, earlier: Job, value: str, names: ClipNames) -> str:
@@ -459,25 +477,14 @@ def _raw_stem(job: Job) -> str:
 def _one_name_there(kind: str, job: Job, earlier: Job, value: str, other: str, spelled_apart: bool) -> str:
     if spelled_apart:
         value, other = _raw_stem(job), _raw_stem(earlier)
-    why = ("one name: the same letters in two Unicode spellings (NFC and NFD), and clip names are written in NFC"
-           if spelled_apart else "one name on this output folder, which does not tell upper from lower case")
+    if not spelled_apart:
+        why = "one name on this output folder, which does not tell upper from lower case"
+    elif nfc(value) == nfc(other):
+        why = "one name: the same letters in two Unicode spellings (NFC and NFD), and clip names are written in NFC"
+    else:
+        why = (f"one name once mapped for Windows and exFAT drives ({job.stem!r}; fastslice.names, "
+               "or --names native)")
     what = "clips and markers" if kind == "stem" else "clips"
     mine, theirs = os.path.join(job.folder, value), os.path.join(earlier.folder, other)
     return (f"{earlier.source} and {job.source}: their {what} ({theirs!r} and {mine!r}) would be {why}; "
             "neither is sliced: rename one of them, or slice them into different -o folders")
-
-
-def _unsafe_clip_folders(table: Jobs, out_dir: str, problems: list[str]) -> set[int]:
-    """The clip folders (ids) whose path under ``out_dir`` Windows could not hold: a problem each."""
-    bad: set[int] = set()
-    if not out_dir or storage.is_url(out_dir):
-        return bad
-    for k, (source_folder, clip_folder) in enumerate(table.folders()):
-        relative = os.path.relpath(clip_folder, out_dir)
-        problem = None if relative == "." or relative.startswith("..") else path_problem(relative.replace(os.sep, "/"))
-        if problem:
-            bad.add(k)
-            problems.append(f"{source_folder}: its clips would go to {clip_folder}, and {problem}; rename the folder "
-                            "(or give another --speaker; fastslice refuses names that a Windows or exFAT drive cannot "
-                            "hold, on every platform)")
-    return bad

@@ -7,7 +7,8 @@ neither can mount (not root, no loop device, no driver).
 
 exFAT has no hard links and does not tell upper from lower case.  Shown here: a library's clips
 and manifest are byte for byte those of a run onto the regular file system; ``talk.wav`` and
-``Talk.wav`` are refused before any clip is written, naming both; a re-run writes nothing.
+``Talk.wav`` are refused before any clip is written, naming both; a re-run writes nothing; the names
+users have (``Episode 1: Start.wav``) are mapped there as on ext4, to the same names and bytes.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from test_cli import OPTIONS, expected_clips, write_recording
 import loopfs
 from fastslice import names
 from runner import fastslice
+from test_names import USERS_NAMES, users_library
 
 pytestmark = pytest.mark.slow
 
@@ -119,3 +121,21 @@ def test_a_rerun_on_exfat_writes_nothing(exfat, library):
     assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in out.rglob("*") if p.is_file()} == before
     assert sorted(p for p in out.rglob("*") if p.is_dir()) == folders
     shutil.rmtree(out)
+
+
+def test_the_names_users_have_map_to_the_same_names_and_bytes_on_exfat(exfat, tmp_path):
+    inputs = users_library(tmp_path / "in")
+    here, there = tmp_path / "mapped", exfat / "mapped"
+    shutil.rmtree(there, ignore_errors=True)
+    for out in (here, there):
+        fastslice("slice", inputs, "-o", out, *OPTIONS, "-q", "--manifest", out.parent / "mapped.csv", "-j", "2",
+                  check=0)
+    mine, theirs = clips_and_pages(here), clips_and_pages(there)
+    assert mine == theirs and len(mine) == sum(len(expected_clips(inputs / f"{s}.wav")) for s in USERS_NAMES)
+    assert all(names.part_problem(name) is None for name in mine)
+    assert (here.parent / "mapped.csv").read_bytes() == (there.parent / "mapped.csv").read_bytes()
+    before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in there.rglob("*") if p.is_file()}
+    again = fastslice("slice", inputs, "-o", there, *OPTIONS, "-j", "2", check=0)
+    assert f"({len(USERS_NAMES)} already done, 0 failed), wrote 0 clips" in again.stderr, again.stderr
+    assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in there.rglob("*") if p.is_file()} == before
+    shutil.rmtree(there)

@@ -1,4 +1,4 @@
-"""Names safe on every file system: Windows' rules checked before any work, Unicode names through
+"""Names safe on every file system: what Windows refuses mapped (or, native, written as it is), Unicode names through
 every writer, list and page, NFC and NFD as one name, and Windows' file habits (removals held by
 another program, paths past 260 characters).
 
@@ -13,6 +13,7 @@ import csv
 import gzip
 import json
 import os
+import re
 import shutil
 import subprocess
 import unicodedata
@@ -20,6 +21,7 @@ import zipfile
 from pathlib import Path
 from urllib.parse import quote
 
+import numpy as np
 import pytest
 import soundfile
 from runner import fastslice, fastslice_process
@@ -78,63 +80,184 @@ def test_a_trailing_dot_before_the_extension_is_allowed_but_not_in_a_folder():
     assert "ends with a dot" in names.path_problem("take./0", extension_follows=True)
 
 
-@pytest.mark.parametrize("template, says", [
-    ("{stem}:{i}", "':' cannot be in a file name on Windows"),
-    ("nul/{stem}_{i}", "device name NUL"),
-    ("{stem}_{i}/com1", "device name COM1"),
-    ("{stem}./{i}", "ends with a dot"),
-    ("{stem} /{i}", "ends with a space"),
-    ("{stem}|{i}", "'|' cannot be"),
-    ("{stem}?{i}", "'?' cannot be"),
-    ("{stem}\\{i}", "subfolders in --name are written with '/'"),
-    ("{stem}\t{i}", "control character 9"),
+# -- names mapped, not refused (--names portable, the default) ------------------------------------------
+
+
+@pytest.mark.parametrize("char, mapped", [(c, chr(ord(c) + 0xFEE0)) for c in '"*:<>?|'] + [("\\", "\u29f9")]
+                         + [(chr(code), chr(0x2400 + code)) for code in (0, 1, 9, 10, 13, 27, 31)])
+def test_each_forbidden_character_maps_to_its_look_alike(char, mapped):
+    stem = f"a{char}b"
+    assert names.portable_stem(stem) == f"a{mapped}b"
+    assert names.portable_part(stem) == f"a{mapped}b"
+    assert names.part_problem(names.portable_stem(stem)) is None
+    assert names.portable_stem(names.portable_stem(stem)) == names.portable_stem(stem)  # the same every time
+
+
+@pytest.mark.parametrize("part, mapped", [
+    ("take.", "take\uff0e"), ("take ", "take\u3000"), ("a. .", "a\uff0e\u3000\uff0e"),
+    *[(device, device + "_") for device in ("CON", "prn", "Aux", "nul", "COM1", "com9", "LPT1", "lpt9",
+                                            "COM\u00b9", "LPT\u00b3", "CONIN$", "conout$")],
+    ("nul.wav", "nul_.wav"), ("Con .txt", "Con_ .txt"), ("aux.tar.gz", "aux_.tar.gz"), ("COM3.", "COM3\uff0e"),
 ])
-def test_templates_windows_refuses_are_refused_before_any_work(tmp_path, template, says):
+def test_trailing_dots_spaces_and_device_names_are_mapped_in_a_part(part, mapped):
+    assert names.portable_part(part) == mapped
+    assert names.part_problem(mapped) is None
+    assert names.portable_part(mapped) == mapped
+
+
+@pytest.mark.parametrize("part", ["console", "com10", "COM0", "nul_0", "take_0", "café", "日本語", "🎤 talk", "a.b.c",
+                                  "Episode 1 Start", "x" * 250])
+def test_names_that_need_no_mapping_are_kept_as_they_are(part):
+    assert names.portable_part(part) == part and names.portable_stem(part[:200]) == part[:200]
+
+
+def test_a_long_name_is_shortened_at_a_character_boundary_keeping_a_hash_of_the_whole():
+    one, two = "長" * 81 + "一", "長" * 81 + "二"  # 246 bytes each: valid on ext4, too long with a suffix
+    a, b = names.portable_stem(one), names.portable_stem(two)
+    assert a != b and a.startswith("長" * 60) and "\u2026" in a
+    assert len(a.encode()) <= names.STEM_BYTES and names.portable_stem(one) == a
+    accented = names.shorten(unicodedata.normalize("NFD", "é" * 200), 100)
+    assert len(accented.encode()) <= 100 and not unicodedata.combining(accented.split("\u2026")[0][0])
+    emoji = names.portable_part("🎤" * 70)  # 280 bytes, 140 UTF-16 units
+    assert len(emoji.encode()) <= 255 and emoji.startswith("🎤" * 58)
+    assert ClipNames().name(a, 12, 0, 0, 1000) == a + "_12"
+
+
+@pytest.mark.parametrize("template, stem, name", [
+    ("{stem}:{i}", "talk", "talk\uff1a3"),
+    ("nul/{stem}_{i}", "talk", "nul_/talk_3"),
+    ("{stem}_{i}/com1", "talk", "talk_3/com1_"),
+    ("{stem}./{i}", "talk", "talk\uff0e/3"),
+    ("{stem} /{i}", "talk", "talk\u3000/3"),
+    ("{stem}|{i}", "talk", "talk\uff5c3"),
+    ("{stem}?{i}", "talk", "talk\uff1f3"),
+    ("{stem}\t{i}", "talk", "talk\u24093"),
+    ("{stem}/{i}", "nul", "nul_/3"),
+    ("{stem}/{i}", "take.", "take\uff0e/3"),
+])
+def test_a_template_windows_refuses_is_mapped_too(template, stem, name):
+    clip_names = ClipNames(template)
+    assert clip_names.name(clip_names.stem(stem), 3, 0, 0, 1000) == name
+    assert names.path_problem(name, extension_follows=True) is None
+
+
+@pytest.mark.parametrize("template, says", [
+    ("{stem}\\{i}", "subfolders in --name are written with '/'"),
+    ("../{stem}_{i}", "outside the output folder"),
+    ("/abs/{stem}_{i}", "absolute"),
+    (".{stem}_{i}", "hide"),
+])
+def test_a_template_that_would_leave_the_output_folder_is_still_refused(tmp_path, template, says):
+    with pytest.raises(ParameterError, match=re.escape(says)):
+        ClipNames(template)
     source = write_recording(tmp_path / "talk.wav", 3, seconds=5)
     done = fastslice("slice", source, "-o", tmp_path / "out", "--name", template, *OPTIONS)
-    assert done.returncode == 2, done.stderr
-    assert says in done.stderr and "--name" in done.stderr and "change --name" in done.stderr, done.stderr
+    assert done.returncode == 2 and says in done.stderr and "--name" in done.stderr, done.stderr
     assert not (tmp_path / "out").exists()
-    with pytest.raises(ParameterError):
-        ClipNames(template)
 
 
-@pytest.mark.parametrize("file_name, template, says", [
-    ("a:b.wav", "{stem}_{i}", "':' cannot be"),
-    ("what?.wav", "{stem}_{i}", "'?' cannot be"),
-    ("tab\there.wav", "{stem}_{i}", "control character 9"),
-    ("back\\slash.wav", "{stem}_{i}", "'\\' cannot be"),
-    ("nul.wav", "{stem}/{i}", "device name NUL"),
-    ("COM3.wav", "{stem}/{i}", "device name COM3"),
-    ("take..wav", "{stem}/{i}", "ends with a dot"),
-    ("a:b.wav", "{i}_x", "':' cannot be"),  # no {stem} in the name: its marker would still hold it
-])
+USERS_NAMES = ["Episode 1: Start", "Where are you?", "10:30 news", "a|b", '"quoted" *star*']
+
+
+def users_library(folder: Path) -> Path:
+    for k, stem in enumerate(USERS_NAMES):
+        write_recording(folder / f"{stem}.wav", 70 + k, seconds=6)
+    return folder
+
+
 @POSIX_NAMES
-def test_inputs_windows_cannot_name_are_refused_at_the_scan_and_the_rest_sliced(tmp_path, file_name, template, says):
-    inputs = tmp_path / "in"
-    bad = write_recording(inputs / file_name, 4, seconds=6)
-    good = write_recording(inputs / "good.wav", 5, seconds=6)
+def test_the_names_users_have_are_sliced_under_their_mapped_names_and_a_rerun_writes_nothing(tmp_path):
+    inputs = users_library(tmp_path / "in")
+    out, listing = tmp_path / "out", tmp_path / "out.csv"
+    done = fastslice("slice", inputs, "-o", out, "-j", "2", "--manifest", listing, *OPTIONS)
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(listing.open(encoding="utf-8")))
+    for stem in USERS_NAMES:
+        mapped = names.portable_stem(stem)
+        assert mapped != stem and names.part_problem(mapped) is None
+        clips = sorted((p for p in out.glob("*.wav") if p.name.startswith(mapped + "_")),
+                       key=lambda p: int(p.stem.rsplit("_", 1)[1]))
+        want = expected_clips(inputs / f"{stem}.wav")
+        assert [p.name for p in clips] == [f"{mapped}_{i}.wav" for i in range(len(want))]
+        for path, samples in zip(clips, want):
+            assert np.array_equal(soundfile.read(path, dtype="int16", always_2d=True)[0], samples)
+        assert (out / f".{mapped}.fastslice.json").is_file()
+        mine = [r for r in rows if r["source"] == str(inputs / f"{stem}.wav")]  # the real source, the mapped clip
+        assert sorted(Path(r["clip"]).name for r in mine) == sorted(p.name for p in clips)
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+    again = fastslice("slice", inputs, "-o", out, "-j", "2", "--manifest", listing, *OPTIONS)
+    assert again.returncode == 0, again.stderr
+    assert f"{len(USERS_NAMES)} files ({len(USERS_NAMES)} already done, 0 failed), wrote 0 clips" in again.stderr
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.name != "out.csv"} == \
+        {p: t for p, t in before.items() if p.name != "out.csv"}
+
+
+@POSIX_NAMES
+def test_names_native_writes_names_as_they_are_where_the_folder_takes_them(tmp_path):
+    inputs = users_library(tmp_path / "in")
     out = tmp_path / "out"
-    done = fastslice("slice", inputs, "-o", out, "--name", template, *OPTIONS)
-    assert done.returncode == 1, done.stderr
-    line = next(ln for ln in done.stderr.splitlines() if str(bad) in ln)
-    assert says in line and "rename the file" in line, line
-    if "{stem}" in template:
-        assert f"--name {template!r}" in line, line
-    assert [p.name for p in out.glob(".*.fastslice.json")] == [".good.fastslice.json"]
-    assert len(audio_under(out)) == len(expected_clips(good))
+    done = fastslice("slice", inputs / "Episode 1: Start.wav", "-o", out, "--names", "native", *OPTIONS)
+    assert done.returncode == 0, done.stderr
+    assert (out / "Episode 1: Start_0.wav").is_file() and (out / ".Episode 1: Start.fastslice.json").is_file()
+    assert not list(out.glob("*\uff1a*"))
 
 
 @POSIX_NAMES
-def test_a_folder_windows_cannot_name_is_refused_once_with_its_inputs(tmp_path):
+def test_a_stem_of_82_cjk_characters_slices_and_two_that_differ_at_their_end_stay_apart(tmp_path):
+    inputs = tmp_path / "in"
+    one = write_recording(inputs / ("長" * 81 + "一.wav"), 80, seconds=6)
+    two = write_recording(inputs / ("長" * 81 + "二.wav"), 81, seconds=6)
+    assert len(os.path.basename(one).encode()) == 250
+    out = tmp_path / "out"
+    done = fastslice("slice", inputs, "-o", out, *OPTIONS)
+    assert done.returncode == 0, done.stderr
+    for source in (one, two):
+        mapped = names.portable_stem(source.stem)
+        assert len(mapped.encode()) <= names.STEM_BYTES
+        assert len([p for p in out.glob("*.wav") if p.name.startswith(mapped + "_")]) == len(expected_clips(source))
+    assert len(list(out.glob(".*.fastslice.json"))) == 2
+    again = fastslice("slice", inputs, "-o", out, *OPTIONS)
+    assert again.returncode == 0 and "2 files (2 already done, 0 failed), wrote 0 clips" in again.stderr, again.stderr
+
+
+@POSIX_NAMES
+def test_a_mirrored_folder_windows_refuses_is_mapped(tmp_path):
     inputs = tmp_path / "in"
     write_recording(inputs / "spk: one" / "a.wav", 6, seconds=6)
-    write_recording(inputs / "spk: one" / "b.wav", 7, seconds=6)
+    write_recording(inputs / "nul" / "b.wav", 7, seconds=6)
+    write_recording(inputs / "end." / "c.wav", 8, seconds=6)
+    done = fastslice("slice", inputs, "-o", tmp_path / "out", *OPTIONS)
+    assert done.returncode == 0, done.stderr
+    folders = {p.split("/")[0] for p in audio_under(tmp_path / "out")}
+    assert folders == {"spk\uff1a one", "nul_", "end\uff0e"}
+
+
+@POSIX_NAMES
+@pytest.mark.parametrize("first, second", [("a:b.wav", "a\uff1ab.wav"), ("what?.flac", "what\uff1f.wav")])
+def test_two_inputs_that_map_to_one_name_are_refused_before_any_clip(tmp_path, first, second):
+    inputs = tmp_path / "in"
+    write_recording(inputs / first, 4, seconds=6)
+    write_recording(inputs / second, 5, seconds=6)
+    write_recording(inputs / "good.wav", 6, seconds=6)
+    out = tmp_path / "out"
+    done = fastslice("slice", inputs, "-o", out, "--manifest", tmp_path / "m.csv", *OPTIONS)
+    assert done.returncode == 1, done.stderr
+    line = next(ln for ln in done.stderr.splitlines() if "neither is sliced" in ln)
+    assert str(inputs / first) in line and str(inputs / second) in line and "mapped" in line, line
+    assert [p.name for p in out.glob(".*.fastslice.json")] == [".good.fastslice.json"]
+    assert all(p.startswith("good_") for p in audio_under(out))
+
+
+@POSIX_NAMES
+def test_two_folders_that_map_to_one_are_refused_with_their_inputs(tmp_path):
+    inputs = tmp_path / "in"
+    write_recording(inputs / "a:b" / "x.wav", 6, seconds=6)
+    write_recording(inputs / "a\uff1ab" / "y.wav", 7, seconds=6)
     write_recording(inputs / "two" / "c.wav", 8, seconds=6)
     done = fastslice("slice", inputs, "-o", tmp_path / "out", *OPTIONS)
     assert done.returncode == 1
-    refused = [ln for ln in done.stderr.splitlines() if "spk: one" in ln]
-    assert len(refused) == 1 and "rename the folder" in refused[0] and "':' cannot be" in refused[0], done.stderr
+    line = next(ln for ln in done.stderr.splitlines() if "neither is sliced" in ln)
+    assert str(inputs / "a:b") in line and str(inputs / "a\uff1ab") in line, line
     assert audio_under(tmp_path / "out") and all(p.startswith("two/") for p in audio_under(tmp_path / "out"))
 
 
@@ -371,7 +494,10 @@ def test_long_paths_are_explained_on_windows_only():
 
 
 @POSIX_NAMES
-def test_python_api_refuses_like_the_command_line(tmp_path):
+def test_python_api_maps_like_the_command_line(tmp_path):
     source = write_recording(tmp_path / "in" / "a|b.wav", 15, seconds=5)
     done = slice_files([source], tmp_path / "out", {"threshold": -35})
-    assert done.n_inputs == 0 and any("'|' cannot be" in p and str(source) in p for p in done.errors)
+    assert done.n_inputs == 1 and not done.errors
+    assert [p.name for p in (tmp_path / "out").glob("*.wav")] == ["a\uff5cb_0.wav"]
+    native = slice_files([source], tmp_path / "native", {"threshold": -35}, file_names="native")
+    assert native.n_inputs == 1 and [p.name for p in (tmp_path / "native").glob("*.wav")] == ["a|b_0.wav"]

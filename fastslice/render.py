@@ -97,7 +97,8 @@ def resampler_for(in_rate: int, out_rate: int, channels: int) -> Any:
     try:
         import soxr
     except ImportError:
-        raise FastsliceError("resampling (--sr) needs soxr: pip install 'fastslice[resample]'") from None
+        raise FastsliceError("resampling (--sr) needs soxr, a dependency of fastslice that is missing from this "
+                             "environment: pip install soxr (or install fastslice again)") from None
     return soxr.ResampleStream(in_rate, out_rate, channels, dtype="float32", quality="HQ")
 
 

@@ -22,6 +22,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,13 +46,13 @@ NOT_RUN_MARK = re.compile(r"^<!--\s*not run:\s*(.+?)\s*-->$")
 # Every block that is not run, by page and its first line: why is in the page, on the line before it.
 NOT_RUN = {
     ("docs/how-to/libraries.md", "fastslice: error: /data/clips: another fastslice run is writing into this output folder: process 41234 on studio-pc, since 2026-12-07 16:40:12 UTC (fastslice slice raw/ -o clips/ -j 2); two runs into one folder would lose clips: let it end, or run this again with --wait to start as soon as it ends"),
-    ("README.md", "python -m build                                  # in a clone: dist/fastslice-0.3.0-py3-none-any.whl and the sdist"),
+    ("README.md", "pip install .                                    # fastslice and its dependencies; add -e for development"),
     ("README.md", "mkdocs build --strict"),
     ("README.md", "bash tests/run"),
-    ("docs/index.md", "pip install fastslice                 # from a wheel: python -m build in a clone, then pip install dist/fastslice-*.whl"),
+    ("docs/index.md", "pip install .                         # fastslice and its dependencies (soxr, for --sr, included)"),
     ("docs/index.md", 'pip install -e ".[docs]"'),
-    ("docs/getting-started.md", "pip install fastslice                 # or: pip install dist/fastslice-*.whl, or pip install -e . in a clone"),
-    ("docs/getting-started.md", "!pip install fastslice"),
+    ("docs/getting-started.md", "pip install .                         # fastslice and its dependencies, soxr for --sr included"),
+    ("docs/getting-started.md", "!pip install fastslice-*.whl"),
     ("docs/design.md", " source ──> reading ──> cutting ──> rendering ──> writing ──> output"),
     ("docs/performance.md", "python -m pytest benchmarks/                                           # the whole suite (see below for its time)"),
     ("docs/performance.md", "python -m pytest benchmarks/ --benchmark-autosave                        # writes .benchmarks/<machine>/0001_*.json"),
@@ -198,8 +199,17 @@ def run_block(block: Block, here: Path, env: dict[str, str]) -> Ran:
 def check_so_vits_svc_flow(here: Path, ran: list[Ran]) -> None:
     """The guide's flow: the page, the picture, the dry run, the set, its lengths, its review, prune and restore."""
     steps = ("tune", "analyze", "slice", "stats", "review", "prune")
-    outputs = [out for r in ran for command, out in r.outputs if command.split()[:1] == ["fastslice"]
-               and command.split()[1:2] in ([step] for step in steps)]
+    commands = [(command, out) for r in ran for command, out in r.outputs if command.split()[:1] == ["fastslice"]
+                and command.split()[1:2] in ([step] for step in steps)]
+    if len(commands) == 9:  # the page zips again after the prune: step 3's command, nothing sliced again
+        (prune, _), (again, _), (restore, _) = commands[6:9]
+        assert "--restore" not in prune and again == commands[3][0] and "--restore" in restore
+        with zipfile.ZipFile(here / "dataset.zip") as archive:  # the zip of the re-run (--restore leaves it)
+            zipped = sorted(archive.namelist())
+        kept = sorted(c.name for c in (here / "dataset").glob("drama_*.wav") if c.name not in ("drama_1.wav", "drama_2.wav"))
+        assert zipped == kept and len(kept) > 2
+        del commands[7]
+    outputs = [out for _, out in commands]
     assert len(outputs) == 8
     page = (here / "drama.tune.html").read_text()
     assert "RMS frames of drama.wav in drama.tune.html" in outputs[0] and "fastslice slice " in page

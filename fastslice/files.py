@@ -179,6 +179,9 @@ class InputPlace:
         try:
             stat = os.stat(path)
         except OSError as exc:
+            if os.path.islink(path):  # a recording that is missing (a drive not mounted, a file moved)
+                raise FastsliceError(f"{path}: a broken link to {os.readlink(path)} ({exc.strerror or exc}); restore "
+                                     "its target, or remove the link") from None
             raise FastsliceError(f"{path}: cannot read it ({exc.strerror or exc})") from None
         return dict(source=os.path.realpath(path), size=stat.st_size, mtime_ns=stat.st_mtime_ns)
 

@@ -247,7 +247,10 @@ class _Expansion:
                     self.add_file(folder, self.clip_folder_of(folder, self.out_abs), os.path.basename(match))
                 else:  # matched, but not a file: a FIFO, a socket, a device, a broken link
                     mode = _mode_of(match)
-                    if mode is not None or os.path.islink(match):  # else gone since the listing
+                    folder, name = os.path.split(match)
+                    if mode is None and os.path.islink(match) and self.missing_recording(name):
+                        self.add_file(folder, self.clip_folder_of(folder, self.out_abs), name)
+                    elif mode is not None or os.path.islink(match):  # else gone since the listing
                         self.not_a_file(match, mode)
         elif os.path.lexists(path):
             mode = _mode_of(path)
@@ -314,7 +317,9 @@ class _Expansion:
                     continue
                 if not entry.is_file():  # never opened: a FIFO would block its reader, a device is no recording
                     mode = _mode_of_entry(entry)
-                    if mode is not None or entry.is_symlink():  # else gone since the listing
+                    if mode is None and entry.is_symlink() and self.missing_recording(entry.name):
+                        found += self.add_file(folder, clip_folder, entry.name, entry=entry)
+                    elif mode is not None or entry.is_symlink():  # else gone since the listing
                         self.not_a_file(entry.path, mode)
                     continue
                 if entry.path in skip:
@@ -328,16 +333,17 @@ class _Expansion:
             stack += reversed(subfolders)  # depth first, in name order
         return found
 
+    @staticmethod
+    def missing_recording(name: str) -> bool:
+        """Whether a broken link named ``name`` is a recording that is missing (its name says audio):
+        then it is an input, and its worker reports it failed (the run's exit status is 1)."""
+        return split_name(name)[1].lower() in AUDIO_EXTENSIONS
+
     def not_a_file(self, path: str, mode: Optional[int]) -> None:
         """An entry found in a folder or by a glob pattern that is not a regular file (``mode``: its
-        type, None for a broken link): skipped and counted, never opened.  A broken link whose name
-        says audio is a recording that is missing: a problem of its own (the run's exit status is 1)."""
+        type, None for a broken link): skipped and counted, never opened."""
         if mode is None:
-            if split_name(os.path.basename(path))[1].lower() in AUDIO_EXTENSIONS:
-                self.problems.append(f"{path}: a broken link (to {_link_target(path)}, which cannot be read); restore "
-                                     "its target, or remove the link")
-            else:
-                self.table.not_files.add(path, "broken link")
+            self.table.not_files.add(path, "broken link")
         elif not stat.S_ISDIR(mode):  # a folder that vanished and came back: nothing to say
             self.table.not_files.add(path, what_it_is(mode))
 
@@ -404,13 +410,6 @@ def _mode_of_entry(entry: os.DirEntry[str]) -> Optional[int]:
         return entry.stat().st_mode
     except OSError:
         return None
-
-
-def _link_target(path: str) -> str:
-    try:
-        return os.readlink(path)
-    except OSError:
-        return "?"
 
 
 def split_name(name: str) -> tuple[str, str]:

@@ -73,6 +73,10 @@ class BatchResult:
     n_written: int = 0
     sliced_seconds: float = 0.0
     interrupted: bool = False
+    #: the entries of the input folders skipped because they are not regular files (FIFOs, sockets,
+    #: devices, broken links): how many, and the first few as ``(path, what)``
+    n_not_files: int = 0
+    not_files: list[tuple[str, str]] = dataclasses.field(default_factory=list)
 
     @property
     def done(self) -> list[FileResult]:
@@ -144,7 +148,8 @@ def _slice(inputs: Iterable[Union[str, os.PathLike[str]]], out_dir: Union[str, o
         raise ParameterError("'-' (standard input) must be the only input, sliced in this process (no --dask)")
     if on_inputs is not None:
         on_inputs(len(table), problems)
-    batch = BatchResult([], [], list(problems), n_inputs=len(table))
+    batch = BatchResult([], [], list(problems), n_inputs=len(table), n_not_files=table.not_files.count,
+                        not_files=list(table.not_files.first))
     if keep_results:
         batch.jobs = [table[i] for i in range(len(table))]
         batch.results = [None] * len(table)

@@ -8,12 +8,14 @@ milliseconds).  ``remove`` and ``rename`` try again after 0.05, 0.1, 0.2, 0.4 an
 seam ``"file-retry"`` is reached.
 
 ``long_path_hint`` explains an error on a path of 260 characters or more on Windows, where such
-paths fail unless long paths are enabled.
+paths fail unless long paths are enabled.  ``is_fifo`` and ``what_it_is`` tell a named pipe, a
+socket or a device from a file without opening it.
 """
 from __future__ import annotations
 
 import errno
 import os
+import stat
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -93,3 +95,20 @@ def describe(exc: OSError, platform: str = os.name) -> str:
     if exc.filename is not None:
         text += f" ({os.fspath(exc.filename)!s})"
     return text + long_path_hint(exc.filename, platform)
+
+
+def what_it_is(mode: int) -> str:
+    """A file's type in words, from its ``st_mode``: ``"FIFO"``, ``"socket"``, ``"character device"``..."""
+    for test, what in ((stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"),
+                       (stat.S_ISBLK, "block device"), (stat.S_ISDIR, "folder"), (stat.S_ISREG, "regular file")):
+        if test(mode):
+            return what
+    return "special file"
+
+
+def is_fifo(path: str) -> bool:
+    """Whether ``path`` is a named pipe (FIFO), or a link to one: read as a stream, never probed."""
+    try:
+        return stat.S_ISFIFO(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False

@@ -33,6 +33,7 @@ from . import __version__, cutting, outputs, readers, render, storage
 from .clipfile import ClipSpec, clipping_warnings
 from .cutting import Cut, Cutter
 from .errors import FastsliceError, ParameterError
+from .fileops import is_fifo
 from .formats import output_format  # noqa: F401  (output_format: part of this module's API)
 from .hold import Reread, SampleHold
 from .levels import Choice
@@ -121,7 +122,7 @@ def slice_file(source: SourceArg, out_dir: str | os.PathLike[str], options: Slic
     record: dict[str, Any] = {"fastslice": __version__, "request": opts.identity()}
     cue = None
     if opts.cues is not None:  # the cue file is part of what decides the clips
-        cue = cutting.cue_file(source, opts, where.kind != "stream", where.kind == "remote")
+        cue = cutting.cue_file(source, opts, isinstance(source, (str, os.PathLike)), where.kind == "remote")
         record["cue_file"] = cutting.cue_record(cue)
     record.update(where.identity(source, opts))
     if where.kind != "stream" and not opts.dry_run and not opts.overwrite:
@@ -145,7 +146,8 @@ def slice_file(source: SourceArg, out_dir: str | os.PathLike[str], options: Slic
 
 @dataclasses.dataclass(frozen=True)
 class InputPlace:
-    """Where an input is: ``kind`` ("path", "remote" or "stream"), the stem of its clips, its speaker."""
+    """Where an input is: ``kind`` ("path", "remote" or "stream": a file object, or the path of a named
+    pipe (FIFO), read front to back as standard input is), the stem of its clips, its speaker."""
 
     kind: Kind
     stem: str
@@ -163,7 +165,8 @@ class InputPlace:
             folder = (storage.dirname(str(source)) if remote else os.path.dirname(os.path.abspath(source))  # type: ignore[arg-type]
                       if is_path else None)
             speaker = options.speaker_of(folder) if is_path else (options.speaker or "")
-        return cls("remote" if remote else "path" if is_path else "stream", stem, speaker)
+        fifo = is_path and not remote and is_fifo(os.fspath(source))  # type: ignore[arg-type]
+        return cls("remote" if remote else "path" if is_path and not fifo else "stream", stem, speaker)
 
     def identity(self, source: SourceArg, options: SliceOptions) -> dict[str, Any]:
         """What the marker records of the source itself (path or URL, size, time or version)."""
@@ -176,6 +179,9 @@ class InputPlace:
         try:
             stat = os.stat(path)
         except OSError as exc:
+            if os.path.islink(path):  # a recording that is missing (a drive not mounted, a file moved)
+                raise FastsliceError(f"{path}: a broken link to {os.readlink(path)} ({exc.strerror or exc}); restore "
+                                     "its target, or remove the link") from None
             raise FastsliceError(f"{path}: cannot read it ({exc.strerror or exc})") from None
         return dict(source=os.path.realpath(path), size=stat.st_size, mtime_ns=stat.st_mtime_ns)
 
@@ -188,6 +194,15 @@ def _open(stack: contextlib.ExitStack, source: SourceArg, options: SliceOptions,
         remote: readers.Source = stack.enter_context(readers.open_source(
             opened, decoder=options.decoder, stream=options.stream, name=record["source"]))
         return remote
+    if kind == "stream" and isinstance(source, (str, os.PathLike)):  # a FIFO: opened (its writer awaited), then a stream
+        path = os.fspath(source)
+        try:
+            pipe = stack.enter_context(open(path, "rb"))
+        except OSError as exc:
+            raise FastsliceError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+        fifo: readers.Source = stack.enter_context(readers.open_source(pipe, decoder=options.decoder,
+                                                                       stream=options.stream, name=path))
+        return fifo
     local: readers.Source = stack.enter_context(readers.open_source(source, decoder=options.decoder,
                                                                     stream=options.stream))
     return local

@@ -53,6 +53,7 @@ from typing import Optional, Union
 
 from . import seams
 from .errors import FastsliceError
+from .processes import alive
 
 __all__ = ["LOCK_NAME", "Holder", "Held", "FolderBusy", "Wait", "hold", "lock_path"]
 
@@ -116,7 +117,7 @@ class FolderBusy(FastsliceError):
     def __init__(self, folder: str, holder: Optional[Holder], hint: str, waited: float = 0.0) -> None:
         self.folder, self.holder, self.waited = folder, holder, waited
         who = holder.describe() if holder is not None else "its process id is not written yet"
-        if holder is not None and holder.host == socket.gethostname() and not _alive(holder.pid):
+        if holder is not None and holder.host == socket.gethostname() and not alive(holder.pid):
             who += (" has ended, but processes it started (its -j workers) still hold the folder: they end with "
                     "their file; if they do not, end them")
         if waited > 0:
@@ -333,19 +334,6 @@ def _unlock(fd: int) -> None:
             fcntl.flock(fd, fcntl.LOCK_UN)
     except OSError:
         pass  # closing the file lets go too
-
-
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` of this host runs (assumed so where that cannot be asked without harm)."""
-    if sys.platform == "win32":
-        return True  # os.kill on Windows would end it
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
 
 
 def _same_file(fd: int, path: str) -> bool:

@@ -37,6 +37,7 @@ from typing import IO, TYPE_CHECKING, Any, Iterable, Iterator, Literal, Mapping
 
 from . import fileops, storage
 from .errors import FastsliceError
+from .processes import alive
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -166,37 +167,9 @@ def _remove_stale_temporaries(path: Path) -> None:
     except OSError:
         return
     for name, pid in stale:
-        if pid != os.getpid() and not _running(pid):
+        if pid != os.getpid() and not alive(pid):
             with contextlib.suppress(OSError):
                 os.unlink(path.parent / name)
-
-
-def _running(pid: int) -> bool:
-    """Whether process ``pid`` is running (another user's counts as running)."""
-    if os.name == "nt":  # written for Windows: there signal 0 is CTRL_C_EVENT, which os.kill would send
-        return _running_on_windows(pid)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # another user's process
-        return True
-    return True
-
-
-def _running_on_windows(pid: int) -> bool:
-    """Windows' own question (OpenProcess, GetExitCodeProcess): is ``pid`` running?"""
-    import ctypes
-
-    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined,unused-ignore]
-    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-    if not handle:
-        return bool(ctypes.get_last_error() == 5)  # type: ignore[attr-defined,unused-ignore]  # access denied: running
-    try:
-        code = ctypes.c_ulong()
-        return bool(kernel32.GetExitCodeProcess(handle, ctypes.byref(code))) and code.value == 259  # STILL_ACTIVE
-    finally:
-        kernel32.CloseHandle(handle)
 
 
 # -- markers ----------------------------------------------------------------------------

@@ -53,6 +53,11 @@ WORK_FOLDER = manifest.WORK_FOLDER
 JOURNAL_SUFFIX = ".fastslice.journal"
 
 
+def _another_stem(source: str) -> str:
+    """The fix for a stream whose stem has clips already: another stem (-: --stem; a FIFO: its name)."""
+    return "give the FIFO another name" if fileops.is_fifo(source) else "give another stem (--stem)"
+
+
 class Output(Protocol):
     """The output side of one input, local (``InputOutput``) or in a bucket (``BucketOutput``):
     what ``fastslice.files`` asks of it, in the order it asks."""
@@ -148,7 +153,7 @@ class InputOutput:
             if used and not overwrite:
                 names = "".join(f"{Path(p).name}, " for p in earlier[:2])
                 raise FastsliceError(f"{source}: {self.folder} already holds clips of the stem {self.stem!r} "
-                                     f"({names}...); give another stem (--stem) or --overwrite to replace them")
+                                     f"({names}...); {_another_stem(source)} or --overwrite to replace them")
             for path in earlier:
                 _unlink(path)
             _unlink(self.marker)
@@ -411,7 +416,7 @@ class BucketOutput:
             read = self._read_marker()
             if read is not None and not overwrite:
                 raise FastsliceError(f"{source}: {self.folder} already holds clips of the stem {self.stem!r}; "
-                                     "give another stem (--stem) or --overwrite to replace them")
+                                     f"{_another_stem(source)} or --overwrite to replace them")
             for clip in (read[1] if read is not None else ()):
                 if clip.has_file:
                     storage.remove(clip.clip, self.options)

@@ -34,6 +34,7 @@ What every source gives is declared once, as the ``Source`` protocol (``fastslic
 from __future__ import annotations
 
 import os
+import stat
 from typing import IO, Any
 
 from .errors import FastsliceError, ParameterError
@@ -77,7 +78,10 @@ def open_source(source: str | os.PathLike[str] | IO[bytes] | Any, decoder: str =
 
 def _open_path(path: str, decoder: str, stream: int | None) -> Source:
     try:
-        if os.path.getsize(path) == 0:
+        found = os.stat(path)
+        if not stat.S_ISREG(found.st_mode):  # never opened: a FIFO's open() waits for a writer
+            raise FastsliceError(_not_a_file(path, found.st_mode))
+        if found.st_size == 0:
             raise FastsliceError(f"{path}: the file is empty (0 bytes)")
         with open(path, "rb"):  # a permission error in words, not libsndfile's "System error"
             pass
@@ -103,6 +107,15 @@ def _open_path(path: str, decoder: str, stream: int | None) -> Source:
         source.close()  # libsndfile's MP3 decoding depends on read sizes: FFmpeg decodes it exactly
         return AVSource(path, path, 0)
     return source
+
+
+def _not_a_file(path: str, mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return (f"{path}: a named pipe (FIFO), not a file: open it and pass the file object (fastslice slice reads a "
+                "FIFO named as an input as a stream, as it reads -)")
+    if stat.S_ISDIR(mode):
+        return f"{path}: a folder, not an audio file"
+    return f"{path}: not a regular file (a socket or a device); give an audio file"
 
 
 def _open_file_object(f: Any, name: str, decoder: str, stream: int | None) -> Source:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -192,11 +193,26 @@ def format_analysis(result: Mapping[str, Any]) -> str:
 # -- a folder of clips ----------------------------------------------------------------
 
 
+def _regular_files(root: str) -> Iterator[str]:
+    """The regular files (and links to them) under ``root``, hidden ones and hidden folders skipped:
+    a FIFO, a socket or a device is never opened (``soundfile.info`` of a FIFO waits for a writer)."""
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = [e for e in listing if not e.name.startswith(".")]
+        except OSError:
+            continue
+        stack += sorted((e.path for e in entries if e.is_dir(follow_symlinks=False)), reverse=True)
+        yield from (e.path for e in entries if e.is_file())
+
+
 def clip_stats(folder: StrPath, target: tuple[float, float] = (4.0, 8.0)) -> dict[str, Any]:
     """Lengths of every audio file under ``folder`` (recursively), against ``target`` = (lo, hi) seconds.
 
-    Audio files are those libsndfile reads (``soundfile.info``); hidden files
-    and folders (names starting with ".") are skipped.  Returns a dict:
+    Audio files are the regular files libsndfile reads (``soundfile.info``); hidden files
+    and folders (names starting with "."), and FIFOs, sockets and devices, are skipped.  Returns a dict:
     ``folder``, ``count``, ``seconds`` and ``hours`` (total), ``min``,
     ``median``, ``max`` (s), ``histogram`` (list of ``(label, count)``),
     ``target`` (lo, hi), ``in_target`` (count with lo <= length <= hi) and
@@ -209,18 +225,13 @@ def clip_stats(folder: StrPath, target: tuple[float, float] = (4.0, 8.0)) -> dic
     if not root.is_dir():
         raise FastsliceError(f"{folder}: no such folder" if not root.exists() else f"{folder}: not a folder")
     found: list[tuple[str, float]] = []
-    for directory, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in files:
-            if name.startswith("."):
-                continue
-            path = os.path.join(directory, name)
-            try:
-                info = soundfile.info(path)
-            except Exception:  # not audio, or unreadable: not a clip
-                continue
-            if info.samplerate > 0:
-                found.append((path, info.frames / info.samplerate))
+    for path in _regular_files(str(root)):
+        try:
+            info = soundfile.info(path)
+        except Exception:  # not audio, or unreadable: not a clip
+            continue
+        if info.samplerate > 0:
+            found.append((path, info.frames / info.samplerate))
     if not found:
         raise FastsliceError(f"{folder}: no audio files in it (none that libsndfile can read)")
     found.sort()

@@ -1,15 +1,19 @@
 """The inputs of a run: files, folders, glob patterns, URLs and standard input, expanded into jobs.
 
 ``expand_inputs(inputs, out_dir, options)`` walks each input folder once (one ``stat`` per file)
-into a compact ``Jobs`` table, and sets aside, each with a message, the inputs that cannot be
+into a compact ``Jobs`` table (regular files and links to them only: a FIFO, a socket or a device
+found in a folder is counted in ``Jobs.not_files`` and never opened; a FIFO named as an input is
+read as a stream), and sets aside, each with a message, the inputs that cannot be
 sliced: a file reached twice is kept once, and inputs whose marker or first clip name would be
 another's (or clips of an earlier run into the same folder) are problems, never sliced.
 """
 from __future__ import annotations
 
+import dataclasses
 import glob
 import os
 import re
+import stat
 from array import array
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, NamedTuple, Optional
@@ -17,6 +21,7 @@ from typing import TYPE_CHECKING, NamedTuple, Optional
 import numpy as np
 
 from . import manifest, storage
+from .fileops import is_fifo, what_it_is
 from .names import case_insensitive, fold, nfc, portable_path
 from .options import SliceOptions
 
@@ -33,6 +38,24 @@ AUDIO_EXTENSIONS = {
 
 #: The input that means standard input (a pipe).
 STDIN = "-"
+
+#: How many of the entries a run skipped as not regular files it names (the summary line's "first few").
+NAMED_NOT_FILES = 3
+
+
+@dataclasses.dataclass
+class NotFiles:
+    """The entries of the input folders (and glob matches) skipped because they are not regular files
+    (a FIFO, a socket, a device, a link to one, or a broken link without an audio extension): how
+    many, and the first ``NAMED_NOT_FILES`` as ``(path, what)``, e.g. ``("/lib/pipe", "FIFO")``."""
+
+    count: int = 0
+    first: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+
+    def add(self, path: str, what: str) -> None:
+        self.count += 1
+        if len(self.first) < NAMED_NOT_FILES:
+            self.first.append((path, what))
 
 
 class Job(NamedTuple):
@@ -77,6 +100,8 @@ class Jobs:
         self._sizes = array("q")
         self.has_stdin = False
         self._stdin: Optional[Job] = None
+        #: the entries the walk skipped because they are not regular files (a FIFO, a socket, ...)
+        self.not_files = NotFiles()
 
     def add(self, source_folder: str, clip_folder: str, name: str, size: int) -> None:
         """Add the file ``name`` of ``source_folder`` (``size`` bytes), its clips going to ``clip_folder``."""
@@ -165,6 +190,7 @@ class Jobs:
     def keep(self, mask: np.ndarray) -> Jobs:
         """Only the inputs where ``mask`` is true."""
         kept = Jobs(self._speaker_of, self._records_of, self._stem_of)
+        kept.not_files = self.not_files
         for i in np.flatnonzero(mask).tolist():
             source_folder, clip_folder = self._folders[self._folder[i]]
             kept.add(source_folder, clip_folder, self._names[i], self._sizes[i])
@@ -217,7 +243,7 @@ class _Expansion:
         if os.path.isdir(path):
             if not self.walk(path):
                 self.problems.append(f"{spec}: the folder holds no audio file")
-        elif os.path.isfile(path):
+        elif os.path.isfile(path) or is_fifo(path):  # a FIFO named as an input is read as a stream, as - is
             folder = os.path.dirname(path)
             self.add_file(folder, self.clip_folder_of(folder, self.out_abs), os.path.basename(path), explicit=True)
         elif glob.has_magic(spec):
@@ -231,8 +257,18 @@ class _Expansion:
                 elif os.path.isfile(match):
                     folder = os.path.dirname(match)
                     self.add_file(folder, self.clip_folder_of(folder, self.out_abs), os.path.basename(match))
+                else:  # matched, but not a file: a FIFO, a socket, a device, a broken link
+                    mode = _mode_of(match)
+                    folder, name = os.path.split(match)
+                    if mode is None and os.path.islink(match) and self.missing_recording(name):
+                        self.add_file(folder, self.clip_folder_of(folder, self.out_abs), name)
+                    elif mode is not None or os.path.islink(match):  # else gone since the listing
+                        self.not_a_file(match, mode)
         elif os.path.lexists(path):
-            self.problems.append(f"{spec}: not a regular file or folder")
+            mode = _mode_of(path)
+            what = "a broken link" if mode is None else f"a {what_it_is(mode)}"
+            self.problems.append(f"{spec}: {what}, not a regular file, a FIFO or a folder; fastslice slices files, the "
+                                 "audio files of folders, named pipes (FIFOs) and - (standard input)")
         else:
             self.problems.append(f"{spec}: no such file or folder")
 
@@ -298,6 +334,13 @@ class _Expansion:
                             self.folder_clash(os.path.join(folder, other), entry.path, os.path.join(mirrored, name),
                                               subfolders)
                     continue
+                if not entry.is_file():  # never opened: a FIFO would block its reader, a device is no recording
+                    mode = _mode_of_entry(entry)
+                    if mode is None and entry.is_symlink() and self.missing_recording(entry.name):
+                        found += self.add_file(folder, clip_folder, entry.name, entry=entry)
+                    elif mode is not None or entry.is_symlink():  # else gone since the listing
+                        self.not_a_file(entry.path, mode)
+                    continue
                 if entry.path in skip:
                     continue
                 if split_name(entry.name)[1].lower() not in AUDIO_EXTENSIONS:
@@ -316,6 +359,20 @@ class _Expansion:
         self.problems.append(f"{first} and {second}: their clips would both go to {mirrored} (names a Windows or "
                              "exFAT drive cannot hold are mapped: fastslice.names); neither is sliced: rename one of "
                              "them, or slice them into different -o folders")
+
+    @staticmethod
+    def missing_recording(name: str) -> bool:
+        """Whether a broken link named ``name`` is a recording that is missing (its name says audio):
+        then it is an input, and its worker reports it failed (the run's exit status is 1)."""
+        return split_name(name)[1].lower() in AUDIO_EXTENSIONS
+
+    def not_a_file(self, path: str, mode: Optional[int]) -> None:
+        """An entry found in a folder or by a glob pattern that is not a regular file (``mode``: its
+        type, None for a broken link): skipped and counted, never opened."""
+        if mode is None:
+            self.table.not_files.add(path, "broken link")
+        elif not stat.S_ISDIR(mode):  # a folder that vanished and came back: nothing to say
+            self.table.not_files.add(path, what_it_is(mode))
 
     def add_file(self, folder: str, clip_folder: str, name: str, entry: Optional[os.DirEntry[str]] = None,
                  explicit: bool = False) -> int:
@@ -363,6 +420,22 @@ def expand_inputs(inputs: Iterable[str | os.PathLike[str]], out_dir: str | os.Pa
     insensitive = not run.remote_out and case_insensitive(run.out_abs)  # one probe per run
     kept = without_clashes(run.table, run.identities, options.names, run.problems, insensitive)
     return kept, run.problems
+
+
+def _mode_of(path: str) -> Optional[int]:
+    """The type of what ``path`` leads to (links followed), or None where that cannot be known (a broken link)."""
+    try:
+        return os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+
+
+def _mode_of_entry(entry: os.DirEntry[str]) -> Optional[int]:
+    """``_mode_of`` for a listing's entry: its own ``stat`` (the listing's type where it gives one)."""
+    try:
+        return entry.stat().st_mode
+    except OSError:
+        return None
 
 
 def split_name(name: str) -> tuple[str, str]:

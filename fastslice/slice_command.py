@@ -260,14 +260,27 @@ def summary_line(batch: BatchResult, dry_run: bool = False, elapsed: Optional[fl
     The files are the inputs of the run; those already done (skipped) and those that failed are
     among them.  The clips and hours are those this run wrote (sliced), not those of the inputs
     already done.  Inputs and arguments set aside before slicing (a clash, a missing file) are
-    counted after, as errors."""
+    counted after, as errors; then the entries of the input folders skipped because they are not
+    regular files (``skipped 2 entries that are not regular files: lib/pipe (FIFO), lib/sock (socket)``)."""
     line = (f"{_count(batch.n_inputs, 'file')} ({batch.n_skipped} already done, {batch.n_failed} failed), "
             f"{'would write' if dry_run else 'wrote'} {_count(batch.n_written, 'clip')} "
             f"from {batch.sliced_seconds / 3600:.3f} h of audio" + ("" if elapsed is None else f" in {elapsed:.2f} s"))
     set_aside = len(batch.errors) - batch.n_failed
     if set_aside > 0:
         line += f"; {_count(set_aside, 'input')} not sliced (the errors above)"
+    if batch.n_not_files:
+        named = ", ".join(f"{_shown(path)} ({what})" for path, what in batch.not_files)
+        more = ", ..." if batch.n_not_files > len(batch.not_files) else ""
+        that = "that is not a regular file" if batch.n_not_files == 1 else "that are not regular files"
+        entries = "1 entry" if batch.n_not_files == 1 else f"{batch.n_not_files} entries"
+        line += f"; skipped {entries} {that}: {named}{more}"
     return line
+
+
+def _shown(path: str) -> str:
+    """A path as the summary shows it: relative under the working folder, else as it is."""
+    here = os.getcwd() + os.sep
+    return os.path.relpath(path) if path.startswith(here) else path
 
 
 def file_summary(result: FileResult) -> str:

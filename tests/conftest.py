@@ -33,7 +33,7 @@ MARKED_BY_FIXTURE = {"browser": "browser", "s3": "server", "counted_s3": "server
 #: modules whose every test is slow (servers, clusters, compilers in fresh processes)
 # Modules that need POSIX throughout (pty, /proc, SIGKILL and SIGSTOP, loop mounts, fork taken
 # away on Linux): marked ``posix``, like every test that holds a seam (a named pipe).
-POSIX_MODULES = {"test_library", "test_exfat", "test_spawn", "test_lock"}
+POSIX_MODULES = {"test_library", "test_exfat", "test_spawn", "test_lock", "test_special_inputs"}
 # test_library imports pty, which Windows lacks: not even collected there.
 collect_ignore = ["test_library.py"] if os.name == "nt" else []
 

@@ -40,6 +40,18 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}\n(see {self.prog} --help)\n")
 
+    def parse_args(self, args: Optional[Sequence[str]] = None,  # type: ignore[override]
+                   namespace: Optional[argparse.Namespace] = None) -> argparse.Namespace:
+        """As argparse's, but an unknown flag is the command's error (its --help), with the flag it resembles."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = subcommands(self).get(str(getattr(parsed, "command", "")), self)
+            known = command._option_string_actions
+            near = [f"{extra} (did you mean {extra.replace('_', '-')}?)" if extra.replace("_", "-") in known else extra
+                    for extra in extras]
+            command.error(f"unrecognized arguments: {' '.join(near)}")
+        return parsed
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every command (the command-line reference is generated from it)."""

@@ -106,7 +106,7 @@ def threshold_arg(text: str) -> Union[float, str]:
     try:
         rule = ThresholdRule.parse(text)
     except ParameterError as exc:
-        raise argparse.ArgumentTypeError(exc.spelled(lambda _, value: repr(value), str) or str(exc)) from None
+        raise argparse.ArgumentTypeError(exc.spelled(lambda _, value: repr(value), lambda name, _: name) or str(exc)) from None
     assert rule is not None  # parse gives None only for a value that is not a str
     return str(rule.text)
 

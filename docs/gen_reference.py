@@ -90,10 +90,14 @@ def help_of(action: argparse.Action, prog: str) -> str:
 def arguments_table(parser: argparse.ArgumentParser) -> list[str]:
     """A Markdown table of ``parser``'s own arguments (the subcommands are sections of their own)."""
     rows = ["| argument | value | default | meaning |", "|---|---|---|---|"]
+    # flags --help does not list that spell another's (slicer2.py's --min_length): named beside it
+    hidden = {a.dest: a.option_strings for a in actions(parser) if a.help is argparse.SUPPRESS and a.option_strings}
     for action in actions(parser):
         if action.help is argparse.SUPPRESS or isinstance(action.choices, dict) and action.nargs == argparse.PARSER:
             continue
         flags = ", ".join(code(f) for f in action.option_strings) or code(metavar_of(action))
+        if action.option_strings and hidden.get(action.dest):
+            flags += " (also " + ", ".join(code(f) for f in hidden[action.dest]) + ")"
         value = code(metavar_of(action)) if action.option_strings and metavar_of(action) else ""
         default = code(default_of(action)) if default_of(action) else ""
         meaning = escape(help_of(action, parser.prog))

@@ -15,11 +15,11 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, NoReturn, Optional
 
 from . import __version__
-from .declarations import DECODER_FLAGS, SLICER, SLICER_FLAGS, add_flags, slicer_params_of
-from .errors import FastsliceError
+from .declarations import DECODER_FLAGS, SLICER, SLICER_FLAGS, add_flags, command_line_message, slicer_params_of
+from .errors import FastsliceError, ParameterError
 
 if TYPE_CHECKING:
     from .manifest import Clip
@@ -30,17 +30,38 @@ CLI_DEFAULTS = {o.name: o.command_line_default for o in SLICER if o.name in SLIC
 _EXPORT_HELP = ("also write the set for another tool: hf (AudioFolder metadata), lhotse, nemo, kaldi, gpt-sovits, "
                 "diffsinger; PATH is where (default: in OUT_DIR); repeatable")
 _TARGET: dict[str, Any] = dict(type=float, nargs=2, default=(4.0, 8.0), metavar=("LO", "HI"))
+_SLICER2_NOTE = ("slicer2.py's spellings are taken too: --db_thresh (--threshold), --min_length, --min_interval, "
+                 "--hop_size, --max_sil_kept.")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, whose error is one line and a pointer to ``--help`` (not the whole usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n(see {self.prog} --help)\n")
+
+    def parse_args(self, args: Optional[Sequence[str]] = None,  # type: ignore[override]
+                   namespace: Optional[argparse.Namespace] = None) -> argparse.Namespace:
+        """As argparse's, but an unknown flag is the command's error (its --help), with the flag it resembles."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = subcommands(self).get(str(getattr(parsed, "command", "")), self)
+            known = command._option_string_actions
+            near = [f"{extra} (did you mean {extra.replace('_', '-')}?)" if extra.replace("_", "-") in known else extra
+                    for extra in extras]
+            command.error(f"unrecognized arguments: {' '.join(near)}")
+        return parsed
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every command (the command-line reference is generated from it)."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="fastslice",
         description="Cut long recordings into clips at silences, exactly as openvpi/audio-slicer, fast.",
     )
     parser.add_argument("--version", action="version", version=f"fastslice {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _add_slice(commands.add_parser("slice", help="slice audio files and folders into clips"))
+    _add_slice(commands.add_parser("slice", help="slice audio files and folders into clips", epilog=_SLICER2_NOTE))
     _add_analyze(commands.add_parser("analyze", help="RMS levels, noise floor, a suggested threshold, and the clips "
                                      "given options would make"))
     _add_tune(commands.add_parser("tune", help="write one HTML page to choose the cuts of a recording live: levels, "
@@ -308,6 +329,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return RUNNERS[args.command](args)
+    except ParameterError as exc:
+        print(f"fastslice: {command_line_message(exc)}", file=sys.stderr)
+        return 2
     except FastsliceError as exc:
         print(f"fastslice: {exc}", file=sys.stderr)
         return 2

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 from .layouts import LAYOUTS
 
 if TYPE_CHECKING:
+    from .errors import ParameterError
     from .options import SliceOptions
 
 #: When an identity key is recorded: always; when its first option differs from its default; when any does.
@@ -84,19 +85,30 @@ class Option:
         return self.parse is None and self.default is False and self.choices is None
 
 
+#: Why a threshold above 0 dB is refused (``--threshold``, ``SliceOptions``; ``Slicer`` takes any, as upstream's).
+ABOVE_FULL_SCALE = ("must be at most 0 dB: levels are relative to full scale (0 dBFS), and audio's RMS does not rise "
+                    "above it, so every frame would be silence and no clip would be written; give a level below 0, "
+                    "such as -40")
+
+
 def threshold_arg(text: str) -> Union[float, str]:
-    """``--threshold``: a level in dB, or a rule (``auto``, ``auto-N``) checked by ``fastslice.levels``."""
+    """``--threshold``: a level in dB up to 0, or a rule (``auto``, ``auto-N``) checked by ``fastslice.levels``."""
+    from .errors import ParameterError
+
     try:
-        return float(text)
+        level = float(text)
     except ValueError:
         pass
-    from .errors import ParameterError
+    else:
+        if level > 0:
+            raise argparse.ArgumentTypeError(f"{text} {ABOVE_FULL_SCALE}")
+        return level
     from .levels import ThresholdRule
 
     try:
         rule = ThresholdRule.parse(text)
     except ParameterError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+        raise argparse.ArgumentTypeError(exc.spelled(lambda _, value: repr(value), lambda name, _: name) or str(exc)) from None
     assert rule is not None  # parse gives None only for a value that is not a str
     return str(rule.text)
 
@@ -232,6 +244,35 @@ def named(name: str, value: Any) -> str:
     return f"{name}={value!r}" + (f" ({flag})" if flag else "")
 
 
+def _shown(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value) if isinstance(value, int) else repr(value)
+
+
+def _flag_named(name: str, value: Any) -> str:
+    """``--flag (value unit)``: another parameter as a command-line message names it."""
+    option = BY_NAME[name]
+    if value is None or option.is_switch:
+        return str(option.flag)
+    return f"{option.flag} ({_shown(value)}{' ' + option.unit if option.unit else ''})"
+
+
+def command_line_message(error: ParameterError) -> str:
+    """``error``'s message as the command line says it: each parameter named by its flag, the rule,
+    and the value given (``--min-length must be at least ...; got -5``).  An error that is not about
+    one parameter, or names one without a flag, keeps its message."""
+    names = [error.parameter, *error.refs]
+    if error.rule is None or not all(name in BY_NAME and BY_NAME[name].flag for name in names):
+        return str(error)
+    text = error.spelled(lambda name, _: str(BY_NAME[name].flag), _flag_named) or str(error)
+    switch = BY_NAME[str(error.parameter)].is_switch
+    return text if switch else f"{text}; got {_shown(error.value)}"
+
+
+#: slicer2.py's spellings of the flags (openvpi/audio-slicer's command line): accepted, not listed in --help.
+SLICER2_SPELLINGS = {"threshold": "--db_thresh", "min_length": "--min_length", "min_interval": "--min_interval",
+                     "hop_size": "--hop_size", "max_sil_kept": "--max_sil_kept"}
+
+
 # -- the command line ------------------------------------------------------------------------
 
 
@@ -258,6 +299,8 @@ def add_flags(parser: argparse.ArgumentParser, names: Iterable[str], helps: Opti
                 kwargs["choices"] = option.choices
                 kwargs.pop("metavar")
         parser.add_argument(option.flag, **kwargs)
+        if name in SLICER2_SPELLINGS:  # the same flag, as slicer2.py spells it
+            parser.add_argument(SLICER2_SPELLINGS[name], **{**kwargs, "help": argparse.SUPPRESS})
 
 
 # the slicer's numeric parameters: their help says the command line's default

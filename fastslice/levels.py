@@ -122,13 +122,15 @@ class ThresholdRule:
             return None
         match = re.fullmatch(r"\s*auto(?:-([0-9]+(?:\.[0-9]*)?))?\s*", value.lower())
         if match is None:
-            raise ParameterError(f"threshold={value!r} (--threshold) must be a level in dB (e.g. -40), 'auto' "
-                                 "(halfway between each input's noise floor and speech level) or 'auto-N' "
-                                 "(N dB above its noise floor, e.g. auto-12)")
+            rule = ("must be a level in dB (e.g. -40), 'auto' (halfway between each input's noise floor and speech "
+                    "level) or 'auto-N' (N dB above its noise floor, e.g. auto-12)")
+            raise ParameterError(f"threshold={value!r} (--threshold) {rule}", parameter="threshold", value=value,
+                                 rule=rule)
         above = None if match.group(1) is None else float(match.group(1))
         if above is not None and not 0 < above <= 100:
             raise ParameterError(f"threshold={value!r} (--threshold): N in auto-N must be above 0 and at most "
-                                 "100 dB")
+                                 "100 dB", parameter="threshold", value=value,
+                                 rule="is auto-N with an N that is not above 0 and at most 100 dB")
         return cls(above)
 
     @property

@@ -30,8 +30,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from . import declarations
-from .declarations import ALWAYS, ANY_SET, DETECTORS, FIRST_SET, NAME_RULES, Option, named
-from .errors import ParameterError
+from .declarations import ABOVE_FULL_SCALE, ALWAYS, ANY_SET, DETECTORS, FIRST_SET, NAME_RULES, Option, named
+from .errors import ParameterError, refused
 from .formats import LOSSLESS_SUBTYPES, output_format
 from .layouts import LAYOUTS, Layout
 from .levels import FALLBACK_DB, ThresholdRule
@@ -69,14 +69,20 @@ def options_reference_markdown() -> str:
     return declarations.options_reference_markdown()
 
 
+def _refused(name: str, value: Any, rule: str, **refs: Any) -> ParameterError:
+    """The error of option ``name`` at ``value`` that breaks ``rule`` (other options as ``{keyword}`` fields):
+    in Python its message names each option and its flag (``named``); the command line names the flags."""
+    return refused(name, value, rule, named, **refs)
+
+
 def _number(name: str, value: Any, integer: bool = False, rule: Optional[str] = None) -> Union[int, float]:
     """``value`` as a Python int or float; ``rule`` is what the message says it must be."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral if integer else numbers.Real):
         rule = rule or ("a whole number" if integer else "a number")
-        raise ParameterError(f"{named(name, value)} must be {rule}")
+        raise _refused(name, value, f"must be {rule}")
     number: Union[int, float] = int(value) if isinstance(value, numbers.Integral) else float(value)
     if not math.isfinite(number):
-        raise ParameterError(f"{named(name, number)} must be a finite number")
+        raise _refused(name, number, "must be a finite number")
     return number
 
 
@@ -167,23 +173,22 @@ class SliceOptions:
         self._level("normalize_dbfs", -120, "a peak level in dBFS", "-1")
         mix = _number("normalize_mix", self.normalize_mix)
         if not 0 < mix <= 1:
-            raise ParameterError(f"{named('normalize_mix', mix)} must be above 0 and at most 1 (1: plain peak "
-                                 "normalization)")
+            raise _refused("normalize_mix", mix, "must be above 0 and at most 1 (1: plain peak normalization)")
         if self.normalize_dbfs is None and mix != 1.0:
-            raise ParameterError(f"{named('normalize_mix', mix)} goes with normalize_dbfs (--normalize)")
+            raise _refused("normalize_mix", mix, "goes with {normalize_dbfs}: give it too", normalize_dbfs=None)
         self._put("normalize_mix", mix)
         if self.highpass_hz is not None:
             value = _number("highpass_hz", self.highpass_hz)
             if not value > 0:
-                raise ParameterError(f"{named('highpass_hz', value)} must be a frequency above 0 Hz")
+                raise _refused('highpass_hz', value, "must be a frequency above 0 Hz")
             self._put("highpass_hz", value)
         self._check_levels()
         order = _number("highpass_order", self.highpass_order, integer=True)
         if not 1 <= order <= 20:
-            raise ParameterError(f"{named('highpass_order', order)} must be a whole number from 1 to 20")
+            raise _refused('highpass_order', order, "must be a whole number from 1 to 20")
         self._put("highpass_order", order)
         if self.name_template is not None and not isinstance(self.name_template, str):
-            raise ParameterError(f"{named('name_template', self.name_template)} must be a template string")
+            raise _refused('name_template', self.name_template, "must be a template string")
         self._check_speaker_layout_and_clips()
         layout = self.project
         template = self.name_template if layout is None else layout.template
@@ -210,37 +215,37 @@ class SliceOptions:
     def _check_source(self) -> None:
         """The decoder, the stream, the segment and the clips' rate."""
         if self.decoder not in DECODERS:
-            raise ParameterError(f"{named('decoder', self.decoder)} must be one of {', '.join(DECODERS)}")
+            raise _refused('decoder', self.decoder, f"must be one of {', '.join(DECODERS)}")
         if self.stream is not None:
             if _number("stream", self.stream, integer=True) < 0:
-                raise ParameterError(f"{named('stream', self.stream)} must be an audio stream number: 0, 1, ...")
+                raise _refused('stream', self.stream, "must be an audio stream number: 0, 1, ...")
             self._put("stream", int(self.stream))
             if self.decoder == "sndfile":
-                raise ParameterError(f"{named('stream', self.stream)} picks a stream through FFmpeg; it does not go "
-                                     "with decoder='sndfile' (--decoder sndfile)")
+                raise _refused("stream", self.stream, "picks a stream through FFmpeg; it does not go with {decoder}",
+                               decoder=self.decoder)
         for name in ("start_seconds", "end_seconds"):
             value = getattr(self, name)
             if value is not None:
                 value = _number(name, value)
                 if value < 0:
-                    raise ParameterError(f"{named(name, value)} must be a time >= 0 in seconds")
+                    raise _refused(name, value, "must be a time >= 0 in seconds")
                 self._put(name, value)
         if self.start_seconds is not None and self.end_seconds is not None and self.end_seconds <= self.start_seconds:
-            raise ParameterError(f"{named('end_seconds', self.end_seconds)} must be after "
-                                 f"{named('start_seconds', self.start_seconds)}")
+            raise _refused("end_seconds", self.end_seconds, "must be after {start_seconds}",
+                           start_seconds=self.start_seconds)
         if self.sample_rate is not None:
             if _number("sample_rate", self.sample_rate, integer=True) <= 0:
-                raise ParameterError(f"{named('sample_rate', self.sample_rate)} must be a positive sample rate in Hz")
+                raise _refused('sample_rate', self.sample_rate, "must be a positive sample rate in Hz")
             self._put("sample_rate", int(self.sample_rate))
 
     def _check_work(self) -> None:
         """How the work is done: threads, memory bound, block size, overwrite, dry run, storage."""
-        rule = "a whole number >= 1, or None for one per CPU"
+        rule = "a whole number >= 1 (by default, one per CPU)"
         if self.threads is not None and _number("threads", self.threads, integer=True, rule=rule) < 1:
-            raise ParameterError(f"{named('threads', self.threads)} must be {rule}")
+            raise _refused('threads', self.threads, f"must be {rule}")
         for name in ("hold_bytes", "block_frames"):
             if _number(name, getattr(self, name), integer=True) < 1:
-                raise ParameterError(f"{named(name, getattr(self, name))} must be a whole number >= 1")
+                raise _refused(name, getattr(self, name), "must be a whole number >= 1")
         self._put("overwrite", bool(self.overwrite))
         self._put("dry_run", bool(self.dry_run))
         self._put("storage_options", check_storage_options(self.storage_options))
@@ -251,7 +256,7 @@ class SliceOptions:
         if value is not None:
             value = _number(name, value)
             if not lowest <= value <= 0:
-                raise ParameterError(f"{named(name, value)} must be {what} from {lowest} to 0 (e.g. {example})")
+                raise _refused(name, value, f"must be {what} from {lowest} to 0 (e.g. {example})")
             self._put(name, value)
 
     def _check_levels(self) -> None:
@@ -284,7 +289,7 @@ class SliceOptions:
                                  "decides the cuts without one: leave one of them out")
         if self.cues is not None:
             if not isinstance(self.cues, str) or not self.cues:
-                raise ParameterError(f"{named('cues', self.cues)} must be a cue file (.srt, .vtt, labels, .csv) or 'auto'")
+                raise _refused('cues', self.cues, "must be a cue file (.srt, .vtt, labels, .csv) or 'auto'")
             if self.cues != "auto" and not os.path.isfile(self.cues):
                 raise ParameterError(f"{named('cues', self.cues)}: no such file")
             if self.detector != "rms":
@@ -292,13 +297,13 @@ class SliceOptions:
                                      f"{named('detector', self.detector)}")
         if self.snap_ms is not None:
             if self.cues is None:
-                raise ParameterError(f"{named('snap_ms', self.snap_ms)} moves cues' boundaries; give cues (--cues)")
+                raise _refused("snap_ms", self.snap_ms, "moves cues' boundaries: give {cues} too", cues=None)
             value = _number("snap_ms", self.snap_ms)
             if value < 0:
-                raise ParameterError(f"{named('snap_ms', value)} must be a time >= 0 in ms")
+                raise _refused('snap_ms', value, "must be a time >= 0 in ms")
             self._put("snap_ms", value)
         if self.detector not in DETECTORS:
-            raise ParameterError(f"{named('detector', self.detector)} must be one of {', '.join(DETECTORS)}")
+            raise _refused('detector', self.detector, f"must be one of {', '.join(DETECTORS)}")
         if self.detector == "speech":
             from .speech import model_path
 
@@ -328,7 +333,7 @@ class SliceOptions:
 
     def _check_layout(self) -> None:
         if self.layout not in LAYOUTS:
-            raise ParameterError(f"{named('layout', self.layout)} must be one of {', '.join(LAYOUTS)}")
+            raise _refused('layout', self.layout, f"must be one of {', '.join(LAYOUTS)}")
         layout = LAYOUTS[self.layout]
         if self.name_template is not None:
             raise ParameterError(f"{named('layout', self.layout)} names the clips itself ({layout.template!r}); "
@@ -434,6 +439,8 @@ def _checked_params(params: dict[str, Any]) -> dict[str, Any]:
     rule = ThresholdRule.parse(params.get("threshold"))  # "auto", "auto-N" (or a message)
     numbers_ = {name: value for name, value in params.items() if not (name == "threshold" and rule is not None)}
     checked = check_params(**numbers_)
+    if "threshold" in numbers_ and checked["threshold"] > 0:  # Slicer takes it (as upstream's): these options do not
+        raise _refused("threshold", checked["threshold"], ABOVE_FULL_SCALE)
     # Keep only what was given (a marker lists what the user chose), but as plain numbers.
     kept = {name: checked[name] for name in numbers_}
     if rule is not None:

@@ -17,7 +17,9 @@ nothing is moved.
 """
 from __future__ import annotations
 
+import csv
 import dataclasses
+import functools
 import io
 import json
 import math
@@ -433,12 +435,20 @@ def _read_records(store: Path) -> list[dict[str, Any]]:
 def _move_records(root: Path, names: set[str], restore: bool, manifest_path: StrPath | None,
                   records: list[dict[str, Any]], store: Path) -> None:
     """Take the pruned clips' rows out of the markers (and the manifest), keeping them in
-    ``dropped/.records.jsonl``; ``restore`` puts them back.  Each file is rewritten atomically."""
+    ``dropped/.records.jsonl``; ``restore`` puts them back.  Each file is rewritten atomically; a
+    prune writes the records first, a restore last, so that a killed one loses no row.
+
+    A manifest's rows are moved as their own text (``_manifest_rows``), each recorded with its place
+    among the manifest's rows as they were before any prune: a restore puts every row back at its
+    place, so the manifest is the same, byte for byte, once every pruned row is back.  If the
+    manifest was edited in between (rows added, removed or moved), the rows still go back, each at
+    its old place counted from the top, and nothing is lost."""
     top = os.path.abspath(root)
 
     def relative(clip: manifest.Clip) -> str:
         return Path(os.path.relpath(clip.clip, top)).as_posix()
 
+    writes: list[Callable[[], None]] = []
     if restore:
         moving = [r for r in records if r["name"] in names]
         kept = [r for r in records if r["name"] not in names]
@@ -450,25 +460,145 @@ def _move_records(root: Path, names: set[str], restore: bool, manifest_path: Str
             read = manifest.read_marker(path)
             if read is not None:
                 record, clips = read
-                manifest.write_marker(path, record, sorted(clips + back, key=lambda c: c.start_sample))
-        back = [manifest.Clip(**r["clip"]) for r in moving if r["kind"] == "manifest"]
-        if manifest_path and back:
-            manifest.write_manifest(manifest_path, list(manifest.read_manifest(manifest_path)) + back)
-    else:
-        kept = list(records)
-        for marker, record, clips in manifest.iter_markers(root, skip=(DROPPED,)):
-            out = [c for c in clips if relative(c) not in names]
-            if len(out) != len(clips):
-                kept += [{"kind": "marker", "file": str(marker), "name": relative(c), "clip": dataclasses.asdict(c)}
-                         for c in clips if relative(c) in names]
-                manifest.write_marker(marker, record, out)
-        if manifest_path:
-            rows = list(manifest.read_manifest(manifest_path))
-            kept += [{"kind": "manifest", "file": str(manifest_path), "name": relative(c), "clip": dataclasses.asdict(c)}
-                     for c in rows if relative(c) in names]
-            manifest.write_manifest(manifest_path, (c for c in rows if relative(c) not in names))
-    with manifest.atomic_path(store) as temporary:
-        temporary.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
+                clips = sorted(clips + back, key=lambda c: c.start_sample)
+                writes.append(functools.partial(manifest.write_marker, path, record, clips))
+        rows = [r for r in records if r["kind"] == "manifest"]
+        targets = dict.fromkeys(_manifest_of(r, manifest_path) for r in rows if r["name"] in names)
+        for target in targets:
+            writes.append(functools.partial(
+                _restore_rows, target, [r for r in rows if _manifest_of(r, manifest_path) == target], names))
+        for write in writes:
+            write()
+        _write_records(store, kept)
+        return
+    kept = list(records)
+    for marker, record, clips in manifest.iter_markers(root, skip=(DROPPED,)):
+        out = [c for c in clips if relative(c) not in names]
+        if len(out) != len(clips):
+            kept += [{"kind": "marker", "file": str(marker), "name": relative(c), "clip": dataclasses.asdict(c)}
+                     for c in clips if relative(c) in names]
+            writes.append(functools.partial(manifest.write_marker, marker, record, out))
+    if manifest_path:
+        target = os.path.abspath(manifest_path)
+        text, (head, current) = _manifest_text(target)
+        placed = _in_place(current, [r for r in records if r["kind"] == "manifest" and "line" in r
+                                     and _manifest_of(r, None) == target])
+        remaining: list[str] = []
+        folder = os.path.dirname(target)
+        for row, index in placed:
+            if isinstance(row, dict):
+                continue  # pruned before
+            name = _row_name(head, row, target, folder, relative)
+            if name in names:
+                kept.append({"kind": "manifest", "file": target, "name": name, "index": index, "line": row,
+                             "clip": dataclasses.asdict(_row_clip(head, row, target, folder))})
+            else:
+                remaining.append(row)
+        writes.append(functools.partial(_write_text, target, head + "".join(remaining)))
+    _write_records(store, kept)
+    for write in writes:
+        write()
+
+
+def _write_records(store: Path, records: list[dict[str, Any]]) -> None:
+    """Write the records of the pruned clips; with none left, remove them and the folders emptied."""
+    if records:
+        with manifest.atomic_path(store) as temporary:
+            temporary.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+        return
+    store.unlink(missing_ok=True)
+    for folder, _, _ in sorted(os.walk(store.parent), key=lambda entry: -len(entry[0])):
+        try:
+            os.rmdir(folder)  # only an empty folder goes: a file left in dropped/ keeps it
+        except OSError:
+            pass
+
+
+def _manifest_of(record: dict[str, Any], given: StrPath | None) -> str:
+    """The manifest a pruned row goes back into: ``given`` (``--manifest``), else the one it came from."""
+    return os.path.abspath(given if given else record["file"])
+
+
+def _manifest_text(path: str) -> tuple[str, tuple[str, list[str]]]:
+    try:
+        with open(path, "rb") as file:
+            text = file.read().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FastsliceError(f"{path}: cannot read the manifest ({exc})") from None
+    return text, _manifest_rows(text, manifest.manifest_kind(path))
+
+
+def _write_text(path: str, text: str) -> None:
+    with manifest.atomic_path(path) as temporary:
+        temporary.write_bytes(text.encode("utf-8"))
+
+
+def _manifest_rows(text: str, kind: str) -> tuple[str, list[str]]:
+    """``(head, rows)``: a manifest's header line (CSV; ``""`` for JSON Lines) and each row's own text,
+    its line end kept (a CSV row whose text holds a line break is one row of several lines)."""
+    if kind == "jsonl":
+        return "", list(io.StringIO(text, newline=""))
+    physical: list[str] = []
+
+    def lines() -> Iterator[str]:
+        for line in io.StringIO(text, newline=""):
+            physical.append(line)
+            yield line
+
+    chunks: list[str] = []
+    for _ in csv.reader(lines()):
+        chunks.append("".join(physical))
+        physical.clear()
+    if physical:
+        chunks.append("".join(physical))
+    return (chunks[0], chunks[1:]) if chunks else ("", [])
+
+
+def _row_clip(head: str, row: str, path: str, folder: str) -> manifest.Clip:
+    values = next(csv.DictReader(io.StringIO(head + row, newline=""))) if head else json.loads(row)
+    return manifest.Clip.from_row(values, folder)
+
+
+def _row_name(head: str, row: str, path: str, folder: str, relative: Callable[[manifest.Clip], str]) -> str | None:
+    """The clip a manifest row names (its path relative to the set), or None for a line that is no clip row."""
+    try:
+        return relative(_row_clip(head, row, path, folder))
+    except (StopIteration, ValueError, TypeError, AttributeError):
+        return None
+
+
+def _in_place(current: list[str], dropped: list[dict[str, Any]]) -> list[tuple[Any, int]]:
+    """The manifest's rows as they were before any prune, each with its place: the rows it has
+    (their text), in order, around the records of the rows pruned (dicts) at their recorded places."""
+    at = {int(r["index"]): r for r in dropped}
+    rows = iter(current)
+    merged: list[tuple[Any, int]] = []
+    index = 0
+    left = len(current)
+    while left or any(i >= index for i in at):
+        if index in at:
+            merged.append((at[index], index))
+        elif left:
+            merged.append((next(rows), index))
+            left -= 1
+        else:  # the manifest lost rows since: the next pruned row's place
+            index = min(i for i in at if i > index)
+            continue
+        index += 1
+    return merged
+
+
+def _restore_rows(path: str, rows: list[dict[str, Any]], names: set[str]) -> None:
+    """Put the pruned rows of ``names`` back into the manifest ``path``, each at its place (``_in_place``);
+    rows recorded before places were kept go at its end."""
+    text, (head, current) = _manifest_text(path)
+    placed = _in_place(current, [r for r in rows if "line" in r])
+    out = [row if isinstance(row, str) else row["line"] for row, _ in placed
+           if isinstance(row, str) or row["name"] in names]
+    _write_text(path, head + "".join(out))
+    older = [manifest.Clip(**r["clip"]) for r in rows if "line" not in r and r["name"] in names]
+    if older:
+        manifest.write_manifest(path, list(manifest.read_manifest(path)) + older)
 
 
 def _db(value: float) -> float:

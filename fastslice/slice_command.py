@@ -176,7 +176,10 @@ def run_slice(args: argparse.Namespace) -> int:
         options = slice_options(args)
         exports = check_command(args, options)
     except (FastsliceError, ValueError) as exc:
-        print(f"fastslice: {exc}", file=sys.stderr)
+        from .declarations import command_line_message
+        from .errors import ParameterError
+
+        print(f"fastslice: {command_line_message(exc) if isinstance(exc, ParameterError) else exc}", file=sys.stderr)
         return 2
     from .lock import FolderBusy, hold
 

@@ -40,9 +40,10 @@ FrameComputer = Callable[[int, int], None]
 
 def _check_number(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ParameterError(f"{name}={value!r} must be a number")
+        raise ParameterError(f"{name}={value!r} must be a number", parameter=name, value=value, rule="must be a number")
     if not math.isfinite(value):
-        raise ParameterError(f"{name}={value!r} must be a finite number")
+        raise ParameterError(f"{name}={value!r} must be a finite number", parameter=name, value=value,
+                             rule="must be a finite number")
     return value  # type: ignore[return-value]  # mypy: a numbers.Real (int, float, NumPy number) is no float
 
 
@@ -67,32 +68,48 @@ def check_params(threshold: float = -40.0, min_length: float = 5000, min_interva
                         ("hop_size", hop_size), ("max_sil_kept", max_sil_kept)):
         values[name] = _plain(_check_number(name, value))
     threshold, min_length, min_interval, hop_size, max_sil_kept = values.values()
+    # Each message names the keywords (as a Python caller typed them); ``rule`` says the same with
+    # the other parameters as fields, for the command line to name their flags.
     if hop_size <= 0:
-        raise ParameterError(f"hop_size={hop_size!r} must be > 0 (ms)")
+        raise ParameterError(f"hop_size={hop_size!r} must be > 0 (ms)", parameter="hop_size", value=hop_size,
+                             rule="must be more than 0 ms")
     if not min_interval >= hop_size:
-        raise ParameterError(f"min_interval={min_interval!r} must be >= hop_size={hop_size!r} (ms)")
+        raise ParameterError(f"min_interval={min_interval!r} must be >= hop_size={hop_size!r} (ms)",
+                             parameter="min_interval", value=min_interval,
+                             rule="must be at least {hop_size}: a silence is measured in frames of the hop",
+                             refs={"hop_size": hop_size})
     if not min_length >= min_interval:
-        raise ParameterError(f"min_length={min_length!r} must be >= min_interval={min_interval!r} (ms)")
+        raise ParameterError(f"min_length={min_length!r} must be >= min_interval={min_interval!r} (ms)",
+                             parameter="min_length", value=min_length,
+                             rule="must be at least 0 ms and at least {min_interval}", refs={"min_interval": min_interval})
     if not max_sil_kept >= hop_size:
-        raise ParameterError(f"max_sil_kept={max_sil_kept!r} must be >= hop_size={hop_size!r} (ms)")
+        raise ParameterError(f"max_sil_kept={max_sil_kept!r} must be >= hop_size={hop_size!r} (ms)",
+                             parameter="max_sil_kept", value=max_sil_kept, rule="must be at least {hop_size}",
+                             refs={"hop_size": hop_size})
     try:
         10 ** (threshold / 20.0)
     except OverflowError:
-        raise ParameterError(f"threshold={threshold!r} dB is out of range; give a level in dB such as -40") from None
+        raise ParameterError(f"threshold={threshold!r} dB is out of range; give a level in dB such as -40",
+                             parameter="threshold", value=threshold,
+                             rule="is out of range: give a level in dB such as -40") from None
     if max_sil_kept / hop_size > _MAX_LOOKBACK_FRAMES + 1:
         raise ParameterError(
             f"max_sil_kept={max_sil_kept!r} ms is {max_sil_kept / hop_size:.0f} frames of hop_size={hop_size!r} ms; "
-            f"at most {_MAX_LOOKBACK_FRAMES} are allowed"
-        )
+            f"at most {_MAX_LOOKBACK_FRAMES} are allowed", parameter="max_sil_kept", value=max_sil_kept,
+            rule=f"is {max_sil_kept / hop_size:.0f} frames of {{hop_size}}; at most {_MAX_LOOKBACK_FRAMES} are allowed",
+            refs={"hop_size": hop_size})
     if max_length is not None:
         max_length = _plain(_check_number("max_length", max_length))
         if not max_length >= min_length:
             raise ParameterError(
                 f"max_length={max_length!r} must be >= min_length={min_length!r} (ms): "
-                "clips shorter than min_length are kept whole, so a smaller maximum cannot hold"
-            )
+                "clips shorter than min_length are kept whole, so a smaller maximum cannot hold",
+                parameter="max_length", value=max_length, refs={"min_length": min_length},
+                rule="must be at least {min_length}: shorter clips are kept whole, so a smaller maximum cannot hold")
     if merge_short and max_length is None:
-        raise ParameterError("merge_short=True merges clips up to max_length; give max_length (ms) too")
+        raise ParameterError("merge_short=True merges clips up to max_length; give max_length (ms) too",
+                             parameter="merge_short", value=True,
+                             rule="merges clips up to {max_length}: give it too", refs={"max_length": None})
     values.update(legacy_short_check=bool(legacy_short_check), max_length=max_length, merge_short=bool(merge_short))
     return values
 
@@ -157,7 +174,9 @@ class Slicer:
         if hop_samples < 1:
             raise ParameterError(
                 f"hop_size={hop_size!r} ms is {sr * hop_size / 1000:g} samples at sr={sr!r}, "
-                f"which rounds to 0; use hop_size >= {1000 * 1.5 / sr:.3g} ms"
+                f"which rounds to 0; use hop_size >= {1000 * 1.5 / sr:.3g} ms", parameter="hop_size", value=hop_size,
+                rule=f"is {sr * hop_size / 1000:g} samples at {sr:g} Hz, which rounds to 0; give at least "
+                f"{1000 * 1.5 / sr:.3g} ms"
             )
         self.sr = sr
         self.threshold = threshold

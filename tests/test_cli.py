@@ -102,7 +102,7 @@ def test_missing_inputs_and_bad_options_are_explained(tmp_path):
     result = fastslice("slice", tmp_path / "nowhere.wav", "-o", tmp_path / "out")
     assert result.returncode == 1 and "nowhere.wav: no such file or folder" in result.stderr
     result = fastslice("slice", tmp_path, "-o", tmp_path / "out", "--min-interval", "5")
-    assert result.returncode == 2 and "min_interval=5 must be >= hop_size=10 (ms)" in result.stderr
+    assert result.returncode == 2 and "--min-interval must be at least --hop-size (10 ms)" in result.stderr
     result = fastslice("slice", tmp_path, "-o", tmp_path / "out", "--manifest", tmp_path / "m.txt")
     assert result.returncode == 2 and "must end in .csv or .jsonl" in result.stderr
     result = fastslice("slice", tmp_path, "-o", tmp_path / "out", "--subtype", "PCM_99")

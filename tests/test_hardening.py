@@ -143,17 +143,17 @@ def test_unreadable_file_and_read_only_output(tmp_path):
 @pytest.mark.parametrize(
     "option, value, message",
     [
-        ("--threshold", "nan", "threshold=nan must be a finite number"),
-        ("--threshold", "1e308", "out of range"),
-        ("--min-length", "-5", "min_length=-5 must be >= min_interval=300"),
-        ("--hop-size", "0", "hop_size=0 must be > 0"),
-        ("--hop-size", "-10", "hop_size=-10 must be > 0"),
+        ("--threshold", "nan", "--threshold must be a finite number; got nan"),
+        ("--threshold", "1e308", "--threshold: 1e308 must be at most 0 dB"),
+        ("--min-length", "-5", "--min-length must be at least 0 ms and at least --min-interval (300 ms); got -5"),
+        ("--hop-size", "0", "--hop-size must be more than 0 ms; got 0"),
+        ("--hop-size", "-10", "--hop-size must be more than 0 ms; got -10"),
         ("--max-sil-kept", "1e15", "at most 16777216 are allowed"),
-        ("--min-interval", "inf", "min_interval=inf must be a finite number"),
-        ("--max-length", "100", "max_length=100 must be >= min_length=2000"),
+        ("--min-interval", "inf", "--min-interval must be a finite number; got inf"),
+        ("--max-length", "100", "--max-length must be at least --min-length (2000 ms)"),
         ("--jobs", "0", "--jobs=0 must be >= 1"),
-        ("--sr", "-8000", "sample_rate=-8000 (--sr) must be a positive sample rate"),
-        ("--start", "-1", "start_seconds=-1.0 (--start) must be a time >= 0"),
+        ("--sr", "-8000", "--sr must be a positive sample rate in Hz; got -8000"),
+        ("--start", "-1", "--start must be a time >= 0 in seconds; got -1"),
     ],
 )
 def test_bad_parameters_exit_2_with_a_message_naming_them(tmp_path, option, value, message):

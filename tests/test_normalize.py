@@ -77,10 +77,10 @@ def test_standard_input(tmp_path):
 
 
 @pytest.mark.parametrize("extra, message", [
-    (["--normalize", "3"], "normalize_dbfs=3.0 (--normalize) must be a peak level in dBFS from -120 to 0"),
-    (["--normalize", "-1", "--normalize-mix", "0"], "normalize_mix=0.0 (--normalize-mix) must be above 0 and at most 1"),
-    (["--normalize", "-1", "--normalize-mix", "1.5"], "normalize_mix=1.5 (--normalize-mix) must be above 0 and at most 1"),
-    (["--normalize-mix", "0.5"], "goes with normalize_dbfs (--normalize)"),
+    (["--normalize", "3"], "--normalize must be a peak level in dBFS from -120 to 0 (e.g. -1); got 3"),
+    (["--normalize", "-1", "--normalize-mix", "0"], "--normalize-mix must be above 0 and at most 1 (1: plain peak normalization); got 0"),
+    (["--normalize", "-1", "--normalize-mix", "1.5"], "--normalize-mix must be above 0 and at most 1 (1: plain peak normalization); got 1.5"),
+    (["--normalize-mix", "0.5"], "--normalize-mix goes with --normalize: give it too; got 0.5"),
 ])
 def test_bad_values_are_refused_before_any_work(tmp_path, extra, message):
     source = recording(tmp_path / "talk.wav", seconds=5)

@@ -169,7 +169,12 @@ def _parsers():
 
 
 def _declared_actions(parser):
-    return {action.dest: action for action in parser._actions if action.dest in BY_NAME}
+    """The declared flags' actions by keyword; the hidden ones (slicer2.py's spellings) must be exactly those."""
+    hidden = {action.dest: action.option_strings for action in parser._actions
+              if action.dest in BY_NAME and action.help == argparse.SUPPRESS}
+    assert hidden == {name: [flag] for name, flag in declarations.SLICER2_SPELLINGS.items() if name in hidden}
+    return {action.dest: action for action in parser._actions
+            if action.dest in BY_NAME and action.help != argparse.SUPPRESS}
 
 
 def test_slices_flags_are_the_declarations():

@@ -12,7 +12,7 @@ empty folder, as a user's first run):
   cache is warmed by an untimed run first);
 * ``test_cli_start_up`` - the same command on 3 s of the audio: the fixed cost of a
   process, which bounds the whole-process ratio;
-* ``test_slice_file`` - the same through ``fastslice.files.slice_file`` in-process;
+* ``test_slice_file`` - the same through ``fastslice.run.files.slice_file`` in-process;
 * ``test_reference`` - ``librosa.load(sr=None, mono=False)``, upstream
   ``Slicer.slice``, ``soundfile.write`` per chunk (PCM_16).  Afterwards it
   asserts that fastslice's clips equal the reference's, sample for sample.
@@ -40,7 +40,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from fastslice.files import slice_file
+from fastslice.run.files import slice_file
 
 SR = 44100  # the workload's sample rate (conftest.SR)
 PARAMS = dict(threshold=-30, min_length=4000, min_interval=500, hop_size=5, max_sil_kept=500)

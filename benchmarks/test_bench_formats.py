@@ -22,7 +22,7 @@ read within one run):
   the numba cache is warmed by an untimed run on the minute first);
 * ``test_cli_16_bit`` - the same for Ogg, MP3 and M4A with ``--subtype PCM_16``: 16-bit WAV clips
   instead of float, half the bytes (``x_float_clips``: its time over the float run's);
-* ``test_slice_file`` - the same through ``fastslice.files.slice_file`` in-process;
+* ``test_slice_file`` - the same through ``fastslice.run.files.slice_file`` in-process;
 * ``test_guide`` - ``librosa.load(sr=None, mono=False)``, upstream
   ``Slicer.slice``, ``soundfile.write`` per chunk (16-bit WAV).  librosa reads
   M4A only through audioread, which needs an ffmpeg or GStreamer install: where
@@ -45,7 +45,7 @@ A fast wrong answer must not look good, so after the timings:
   1e-5 of the guide's float32 chunks;
 * M4A: ``slice_file``'s clips equal, at the same [start, end) and bit for bit, the
   upstream ``Slicer``'s chunks of the whole file decoded in memory through
-  ``fastslice.readers.open_source``.
+  ``fastslice.reading.readers.open_source``.
 
 Group ``peak memory by format: <fmt>``: the CLI's peak RSS on the minute, the
 hour and ten hours of each format, in ``extra_info["peak_rss_mb"]`` (and
@@ -77,8 +77,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from fastslice.files import slice_file
-from fastslice.readers import open_source
+from fastslice.run.files import slice_file
+from fastslice.reading.readers import open_source
 from test_bench_files import (FAST_ROUNDS, PARAMS, REFERENCE_ROUNDS, _PEAK_RSS, assert_same_clip_files,
                               assert_same_clips, cli, fresh_folders, record, reference_flow)
 from workloads import ENCODINGS, SECONDS, encoded, repeated
@@ -399,7 +399,7 @@ def load_as_the_guide(path):
 
 
 def whole_decode(path):
-    """``path`` decoded to the end through ``fastslice.readers.open_source``: (channels, n) float32, F order."""
+    """``path`` decoded to the end through ``fastslice.reading.readers.open_source``: (channels, n) float32, F order."""
     parts = []
     with open_source(path) as source:
         while True:

@@ -1,7 +1,7 @@
 """What a page inside a notebook costs for the hour (44.1 kHz stereo, 16-bit): size and build time.
 
 ``fastslice.tune(...)`` and ``fastslice.review(...)`` embed the audio as a mono Opus preview (24
-kbit/s by default) in the page, which a notebook shows as an ``<iframe srcdoc>`` (``fastslice.inline``).
+kbit/s by default) in the page, which a notebook shows as an ``<iframe srcdoc>`` (``fastslice.pages.inline``).
 
 * group ``notebook tune page``: ``fastslice.tune`` of the hour at the guide's parameters (5 ms hop:
   720,000 RMS frames), the read, the RMS frames and the Opus encoding in one pass; and headless

@@ -1,6 +1,6 @@
 """The review page of a large set in a real browser: how soon 20,000 clips are interactive.
 
-Group ``review page``: ``fastslice.review.write_page`` of 20,000 clips (synthetic facts, 40
+Group ``review page``: ``fastslice.pages.review.write_page`` of 20,000 clips (synthetic facts, 40
 sources without their recordings), then headless Chromium (Debian's, through Selenium) opening
 it from disk until its script has rendered the table (``document.body.dataset.ready``), in a
 new tab each round.  ``extra_info["interactive_ms"]`` is the page's own ``performance.now()`` at

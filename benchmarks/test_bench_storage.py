@@ -115,7 +115,7 @@ def test_bucket(benchmark, server, tmp_path, fmt):
 
 @pytest.mark.parametrize("fmt", ["wav", "flac"])
 def test_transfer_floor(benchmark, server, fmt):
-    from fastslice import storage
+    from fastslice.system import storage
 
     options, names, folder = server
     benchmark.group = f"object storage: {fmt}"

@@ -27,7 +27,7 @@ import soundfile
 
 from workloads import label
 from fastslice import Slicer
-from fastslice.stream import iter_clip_ranges
+from fastslice.cutting.ranges import iter_clip_ranges
 
 PARAMS = dict(threshold=-40, min_length=5000, min_interval=300, hop_size=20, max_sil_kept=5000)
 SECONDS = 600

@@ -6,7 +6,7 @@
 - ``reference/api.md``: one mkdocstrings directive per public name of ``fastslice``
   (``fastslice.__all__``), pointed at the module that defines it, so the page follows the code
   wherever a name moves;
-- ``reference/options.md``: the table ``fastslice.options.options_reference_markdown()`` derives
+- ``reference/options.md``: the table ``fastslice.settings.options.options_reference_markdown()`` derives
   from the option declarations, where this version of fastslice has it.
 
 Run by ``mkdocs build`` through the ``gen-files`` plugin (``mkdocs.yml``); it can also be run
@@ -151,14 +151,14 @@ def api_page() -> str:
 
 def options_page() -> str:
     """The options table from the option declarations, where this fastslice declares them in one place."""
-    options = importlib.import_module("fastslice.options")
+    options = importlib.import_module("fastslice.settings.options")
     head = ["# Options reference", ""]
     if hasattr(options, "options_reference_markdown"):
-        return "\n".join([*head, "Derived from the option declarations in `fastslice.options` when the site is built: "
+        return "\n".join([*head, "Derived from the option declarations in `fastslice.settings.options` when the site is built: "
                           "one row per option of `SliceOptions`, with its flag, unit, default, help and whether it "
                           "changes the clips.", "", options.options_reference_markdown().strip()]) + "\n"
     return "\n".join([*head, "This version of fastslice does not derive an options table from its declarations "
-                      "(`fastslice.options.options_reference_markdown`); every flag is in the "
+                      "(`fastslice.settings.options.options_reference_markdown`); every flag is in the "
                       "[command line reference](cli.md) and the keyword names in the [Python API](api.md)."]) + "\n"
 
 

@@ -1,7 +1,11 @@
 """fastslice: cut long recordings into clips at silences, exactly as openvpi/audio-slicer, fast.
 
 ``fastslice.tune(...)`` and ``fastslice.review(...)`` return pages that a notebook shows inline
-(Jupyter, Colab): see ``fastslice.inline``.
+(Jupyter, Colab): see ``fastslice.pages.inline``.
+
+The package's folders are its stages, each importing only those below it: ``system``,
+``reading``, ``cutting``, ``rendering``, ``writing``, ``output``, ``settings``, ``run`` (the plan
+and the per-file loop), ``batch``, ``report``, ``pages``, ``cli`` (``fastslice.layers.ORDER``).
 
 The names below load on first use, so ``import fastslice`` (and ``fastslice --help``)
 does not import numba until something is sliced.  Type checkers and IDEs see them through the
@@ -14,37 +18,35 @@ from typing import TYPE_CHECKING, Any
 from .errors import FastsliceError, ParameterError
 
 if TYPE_CHECKING:
-    from .batch import slice_files
-    from .files import FileResult, slice_file
-    from .finish import Finished, finish_batch
-    from .manifest import Clip
-    from .options import SliceOptions
-    from .review import review_page as review
-    from .slicer import Slicer
-    from .stream import RangeStream, iter_clip_ranges
-    from .tune import tune_page as tune
+    from .batch.batch import slice_files
+    from .run.files import FileResult, slice_file
+    from .batch.finish import Finished, finish_batch
+    from .output.manifest import Clip
+    from .settings.options import SliceOptions
+    from .pages.review import review_page as review
+    from .cutting.slicer import Slicer
+    from .cutting.ranges import RangeStream, iter_clip_ranges
+    from .pages.tune import tune_page as tune
 
 __version__ = "0.3.0"
 
 #: Each lazily loaded public name and the module (under ``fastslice``) that defines it.
 _LAZY = {
-    "Slicer": "slicer",
-    "RangeStream": "stream",
-    "iter_clip_ranges": "stream",
-    "slice_file": "files",
-    "Clip": "manifest",
-    "SliceOptions": "options",
-    "FileResult": "files",
-    "slice_files": "batch",
-    "finish_batch": "finish",
-    "Finished": "finish",
-    "tune": "tune",
-    "review": "review",
+    "Slicer": "cutting.slicer",
+    "RangeStream": "cutting.ranges",
+    "iter_clip_ranges": "cutting.ranges",
+    "slice_file": "run.files",
+    "Clip": "output.manifest",
+    "SliceOptions": "settings.options",
+    "FileResult": "run.files",
+    "slice_files": "batch.batch",
+    "finish_batch": "batch.finish",
+    "Finished": "batch.finish",
+    "tune": "pages.tune",
+    "review": "pages.review",
 }
-#: Public names that are their module itself, made callable (``fastslice.inline.CallableModule``):
-#: Python sets ``fastslice.tune`` to the submodule ``fastslice/tune.py`` once it is imported, so the
-#: function ``fastslice.tune(...)`` (``tune.tune_page``) is that module, called.
-_CALLABLE_MODULES = ("tune", "review")
+#: Public names defined under another name in their module.
+_DEFINED_AS = {"tune": "tune_page", "review": "review_page"}
 __all__ = ["Slicer", "RangeStream", "iter_clip_ranges", "slice_file", "Clip", "FileResult", "slice_files", "SliceOptions",
            "finish_batch", "Finished", "tune", "review",
            "FastsliceError", "ParameterError", "__version__"]
@@ -56,7 +58,7 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         module = importlib.import_module(f".{_LAZY[name]}", __name__)
-        return module if name in _CALLABLE_MODULES else getattr(module, name)
+        return getattr(module, _DEFINED_AS.get(name, name))
     raise AttributeError(f"module 'fastslice' has no attribute {name!r}")
 
 

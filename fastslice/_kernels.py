@@ -1,7 +1,7 @@
 """Numba kernels: the arithmetic of openvpi's ``slicer2.Slicer``, reproduced bit for bit.
 
 Pure functions of arrays and numbers.  No validation, no module globals, no
-allocation of the audio's size: the caller (``fastslice.slicer``) checks its
+allocation of the audio's size: the caller (``fastslice.cutting.slicer``) checks its
 inputs and owns every output buffer.  Every value is computed in the dtype of
 the samples (float32 or float64), in the same order as NumPy computes it, so
 that threshold decisions and argmin ties come out exactly as in the reference.
@@ -9,7 +9,7 @@ that threshold decisions and argmin ties come out exactly as in the reference.
 Pairwise sums.  NumPy sums a contiguous run of n values in blocks of at
 most 128 (8 accumulators each), halving larger runs at ``n // 2`` rounded down
 to a multiple of 8.  The halving depends on n only, so the caller computes it
-once as a *plan* (see ``fastslice.slicer.pairwise_plan``) and the kernels walk
+once as a *plan* (see ``fastslice.cutting.slicer.pairwise_plan``) and the kernels walk
 it with a small stack instead of recursing.
 
 Frames.  Frame ``j`` is the window of ``win`` samples starting at sample
@@ -150,7 +150,7 @@ def _block_sum_of_squares(x: Array, start: int, n: int) -> Any:
 def pairwise_sum_of_squares(x: Array, start: int, plan: Array, stack: Array) -> Any:
     """NumPy's pairwise sum of ``x[start:start + n] ** 2``, following ``plan``.
 
-    ``plan`` comes from ``fastslice.slicer.pairwise_plan(n)``; ``stack`` is
+    ``plan`` comes from ``fastslice.cutting.slicer.pairwise_plan(n)``; ``stack`` is
     scratch of the samples' dtype with ``plan.shape[0]`` elements.
     """
     top = 0

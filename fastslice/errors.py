@@ -19,7 +19,7 @@ class ParameterError(FastsliceError, ValueError):
 
     ``str(error)`` names parameters as Python does (``min_length=-5``): the keyword a caller typed.
     An error about one parameter also carries it in parts, so that the command line can name the
-    flag instead (``fastslice.declarations.command_line_message``): ``parameter`` (its keyword),
+    flag instead (``fastslice.settings.declarations.command_line_message``): ``parameter`` (its keyword),
     ``value``, ``rule`` (what is allowed, e.g. ``"must be at least {min_interval}"``, the other
     parameters it names as ``{keyword}`` fields) and ``refs`` (their values).
     """

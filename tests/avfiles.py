@@ -1,6 +1,6 @@
 """Audio (and video) files made by the tests through FFmpeg's encoders (PyAV), and a naive whole decode.
 
-The naive decode is the plainest PyAV loop, independent of ``fastslice.readers``:
+The naive decode is the plainest PyAV loop, independent of ``fastslice.reading.readers``:
 every frame of one audio stream, in order, as float32 ``(channels, samples)``.
 """
 import av

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 import oracle
-from fastslice import pool
+from fastslice.batch import pool
 from fastslice.errors import ParameterError
 from fastslice.seams import Seam
 

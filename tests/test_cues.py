@@ -16,9 +16,12 @@ import soundfile
 
 import avfiles
 import signals
-from fastslice import Slicer, cues, readers, speech
-from fastslice.files import slice_file
-from fastslice.stream import Decoding, SampleCheck
+from fastslice import Slicer
+from fastslice.cutting.cutters import cues
+from fastslice.reading import readers
+from fastslice.cutting.cutters import speech
+from fastslice.run.files import slice_file
+from fastslice.cutting.ranges import Decoding, SampleCheck
 from runner import fastslice
 
 SR = 22050  # espeak-ng's rate

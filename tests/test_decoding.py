@@ -16,8 +16,11 @@ from hypothesis import strategies as st
 import avfiles
 from runner import fastslice
 import signals
-from fastslice import FastsliceError, read_sndfile, readers, writing
-from fastslice.clipfile import ClipSpec, without_peak_chunk, write_clip
+from fastslice import FastsliceError
+from fastslice.reading import sndfile as read_sndfile
+from fastslice.reading import readers
+from fastslice.writing.writers import writers as writing
+from fastslice.writing.clipfile import ClipSpec, without_peak_chunk, write_clip
 
 SR = 44100
 CUT = ["--threshold", "-35", "--min-length", "2000", "--min-interval", "300", "--hop-size", "10", "--max-sil-kept", "500"]
@@ -133,8 +136,8 @@ def test_a_cut_off_flac_fails_alike_on_every_thread_count_and_leaves_nothing(ten
 @pytest.mark.parametrize(("fmt", "whole_bytes"), [("flac", None), ("flac", 3000), ("ogg", None)])
 def test_clips_encoded_on_several_threads_are_those_one_writer_writes(ten_minutes, tmp_path, monkeypatch, fmt,
                                                                       whole_bytes):
-    from fastslice import files
-    from fastslice.options import SliceOptions
+    from fastslice.run import files
+    from fastslice.settings.options import SliceOptions
 
     if whole_bytes:
         monkeypatch.setattr(writing.Encoders, "WHOLE_BYTES", whole_bytes)
@@ -155,8 +158,8 @@ def test_clips_encoded_on_several_threads_are_those_one_writer_writes(ten_minute
 def test_ctrl_c_while_a_clip_is_fed_to_the_encoders_keeps_the_complete_ones(ten_minutes, tmp_path, monkeypatch):
     """A stream whose FLAC clips are encoded on two threads, interrupted while a long clip's blocks
     are being fed: that clip is abandoned, the clips handed over before it are written and kept."""
-    from fastslice import files
-    from fastslice.options import SliceOptions
+    from fastslice.run import files
+    from fastslice.settings.options import SliceOptions
 
     x, rate = soundfile.read(ten_minutes / "ten.flac", dtype="int16", frames=120 * SR // 2)
     data = io.BytesIO()

@@ -20,7 +20,7 @@ import pytest
 from test_cli import OPTIONS, expected_clips, write_recording
 
 import loopfs
-from fastslice import names
+from fastslice.system import filenames as names
 from runner import fastslice
 from test_names import USERS_NAMES, users_library
 

@@ -395,7 +395,8 @@ def test_speakers_go_into_names_and_the_manifest(speakers, tmp_path):
 
 
 def test_kaldi_files_sorted_in_bounded_runs_are_the_same(speakers, tmp_path, monkeypatch):
-    from fastslice import exports, manifest
+    from fastslice.output import exports
+    from fastslice.output import manifest
 
     root, _ = speakers
     out = tmp_path / "set"

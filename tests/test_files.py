@@ -4,8 +4,9 @@ import pytest
 import soundfile
 
 import signals
-from fastslice import FastsliceError, ParameterError, wavcopy
-from fastslice.files import output_format, slice_file
+from fastslice import FastsliceError, ParameterError
+from fastslice.writing.writers import wavcopy
+from fastslice.run.files import output_format, slice_file
 
 SR = 16000
 PARAMS = dict(threshold=-35, min_length=2000, min_interval=300, hop_size=10, max_sil_kept=500)

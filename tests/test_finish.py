@@ -1,4 +1,4 @@
-"""Finishing a batch from Python (fastslice.finish.finish_batch): the manifest, zip, exports and
+"""Finishing a batch from Python (fastslice.batch.finish.finish_batch): the manifest, zip, exports and
 review page the command line writes, for slice_files callers too."""
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import soundfile
 import signals
 from fastslice import ParameterError, cli
 from fastslice.batch import slice_files
-from fastslice.finish import Finished, check_finish, finish_batch
-from fastslice.manifest import read_manifest
+from fastslice.batch.finish import Finished, check_finish, finish_batch
+from fastslice.output.manifest import read_manifest
 
 SR = 16000
 # The command line's flags below give exactly these parameters: a re-run from Python recognises its markers.
@@ -99,7 +99,7 @@ def test_a_layout_adds_its_lists(recordings, tmp_path):
     out = tmp_path / "set"
     batch = slice_files([recordings], out, PARAMS, layout="gpt-sovits", speaker="ann")
     assert not batch.errors
-    from fastslice.options import SliceOptions
+    from fastslice.settings.options import SliceOptions
 
     options = SliceOptions.make(PARAMS, layout="gpt-sovits", speaker="ann")
     done = finish_batch(batch, out, options=options, language="en")

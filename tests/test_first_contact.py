@@ -12,8 +12,8 @@ import soundfile
 import signals
 from fastslice import ParameterError, Slicer
 from fastslice.cli import build_parser, main, subcommands
-from fastslice.declarations import SLICER2_SPELLINGS, flag_of, slicer_params_of
-from fastslice.options import SliceOptions
+from fastslice.settings.declarations import SLICER2_SPELLINGS, flag_of, slicer_params_of
+from fastslice.settings.options import SliceOptions
 from runner import fastslice
 
 SR = 16000

@@ -10,7 +10,7 @@ from test_cli import OPTIONS, PARAMS, SR, fastslice, write_recording
 
 import signals
 from fastslice import Slicer
-from fastslice.files import slice_file
+from fastslice.run.files import slice_file
 
 
 @pytest.fixture

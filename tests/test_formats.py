@@ -23,9 +23,10 @@ from hypothesis import strategies as st
 import avfiles
 import endless
 import signals
-from fastslice import FastsliceError, ParameterError, RangeStream, Slicer, iter_clip_ranges, readers
-from fastslice.files import slice_file
-from fastslice.hold import SampleHold
+from fastslice import FastsliceError, ParameterError, RangeStream, Slicer, iter_clip_ranges
+from fastslice.reading import readers
+from fastslice.run.files import slice_file
+from fastslice.rendering.samples import SampleHold
 from runner import fastslice, fastslice_process
 
 SR = 44100

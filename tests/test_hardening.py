@@ -23,7 +23,7 @@ from test_cli import OPTIONS, PARAMS, SR, expected_clips
 
 import signals
 from fastslice import FastsliceError, ParameterError, Slicer
-from fastslice.stream import iter_clip_ranges
+from fastslice.cutting.ranges import iter_clip_ranges
 
 ROOT = os.geteuid() == 0
 

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 import signals
 from fastslice import FastsliceError, ParameterError, Slicer
-from fastslice.files import slice_file
-from fastslice.filters import HighPass, butter_highpass
+from fastslice.run.files import slice_file
+from fastslice.rendering.filters import HighPass, butter_highpass
 
 
 SR = 40000  # RVC's rate

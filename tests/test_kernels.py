@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 import naive
 import signals
 from fastslice import Slicer, _kernels
-from fastslice.slicer import pairwise_plan
+from fastslice.cutting.slicer import pairwise_plan
 
 DTYPES = [np.float32, np.float64]
 
@@ -85,7 +85,7 @@ def test_channel_mixes_match_naive_and_numpy(dtype, channels):
 @pytest.mark.parametrize("channels", [1, 2, 3, 7])
 def test_decode_and_mix_is_libsndfiles_float32_decode_mixed(tmp_path, subtype, channels):
     import soundfile
-    from fastslice import readers
+    from fastslice.reading import readers
 
     rng = np.random.default_rng(channels)
     x = rng.uniform(-1.2, 1.2, (3001, channels))  # beyond full scale: clipped by the PCM writer

@@ -8,7 +8,7 @@ from test_stream import stream_ranges
 
 import signals
 from fastslice import ParameterError, Slicer
-from fastslice.lengths import merge_ranges, split_range
+from fastslice.cutting.lengths import merge_ranges, split_range
 
 SR = 16000
 SEED_FLOW = dict(threshold=-30, min_length=4000, min_interval=500, hop_size=5, max_sil_kept=500)

@@ -18,8 +18,9 @@ import soundfile
 import endless
 import oracle
 import signals
-from fastslice import ParameterError, SliceOptions, Slicer, levels, slice_file
-from fastslice.loudness import Meter
+from fastslice import ParameterError, SliceOptions, Slicer, slice_file
+from fastslice.cutting.cutters import threshold as levels
+from fastslice.rendering.loudness import Meter
 from runner import fastslice
 
 SR = 22050  # espeak-ng's rate

@@ -23,10 +23,11 @@ from runner import fastslice_process
 from test_cli import OPTIONS, PARAMS, SR, expected_clips, fastslice, write_recording
 
 import signals
-from fastslice import Slicer, files
-from fastslice import writing as writers
+from fastslice import Slicer
+from fastslice.run import files
+from fastslice.writing.writers import writers
 from fastslice.batch import slice_files
-from fastslice.files import slice_file
+from fastslice.run.files import slice_file
 
 
 def assert_clips(folder, stem, expected, ext="wav", dtype="int16"):

@@ -23,17 +23,17 @@ import pytest
 from runner import fastslice, fastslice_process
 from test_cli import OPTIONS, write_recording
 
-from fastslice import lock
+from fastslice.batch import lock
 from fastslice.batch import BatchResult, slice_files
-from fastslice.finish import finish_batch
-from fastslice.slice_command import BUSY_STATUS, summary_line
+from fastslice.batch.finish import finish_batch
+from fastslice.cli.slice_command import BUSY_STATUS, summary_line
 
 #: The command line, with ``--wait`` added to ``slice`` as fastslice/slice_command.add_wait_flag declares it
 #: where fastslice/cli.py does not call that yet (requested from the lead); otherwise ``python -m fastslice``.
 CLI_WITH_WAIT = """
 import sys
 from fastslice import cli
-from fastslice.slice_command import add_wait_flag
+from fastslice.cli.slice_command import add_wait_flag
 
 build = cli.build_parser
 

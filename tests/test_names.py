@@ -28,9 +28,11 @@ from runner import fastslice, fastslice_process
 from test_cli import OPTIONS, expected_clips, write_recording
 
 import loopfs
-from fastslice import ParameterError, fileops, names
+from fastslice import ParameterError
+from fastslice.system import fileops
+from fastslice.system import filenames as names
 from fastslice.batch import slice_files
-from fastslice.naming import ClipNames
+from fastslice.output.clipnames import ClipNames
 from fastslice.seams import Seam
 
 #: names Windows refuses cannot even be made there as inputs: those tests run where they can be
@@ -367,7 +369,7 @@ def test_nfc_and_nfd_spellings_of_one_stem_are_refused_naming_both(tmp_path):
 
 
 def test_a_case_sensitive_folder_keeps_todays_names_and_the_probe_runs_once(tmp_path, monkeypatch):
-    from fastslice import scan
+    from fastslice.batch import scan
 
     inputs = tmp_path / "in"
     for k in range(40):

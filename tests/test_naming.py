@@ -7,7 +7,7 @@ import soundfile
 
 import signals
 from fastslice import ParameterError
-from fastslice.naming import ClipNames
+from fastslice.output.clipnames import ClipNames
 from runner import fastslice
 
 SR = 16000

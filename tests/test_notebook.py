@@ -28,7 +28,7 @@ from test_review import browser, console_errors, wait_for  # noqa: F401  (browse
 import fastslice
 import signals
 from fastslice import FastsliceError, ParameterError
-from fastslice.slicer import Slicer
+from fastslice.cutting.slicer import Slicer
 from runner import fastslice as run_fastslice
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,7 +122,7 @@ def test_tune_and_review_are_callable_however_fastslice_is_imported() -> None:
             "import inspect\n"
             "assert tune is fastslice.tune and callable(tune) and callable(review)\n"
             "assert 'bitrate' in inspect.signature(tune).parameters and 'manifest' in inspect.signature(review).parameters\n"
-            "assert fastslice.tune.tune.__name__ == 'tune'  # the command line's writer is still there\n"
+            "assert fastslice.pages.tune.tune.__name__ == 'tune'  # the command line's writer is still there\n"
             "assert {'tune', 'review'} <= set(fastslice.__all__)\n")
     for first in ("", "import fastslice\nfastslice.tune\n"):
         done = subprocess.run([sys.executable, "-c", first + code], capture_output=True, text=True)

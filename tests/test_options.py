@@ -1,4 +1,4 @@
-"""Each option is declared once (fastslice.declarations), and everything derived from the
+"""Each option is declared once (fastslice.settings.declarations), and everything derived from the
 declarations agrees with them: the SliceOptions fields, the marker's identity, the command
 line's flags, the validation messages and the reference table."""
 from __future__ import annotations
@@ -11,9 +11,10 @@ import re
 
 import pytest
 
-from fastslice import ParameterError, cli, declarations
-from fastslice.declarations import BY_NAME, SETTINGS, SLICER
-from fastslice.options import OPTION, SliceOptions, declarations_of, options_reference_markdown
+from fastslice import ParameterError, cli
+from fastslice.settings import declarations
+from fastslice.settings.declarations import BY_NAME, SETTINGS, SLICER
+from fastslice.settings.options import OPTION, SliceOptions, declarations_of, options_reference_markdown
 
 # For every option that changes the clips: (settings, the same settings with that option changed).
 # A new option that changes the clips must be added here (test_every_clip_changing_option_has_a_variant).
@@ -95,7 +96,7 @@ def test_every_field_has_one_declaration():
 
 
 def test_the_slicers_parameters_are_declared_with_its_defaults():
-    from fastslice.slicer import PARAMS, check_params
+    from fastslice.cutting.slicer import PARAMS, check_params
 
     assert sorted(o.name for o in SLICER) == sorted(PARAMS)
     defaults = {name: p.default for name, p in inspect.signature(check_params).parameters.items()}
@@ -106,8 +107,8 @@ def test_the_slicers_parameters_are_declared_with_its_defaults():
 
 
 def test_defaults_declared_as_numbers_are_the_modules_constants():
-    from fastslice.hold import HOLD_BYTES
-    from fastslice.stream import BLOCK_FRAMES
+    from fastslice.rendering.samples import HOLD_BYTES
+    from fastslice.cutting.ranges import BLOCK_FRAMES
 
     assert SliceOptions().hold_bytes == HOLD_BYTES
     assert SliceOptions().block_frames == BLOCK_FRAMES
@@ -203,7 +204,7 @@ def test_other_commands_share_the_declared_flags(command):
 
 
 def test_a_command_line_gives_the_options_it_declares():
-    from fastslice.slice_command import slice_options
+    from fastslice.cli.slice_command import slice_options
 
     args = cli.build_parser().parse_args([
         "slice", "in.wav", "-o", "out", "--min-length", "4000", "--threshold", "-35.5", "--sr", "16000", "--mono",

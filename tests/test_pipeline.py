@@ -15,9 +15,13 @@ import soundfile
 
 import avfiles
 import signals
-from fastslice import FastsliceError, ParameterError, Slicer, files, readers, wavcopy, writing
-from fastslice import slicer as slicer_module
-from fastslice.files import slice_file
+from fastslice import FastsliceError, ParameterError, Slicer
+from fastslice.run import files
+from fastslice.reading import readers
+from fastslice.writing.writers import wavcopy
+from fastslice.writing.writers import writers as writing
+from fastslice.cutting.cutters import slicer as slicer_module
+from fastslice.run.files import slice_file
 
 SR = 44100
 PARAMS = dict(threshold=-35, min_length=2000, min_interval=300, hop_size=10, max_sil_kept=500)

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from fastslice import FastsliceError
-from fastslice.options import SliceOptions
-from fastslice.plan import THREADED_FROM, SourceInfo, make_plan
+from fastslice.settings.options import SliceOptions
+from fastslice.run.plan import THREADED_FROM, SourceInfo, make_plan
 
 PARAMS = dict(threshold=-35, min_length=2000, min_interval=300, hop_size=10, max_sil_kept=500)
 SR = 44100

@@ -1,4 +1,4 @@
-"""Whether a process runs: one function (``fastslice.processes.alive``) for the lock's holder and the
+"""Whether a process runs: one function (``fastslice.system.processes.alive``) for the lock's holder and the
 stale temporaries beside a manifest.  The POSIX branch is asked about real processes (this one, a
 child that runs, a child that has ended and been reaped); the Windows branch's decision is given
 Windows' answers (``ask``) on any system, and asks Windows itself where it runs."""
@@ -7,8 +7,9 @@ import sys
 
 import pytest
 
-from fastslice import manifest, processes
-from fastslice.processes import WindowsAnswer, alive
+from fastslice.output import manifest
+from fastslice.system import processes
+from fastslice.system.processes import WindowsAnswer, alive
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="os.kill(pid, 0) is the POSIX branch")
 

@@ -1,4 +1,4 @@
-"""fastslice.report on real files: level statistics, suggested threshold, envelope plot, clip statistics."""
+"""fastslice.report.report on real files: level statistics, suggested threshold, envelope plot, clip statistics."""
 import re
 import struct
 import sys
@@ -11,7 +11,7 @@ import soundfile
 import signals
 from fastslice import FastsliceError, ParameterError, Slicer
 from fastslice import cli
-from fastslice.report import (PERCENTILES, analyze, check_zoom, clip_stats, envelope_figure, format_analysis,
+from fastslice.report.report import (PERCENTILES, analyze, check_zoom, clip_stats, envelope_figure, format_analysis,
                               envelope_of, format_stats, plot_envelope)
 
 SR = 16000

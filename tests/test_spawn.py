@@ -21,10 +21,11 @@ import pytest
 from runner import fastslice, fastslice_process
 from test_cli import OPTIONS, PARAMS, write_recording
 
-from fastslice import batch, pool, seams
+from fastslice import batch, seams
+from fastslice.batch import pool
 from fastslice.errors import ParameterError
-from fastslice.options import SliceOptions
-from fastslice.scan import expand_inputs
+from fastslice.settings.options import SliceOptions
+from fastslice.batch.scan import expand_inputs
 
 # Linux: the tests read how workers started and what they hold open from /proc, and simulate the
 # other platforms on it.
@@ -333,8 +334,8 @@ def test_ctrl_c_stops_the_workers_and_leaves_no_temporaries(library, tmp_path, s
 @pytest.mark.parametrize("missing", [("copy_file_range",), ("copy_file_range", "pread")],
                          ids=["no copy_file_range", "neither (Windows)"])
 def test_wav_clips_copied_without_the_kernel_copy_are_the_same_bytes(library, tmp_path, monkeypatch, missing):
-    from fastslice import wavcopy
-    from fastslice.files import slice_file
+    from fastslice.writing.writers import wavcopy
+    from fastslice.run.files import slice_file
 
     source = library / "take4.wav"
     kernel = slice_file(source, tmp_path / "kernel", PARAMS)

@@ -18,7 +18,8 @@ import pytest
 import soundfile
 
 import signals
-from fastslice import FastsliceError, readers
+from fastslice import FastsliceError
+from fastslice.reading import readers
 from fastslice.batch import slice_files
 from runner import fastslice
 

@@ -22,7 +22,8 @@ import threading
 import pytest
 from test_cli import OPTIONS, PARAMS, write_recording
 
-from fastslice import seams, storage
+from fastslice import seams
+from fastslice.system import storage
 from fastslice.batch import slice_files
 
 pytestmark = pytest.mark.server

@@ -7,7 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import signals
-from fastslice import ParameterError, Slicer, slicer as slicer_module
+from fastslice import ParameterError, Slicer
+from fastslice.cutting.cutters import slicer as slicer_module
 
 
 @pytest.fixture

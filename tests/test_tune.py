@@ -17,7 +17,7 @@ import soundfile
 from test_review import browser, console_errors, wait_for  # noqa: F401  (browser: a fixture)
 
 from fastslice import ParameterError
-from fastslice.slicer import Slicer
+from fastslice.cutting.slicer import Slicer
 from fastslice.tune import threshold_table, tune
 
 RATE = signals.ESPEAK_RATE

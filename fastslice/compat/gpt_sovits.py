@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy.typing as npt
 
-from .. import slicer as _slicer
+from ..cutting import slicer as _slicer
 from .rvc import Slicer as _RvcSlicer
 
 

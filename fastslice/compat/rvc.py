@@ -7,7 +7,7 @@ bit for bit; float64 input, as RVC passes it after its high-pass filter, is comp
 """
 from __future__ import annotations
 
-from .. import slicer as _slicer
+from ..cutting import slicer as _slicer
 
 
 class Slicer(_slicer.Slicer):

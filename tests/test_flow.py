@@ -41,7 +41,7 @@ def test_max_length_on_the_command_line(recording, tmp_path):
 
 def test_merge_short_needs_max_length(recording, tmp_path):
     result = fastslice("slice", recording, "-o", tmp_path / "out", "--merge-short")
-    assert result.returncode == 2 and "give max_length" in result.stderr
+    assert result.returncode == 2 and "--merge-short merges clips up to --max-length: give it too" in result.stderr
 
 
 def test_start_and_end_slice_only_that_part(recording, tmp_path):

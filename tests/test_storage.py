@@ -62,8 +62,13 @@ class Moto:
 
 def _CountingMotoServer(requests, **kwargs):
     """A ThreadedMotoServer whose WSGI app notes each request (method, path, query) as it comes."""
-    from moto.server import DomainDispatcherApplication, MotoRequestHandler, ThreadedMotoServer, create_backend_app
+    from moto.server import DomainDispatcherApplication, ThreadedMotoServer, create_backend_app
     from werkzeug.serving import make_server
+
+    try:  # moto before 5.2 serves with a handler of its own; 5.2 and later with werkzeug's (None)
+        from moto.server import MotoRequestHandler
+    except ImportError:
+        MotoRequestHandler = None
 
     class Counting(ThreadedMotoServer):
         def start(self):  # started again after stop(): wait for the new socket, not the old event

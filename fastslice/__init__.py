@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from .cutting.ranges import RangeStream, iter_clip_ranges
     from .pages.tune import tune_page as tune
 
-__version__ = "0.3.0"
+from ._version import __version__
 
 #: Each lazily loaded public name and the module (under ``fastslice``) that defines it.
 _LAZY = {

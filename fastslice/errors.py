@@ -55,3 +55,9 @@ def refused(parameter: str, value: Any, rule: str, spelling: Spelling = python_s
     message = error.spelled(spelling, spelling)
     error.args = (message,)
     return error
+
+
+def listed(names: list[str], at_most: int = 10) -> str:
+    """``names`` joined by commas, the first ``at_most`` of them, then how many more."""
+    shown = ", ".join(names[:at_most])
+    return shown + (f" and {len(names) - at_most} more" if len(names) > at_most else "")

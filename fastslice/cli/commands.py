@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, Optional
 
-from .. import __version__
+from .._version import __version__
 from ..settings.declarations import DECODER_FLAGS, SLICER, SLICER_FLAGS, add_flags, command_line_message, slicer_params_of
 from ..errors import FastsliceError, ParameterError
 

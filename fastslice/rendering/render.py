@@ -19,8 +19,7 @@ import numpy as np
 from . import loudness
 from ..reading import readers
 from ..system import storage
-from ..writing.clipfile import listed
-from ..errors import FastsliceError, ParameterError
+from ..errors import FastsliceError, ParameterError, listed
 from .filters import HighPass, butter_highpass
 from ..settings.options import SliceOptions
 

@@ -29,7 +29,7 @@ from typing import IO, Any, Callable, Union
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..cutting import cutters as cutting
 from ..output import outputs
 from ..reading import readers

@@ -25,7 +25,7 @@ import soundfile
 from .. import _kernels
 from .. import seams
 from ..system import storage
-from ..errors import FastsliceError
+from ..errors import FastsliceError, listed
 from .formats import INTEGER_SUBTYPES
 
 #: the buffer a clip's file is written through (libsndfile alone writes in 8 KB system calls)
@@ -51,12 +51,6 @@ class ClipSpec:
     subtype: str
     source: str
     clipped: list[tuple[str, int]]
-
-
-def listed(names: list[str], at_most: int = 10) -> str:
-    """``names`` joined by commas, the first ``at_most`` of them, then how many more."""
-    shown = ", ".join(names[:at_most])
-    return shown + (f" and {len(names) - at_most} more" if len(names) > at_most else "")
 
 
 def clipping_warnings(spec: ClipSpec, at_most: int = 10) -> list[str]:

@@ -5,7 +5,7 @@ import soundfile
 
 import signals
 from fastslice import FastsliceError, ParameterError
-from fastslice.writing.writers import wavcopy
+from fastslice.writing import wavcopy
 from fastslice.run.files import output_format, slice_file
 
 SR = 16000

@@ -6,6 +6,7 @@ import pytest
 
 from fastslice import FastsliceError
 from fastslice.settings.options import SliceOptions
+from fastslice.rendering.render import GainRule, HighPassSpec
 from fastslice.run.plan import THREADED_FROM, SourceInfo, make_plan
 
 PARAMS = dict(threshold=-35, min_length=2000, min_interval=300, hop_size=10, max_sil_kept=500)
@@ -27,7 +28,7 @@ def test_a_long_pcm_wav_is_copied_byte_for_byte_by_a_writer_thread_and_reread():
     assert plan.wav_copy and plan.rereads and plan.reads_alone
     assert (plan.writer, plan.writer_threads, plan.decode_threads) == ("thread", 1, 4)
     assert plan.cutter == "threshold" and plan.by_threshold and plan.output == "clips"
-    assert not plan.convert and not plan.as_floats and not plan.level and not plan.keeps_partial
+    assert not plan.convert and not plan.as_floats and plan.gain is None and not plan.keeps_partial
 
 
 def test_flac_clips_are_encoded_on_every_thread_and_one_fewer_decodes():
@@ -49,17 +50,17 @@ def test_rendering_steps_turn_off_the_byte_copy():
     assert not make_plan(options(sample_rate=16000), wav(), "path").wav_copy
     mono = make_plan(options(mono=True), wav(), "path")
     assert mono.convert and mono.out_channels == 1 and not mono.wav_copy
-    level = make_plan(options(normalize_dbfs=-1.0, threads=2), wav(), "path")
-    assert level.level and not level.wav_copy and level.reads_alone
+    gain = make_plan(options(normalize_dbfs=-1.0, threads=2), wav(), "path")
+    assert gain.gain == GainRule(-1.0, 1.0, None, None) and not gain.wav_copy and gain.reads_alone
     highpass = make_plan(options(highpass_hz=80.0), wav(), "path")
-    assert highpass.highpass and not highpass.rereads and not highpass.wav_copy
+    assert highpass.highpass == HighPassSpec(80.0, 5) and not highpass.rereads and not highpass.wav_copy
     floats = make_plan(options(subtype="FLOAT"), wav(), "path")
     assert floats.as_floats and not floats.wav_copy
 
 
 def test_streams_and_urls_keep_or_read_as_they_can():
-    stream = make_plan(options(threads=2), wav(frames=None), "stream")
-    assert stream.keeps_partial and not stream.is_path and not stream.rereads and stream.decode_threads == 0
+    pipe = make_plan(options(threads=2), wav(frames=None), "pipe")
+    assert pipe.keeps_partial and not pipe.is_path and not pipe.rereads and pipe.decode_threads == 0
     remote = make_plan(options(threads=2), wav(), "remote")
     assert remote.is_path and not remote.rereads and remote.decode_threads == 0
 
@@ -77,7 +78,7 @@ def test_dry_runs_and_no_clips_write_nothing():
     ranges = make_plan(options(no_clips=True), wav(), "path")
     assert ranges.output == "ranges" and ranges.writer == "none"
     with pytest.raises(FastsliceError, match="talk.wav: --no-clips .* a stream cannot be pointed into"):
-        make_plan(options(no_clips=True), wav(frames=None), "stream")
+        make_plan(options(no_clips=True), wav(frames=None), "pipe")
 
 
 def test_the_segment_and_errors_name_the_source():

@@ -11,9 +11,10 @@ Each gives ``(start, end, text)`` ranges in samples from the first sliced frame.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
-from typing import IO, Any, Protocol, Union
+from typing import IO, Any, Literal, Protocol, Union
 
 import numpy as np
 
@@ -23,13 +24,62 @@ from . import speech
 from ..system import storage
 from ..errors import FastsliceError
 from .framing import FrameStream
-from ..settings.options import SliceOptions
-from ..run.plan import Plan
-from .slicer import Slicer
+from .slicer import Slicer, make_slicer
 from .ranges import RangeStream
 
 #: a clip's range: start and end sample, and its text ("" where the cutter gives none)
 Cut = tuple[int, int, str]
+#: which cutter cuts an input: the slicer's threshold, a speech gate, a cue file, or the automatic threshold
+CutterKind = Literal["threshold", "speech", "cues", "auto"]
+#: the slicer's parameters as (name, value) pairs, sorted by name (the threshold: dB, or a rule's text)
+SlicerParams = tuple[tuple[str, Any], ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class CutRule:
+    """How the clips are cut, as the plan decided it: the slicer's ``params`` (as given: a threshold
+    rule keeps its text), the automatic threshold's ``threshold_rule`` (None: a fixed threshold), the
+    ``detector`` ("rms" or "speech"), and for cues the snap (``snap_ms``, None: by the cue file's kind)
+    and whether short cues are merged (``merge_short``)."""
+
+    params: SlicerParams
+    threshold_rule: levels.ThresholdRule | None = None
+    detector: str = "rms"
+    snap_ms: float | None = None
+
+    @property
+    def merge_short(self) -> bool:
+        """Clips shorter than ``min_length`` are merged with their neighbours (the slicer's parameter)."""
+        return bool(dict(self.params).get("merge_short", False))
+
+    def slicer(self, sample_rate: int, threshold: float | None = None) -> Slicer:
+        """The ``Slicer`` for an input of ``sample_rate``, at ``threshold`` (dB) if given.  With a
+        threshold rule and none given, at ``levels.FALLBACK_DB``: its RMS frames are the same whatever
+        the threshold (``AutoCuts`` chooses it once they are all known)."""
+        if threshold is None and self.threshold_rule is not None:
+            threshold = levels.FALLBACK_DB
+        return make_slicer(sample_rate, dict(self.params if threshold is None else self.params_at(threshold)))
+
+    def params_at(self, threshold: float) -> SlicerParams:
+        """``params`` with the threshold (dB) that a rule chose, as a marker records what cut the clips."""
+        return tuple(sorted({**dict(self.params), "threshold": float(threshold)}.items()))
+
+
+class CutPlan(Protocol):
+    """What the cutting needs of an input's plan (``fastslice.run.plan.Plan`` has it)."""
+
+    @property
+    def cut(self) -> CutRule: ...
+    @property
+    def cutter(self) -> CutterKind: ...
+    @property
+    def slicer(self) -> Slicer: ...
+    @property
+    def source_rate(self) -> int: ...
+    @property
+    def first(self) -> int: ...
+    @property
+    def stop(self) -> int | None: ...
 
 
 class Cutter(Protocol):
@@ -148,8 +198,9 @@ class AutoCuts:
     bytes a hop, an hour at 10 ms is 1.4 MB); ``finish`` chooses the threshold
     and runs the slicer's state machine over the frames.  Every sample is needed until then."""
 
-    def __init__(self, options: SliceOptions, slicer: Slicer, channels: int, rate: int) -> None:
-        self.options, self.rate, self.rule = options, rate, options.threshold_rule
+    def __init__(self, rule: CutRule, slicer: Slicer, channels: int, rate: int) -> None:
+        assert rule.threshold_rule is not None, "AutoCuts cuts with a threshold rule"
+        self.cut, self.rate, self.rule = rule, rate, rule.threshold_rule
         self.levels = levels.Levels()
         self.frames = FrameStream(slicer, None, channels, np.float32, lambda first, rms: self.levels.add(rms))
         self.choice: levels.Choice | None = None
@@ -171,7 +222,7 @@ class AutoCuts:
             self.frames.finish()
         rms = self.levels.frames()
         self.choice = choice = self.levels.analysis(self.rule)
-        slicer = self.options.slicer(self.rate, threshold=choice.threshold)
+        slicer = self.cut.slicer(self.rate, threshold=choice.threshold)
         n_samples = self.frames.fed
         if interrupted:  # the samples whose frames are all computed
             if rms.shape[0] == 0:
@@ -192,7 +243,7 @@ class AutoCuts:
         """The slicer's parameters that cut the clips (the threshold chosen, in dB) and the choice."""
         if self.choice is None:
             return {}
-        return {"params": dict(self.options.params_at(self.choice.threshold)), "threshold": self.choice.record()}
+        return {"params": dict(self.cut.params_at(self.choice.threshold)), "threshold": self.choice.record()}
 
     def notes(self, name: str, clips: int, interrupted: bool) -> list[str]:
         """The fallback threshold, if nothing separated the levels; why there is no clip, if none."""
@@ -206,34 +257,34 @@ class AutoCuts:
         return notes
 
 
-def cutter_for(plan: Plan, options: SliceOptions, channels: int, cue: tuple[str, str] | None) -> Cutter:
+def cutter_for(plan: CutPlan, channels: int, cue: tuple[str, str] | None) -> Cutter:
     """The cutter the plan chose; ``cue`` is ``(path, text)`` of the cue file, where cues cut it."""
     slicer, rate = plan.slicer, plan.source_rate
     if plan.cutter == "auto":
-        return AutoCuts(options, slicer, channels, rate)
+        return AutoCuts(plan.cut, slicer, channels, rate)
     if plan.cutter == "cues" and cue is not None:
-        return CueCuts(slicer, channels, _cue_cutter(plan, options, cue))
+        return CueCuts(slicer, channels, _cue_cutter(plan, cue))
     gate = speech.SpeechGate(rate, slicer.hop_samples) if plan.cutter == "speech" else None
     return ThresholdCuts(slicer, channels, gate)
 
 
-def _cue_cutter(plan: Plan, options: SliceOptions, cue: tuple[str, str]) -> cues.CueCutter:
-    slicer, rate = plan.slicer, plan.source_rate
+def _cue_cutter(plan: CutPlan, cue: tuple[str, str]) -> cues.CueCutter:
+    slicer, rate, rule = plan.slicer, plan.source_rate, plan.cut
     cue_kind, cue_list = cues.read(cue[0], cue[1])
-    snap_ms = options.snap_ms if options.snap_ms is not None else cues.SUBTITLE_SNAP_MS if cue_kind in ("srt", "vtt") else 0
-    merge_short = options.slicer_params.get("merge_short", False)
+    snap_ms = rule.snap_ms if rule.snap_ms is not None else cues.SUBTITLE_SNAP_MS if cue_kind in ("srt", "vtt") else 0
+    merge_short = rule.merge_short
     return cues.CueCutter(cues.in_samples(cue_list, rate, plan.first, plan.stop), slicer.hop_samples,
                           round(snap_ms * rate / 1000), merge_within=round(slicer.min_interval * rate / 1000),
                           min_length=round(slicer.min_length * rate / 1000) if merge_short else None,
                           max_length=slicer.max_length_samples)
 
 
-def cue_file(source: Union[str, "os.PathLike[str]", IO[bytes]], options: SliceOptions, is_path: bool,
+def cue_file(source: Union[str, "os.PathLike[str]", IO[bytes]], cues_option: str, is_path: bool,
              remote: bool) -> tuple[str, str]:
-    """(path, text) of the cue file an input is cut by."""
-    if options.cues != "auto":
-        assert options.cues is not None, "cue_file is called only with --cues"
-        path = options.cues
+    """(path, text) of the cue file an input is cut by: ``cues_option`` is --cues (a path, or "auto":
+    the file beside the input)."""
+    if cues_option != "auto":
+        path = cues_option
     elif not is_path:
         raise FastsliceError(f"{getattr(source, 'name', '<stream>')}: --cues auto looks beside a file; give the stream "
                              "its cue file (--cues FILE)")

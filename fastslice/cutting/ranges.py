@@ -29,7 +29,7 @@ from ..errors import FastsliceError, ParameterError
 from ..reading import readers
 from ..reading.decoding import BLOCK_FRAMES, Decoding, SampleCheck
 from .framing import FRAMES_PER_STEP, FrameStream, Gate, LengthLimit, OnFrames, Range, SpeechGating
-from .slicer import Slicer
+from .slicer import Slicer, make_slicer
 
 
 class RangeStream:
@@ -221,11 +221,6 @@ class RangeStream:
         return (start, max(start, min(n, end_frame * hop)))
 
 
-def slicer_for(sr: int, params: dict[str, Any]) -> Slicer:
-    """A ``Slicer`` for a file of sample rate ``sr`` with the other ``params``."""
-    return Slicer(sr, **params)
-
-
 def iter_clip_ranges(source: Any, *, decoder: str = "auto", stream: int | None = None, block_frames: int = BLOCK_FRAMES,
                      **params: Any) -> Iterator[Range]:
     """Yield each clip's ``(start, end)`` sample range of an audio file or stream.
@@ -243,7 +238,7 @@ def iter_clip_ranges(source: Any, *, decoder: str = "auto", stream: int | None =
     if block_frames < 1:
         raise ParameterError(f"block_frames={block_frames!r} must be >= 1")
     with readers.open_source(source, decoder=decoder, stream=stream) as f:
-        slicer = slicer_for(f.samplerate, params)
+        slicer = make_slicer(f.samplerate, params)
         ranges = RangeStream(slicer, None, f.channels, np.float32)
         for _, mono in Decoding(f, block_frames, check=SampleCheck(f)):
             yield from ranges.feed_mono(mono)
@@ -263,7 +258,7 @@ def iter_frame_rms(source: Any, *, decoder: str = "auto", stream: int | None = N
     if given, sees every block of samples as float32 ``(frames, channels)`` (``fastslice.rendering.loudness.Meter``).
     """
     with readers.open_source(source, decoder=decoder, stream=stream) as f:
-        slicer = slicer_for(f.samplerate, params)
+        slicer = make_slicer(f.samplerate, params)
         gate = None if gate_for is None else gate_for(f.samplerate, slicer.hop_samples)
         pending: list[tuple[int, np.ndarray]] = []
         stream_ = RangeStream(slicer, None, f.channels, np.float32, gate=gate,

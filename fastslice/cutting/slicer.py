@@ -13,6 +13,7 @@ import numbers
 import os
 import threading
 import warnings
+from collections.abc import Mapping
 from typing import Any, Callable
 
 import numpy as np
@@ -398,6 +399,16 @@ class Slicer:
         )
         count += _kernels.trailing_tag(n_frames, self.min_interval_frames, state, tags[count])
         return tags[:count] if count else None
+
+
+def make_slicer(sample_rate: float, params: Mapping[str, Any]) -> Slicer:
+    """The one factory of ``Slicer``: ``Slicer(sample_rate, **params)``, where ``params`` are named as in
+    ``PARAMS``.  A name not among them is a ``ParameterError`` naming it (as every other wrong parameter
+    is); nothing is cached: a ``Slicer`` is a few numbers, made per input (by its plan)."""
+    unknown = sorted(set(params) - set(PARAMS))
+    if unknown:
+        raise ParameterError(f"params: unknown slicer parameter {unknown[0]!r}; use {', '.join(PARAMS)}")
+    return Slicer(sample_rate, **params)
 
 
 def available_cpus() -> int:

@@ -1,7 +1,7 @@
 """Rendering: what is done to the samples between the decoder and the clip's file.
 
-* the high-pass filter (``fastslice.rendering.filters.HighPass``), before the audio is sliced (``highpass_for``);
-* a clip's gain where the options change levels (``Level``: peak, loudness, ceiling);
+* the high-pass filter (``fastslice.rendering.filters.HighPass``), before the audio is sliced (``HighPassSpec``);
+* a clip's gain where the options change levels (``GainRule``, ``Gain``: peak, loudness, ceiling);
 * resampling (soxr) and mixing down to mono (``converted``);
 * integer samples as float32 where the clips are float (``Rendering.blocks``).
 
@@ -21,50 +21,68 @@ from ..reading import readers
 from ..system import storage
 from ..errors import FastsliceError, ParameterError, listed
 from .filters import HighPass, butter_highpass
-from ..settings.options import SliceOptions
 
 
-class Held(Protocol):
+class SampleStore(Protocol):
     """Where a clip's samples are read back from (``fastslice.rendering.samples``: ``SampleHold``, ``Reread``)."""
 
     def blocks(self, start: int, end: int, block_frames: int) -> Iterable[np.ndarray]:
         """The frames ``[start, end)``, in blocks of at most ``block_frames``."""
 
 
-def highpass_for(options: SliceOptions, rate: int, channels: int, name: str) -> HighPass | None:
-    """The high-pass filter the options ask for (None if none); a ``FastsliceError`` naming ``name``
-    if its parameters cannot be at this sample rate."""
-    if options.highpass_hz is None:
-        return None
-    try:
-        return HighPass(butter_highpass(options.highpass_order, options.highpass_hz, rate), channels)
-    except ParameterError as exc:
-        raise FastsliceError(f"{name}: {exc}") from None
+@dataclasses.dataclass(frozen=True)
+class HighPassSpec:
+    """The high-pass filter applied as the input is decoded, before it is sliced: a Butterworth
+    filter of ``order`` with its corner at ``hz`` (``fastslice.rendering.filters``)."""
+
+    hz: float
+    order: int
+
+    def filter(self, rate: int, channels: int, name: str) -> HighPass:
+        """The filter for an input of ``rate`` and ``channels``; a ``FastsliceError`` naming the input
+        ``name`` if its parameters cannot be at this sample rate."""
+        try:
+            return HighPass(butter_highpass(self.order, self.hz, rate), channels)
+        except ParameterError as exc:
+            raise FastsliceError(f"{name}: {exc}") from None
+
+
+@dataclasses.dataclass(frozen=True)
+class GainRule:
+    """How each clip's gain is chosen (``Gain``): its sample peak to ``normalize_dbfs`` (blended by
+    ``normalize_mix``), or its loudness to ``loudness_lufs`` under ``peak_ceiling``, or only lowered
+    under ``peak_ceiling``.  A plan holds one only where one of ``normalize_dbfs`` and
+    ``peak_ceiling`` is set."""
+
+    normalize_dbfs: float | None
+    normalize_mix: float
+    loudness_lufs: float | None
+    peak_ceiling: float | None
 
 
 @dataclasses.dataclass(frozen=True)
 class Rendering:
     """How an input's clips are made from its held samples: ``convert`` resamples to ``out_rate``
     and/or mixes to mono (``mono``); ``as_floats`` gives integer samples as float32 (float clips);
-    ``level``, if any, scales each clip (measured in a first pass, up to ``keep_bytes`` kept)."""
+    ``gain``, if any, scales each clip (measured in a first pass, up to ``keep_bytes`` kept)."""
 
     in_rate: int
     out_rate: int
     mono: bool
     convert: bool
     as_floats: bool
-    level: Level | None
+    gain: Gain | None
     block_frames: int
     keep_bytes: int
 
-    def blocks(self, held: Held, start: int, end: int, clip: str) -> Iterable[np.ndarray]:
-        """The blocks written for the clip ``clip``, frames ``[start, end)`` of ``held``."""
-        if self.level is None:
-            return self._plain(held, start, end)
-        return self.level.blocks(lambda: self._plain(held, start, end), self.keep_bytes, clip)
+    def blocks(self, store: SampleStore, start: int, end: int, clip: str) -> Iterable[np.ndarray]:
+        """The blocks written for the clip ``clip``, frames ``[start, end)`` of ``store``."""
+        if self.gain is None:
+            return self._plain(store, start, end)
+        return self.gain.blocks(lambda: self._plain(store, start, end), self.keep_bytes, clip)
 
-    def _plain(self, held: Held, start: int, end: int) -> Iterable[np.ndarray]:
-        blocks = held.blocks(start, end, self.block_frames)
+    def _plain(self, store: SampleStore, start: int, end: int) -> Iterable[np.ndarray]:
+        blocks = store.blocks(start, end, self.block_frames)
         if self.convert:
             return converted((readers.as_float32(b) for b in blocks), self.in_rate, self.out_rate, self.mono)
         if self.as_floats:
@@ -72,8 +90,8 @@ class Rendering:
         return blocks
 
     def warnings(self, name: str) -> list[str]:
-        """What the level found (clips left at their own gain), naming the input ``name``."""
-        return [] if self.level is None else self.level.warnings(name)
+        """What the gain found (clips left at their own gain), naming the input ``name``."""
+        return [] if self.gain is None else self.gain.warnings(name)
 
 
 def converted(blocks: Iterable[np.ndarray], in_rate: int, out_rate: int, mono: bool) -> Iterator[np.ndarray]:
@@ -103,8 +121,8 @@ def resampler_for(in_rate: int, out_rate: int, channels: int) -> Any:
     return soxr.ResampleStream(in_rate, out_rate, channels, dtype="float32", quality="HQ")
 
 
-class Level:
-    """The gain of each clip where the options change levels, found in a first pass over the clip:
+class Gain:
+    """The gain of each clip where a ``GainRule`` changes levels, found in a first pass over the clip:
 
     * ``normalize_dbfs`` (``--normalize``): its sample peak to that level (``normalize_mix`` < 1
       blends the normalized clip with the clip as it is);
@@ -117,27 +135,27 @@ class Level:
     block (400 ms) or silent throughout (every block under -70 LUFS) has no loudness: it is left at
     its own gain, under the ceiling, and ``warnings`` names it."""
 
-    def __init__(self, options: SliceOptions, rate: int, channels: int) -> None:
+    def __init__(self, rule: GainRule, rate: int, channels: int) -> None:
+        if rule.normalize_dbfs is None and rule.peak_ceiling is None:
+            raise ValueError("a GainRule changes levels only with normalize_dbfs or peak_ceiling")
         self.rate, self.channels = rate, channels
-        self.normalize = options.normalize_dbfs
-        self.mix = options.normalize_mix
-        self.target = options.loudness_lufs
-        self.ceiling = options.peak_ceiling
+        self.normalize = rule.normalize_dbfs
+        self.mix = rule.normalize_mix
+        self.target = rule.loudness_lufs
+        self.ceiling = rule.peak_ceiling
         self.short: list[str] = []
         self.silent: list[str] = []  # clips left at their own gain (appended on the writer's thread)
 
     @classmethod
-    def of(cls, options: SliceOptions, rate: int, channels: int) -> Level | None:
-        """The ``Level`` of the options, or None where clips are written at their own level."""
-        if options.normalize_dbfs is None and options.peak_ceiling is None:
-            return None
-        return cls(options, rate, channels)
+    def of(cls, rule: GainRule | None, rate: int, channels: int) -> Gain | None:
+        """The ``Gain`` of ``rule``, or None where clips are written at their own level (no rule)."""
+        return None if rule is None else cls(rule, rate, channels)
 
     def factor(self, peak: float, integrated: float | None, clip: str) -> float:
         """The gain of a clip of sample ``peak`` (amplitude) and ``integrated`` loudness (LUFS or None)."""
         if self.normalize is not None:
             return 1.0 if peak == 0 else self.mix * 10 ** (self.normalize / 20) / peak + (1 - self.mix)
-        assert self.ceiling is not None  # Level.of: without normalize_dbfs, peak_ceiling is set
+        assert self.ceiling is not None  # __init__: without normalize_dbfs, peak_ceiling is set
         if self.target is not None:
             found = loudness.gain(integrated, peak, self.target, self.ceiling)
             if found is not None:

@@ -100,16 +100,6 @@ def length_summary(lengths: npt.NDArray[np.float64]) -> dict[str, float | None]:
     return {"min": float(lengths.min()), "median": float(np.median(lengths)), "max": float(lengths.max())}
 
 
-def make_slicer(sr: int, params: Mapping[str, Any]) -> Slicer:
-    """``Slicer(sr, **params)``; an unknown parameter name is a ``ParameterError`` naming it."""
-    from ..cutting.slicer import Slicer
-
-    try:
-        return Slicer(sr, **params)
-    except TypeError as exc:  # an unknown parameter name
-        raise ParameterError(f"params: {exc}") from None
-
-
 def read_frames(path: StrPath, params: Mapping[str, Any], sink: Callable[[npt.NDArray[np.float32]], object],
                 decoder: str = "auto", stream: int | None = None, speech: SpeechTrace | None = None,
                 blocks: Callable[[int, int, npt.NDArray[np.float32]], object] | None = None,
@@ -119,6 +109,7 @@ def read_frames(path: StrPath, params: Mapping[str, Any], sink: Callable[[npt.ND
     ``info`` with ``samplerate``, ``frames`` (samples per channel) and ``channels``.  ``on_start(rate,
     hop_samples)``, if given, is called once they are known, before the first RMS."""
     from ..cutting.ranges import iter_frame_rms
+    from ..cutting.slicer import make_slicer
 
     def gate_for(rate: int, hop: int) -> SpeechGate | None:
         if on_start is not None:
@@ -132,8 +123,6 @@ def read_frames(path: StrPath, params: Mapping[str, Any], sink: Callable[[npt.ND
         except StopIteration as stop:
             (sr, channels, n_frames), ranges = stop.value
             break
-        except TypeError as exc:  # an unknown parameter name
-            raise ParameterError(f"params: {exc}") from None
         sink(rms)
     return RecordingInfo(sr, n_frames, channels), make_slicer(sr, params), ranges
 

@@ -31,8 +31,7 @@ import numpy.typing as npt
 import soundfile
 
 from ..cutting import threshold as levels
-from .envelopes import (Envelope, RecordingInfo, SpeechTrace, envelope, envelope_of, length_summary, make_slicer,
-                        read_frames)
+from .envelopes import Envelope, RecordingInfo, SpeechTrace, envelope, envelope_of, length_summary, read_frames
 from ..errors import FastsliceError, ParameterError
 from ..cutting.threshold import DIGITAL_SILENCE_DB, SPEECH_ABOVE_FLOOR_DB
 from .plot import check_zoom, envelope_figure, plot_envelope
@@ -103,6 +102,8 @@ def analyze(path: StrPath, params: Mapping[str, Any] | None = None, *, decoder: 
     info, slicer, ranges = read_frames(path, params, kept.add, decoder, stream, detected, blocks)
     choice = kept.analysis(rule)
     if rule is not None:  # the threshold auto chooses, and its clips
+        from ..cutting.slicer import make_slicer
+
         slicer = make_slicer(info.samplerate, {**params, "threshold": choice.threshold})
         rms = kept.frames() if not slicer.is_whole(info.frames) else np.empty(0, np.float32)
         ranges = [tuple(r) for r in slicer.ranges_from_rms(rms, info.frames).tolist()]

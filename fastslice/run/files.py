@@ -127,10 +127,10 @@ def slice_file(source: SourceArg, out_dir: str | os.PathLike[str], options: Slic
     record: dict[str, Any] = {"fastslice": __version__, "request": opts.identity()}
     cue = None
     if opts.cues is not None:  # the cue file is part of what decides the clips
-        cue = cutting.cue_file(source, opts, isinstance(source, (str, os.PathLike)), where.kind == "remote")
+        cue = cutting.cue_file(source, opts.cues, isinstance(source, (str, os.PathLike)), where.kind == "remote")
         record["cue_file"] = cutting.cue_record(cue)
     record.update(where.identity(source, opts))
-    if where.kind != "stream" and not opts.dry_run and not opts.overwrite:
+    if where.kind != "pipe" and not opts.dry_run and not opts.overwrite:
         done = output.finished(record)
         if done is not None:
             recorded, clips = done
@@ -143,15 +143,15 @@ def slice_file(source: SourceArg, out_dir: str | os.PathLike[str], options: Slic
         if ahead is not reader:  # it closes the reader with itself
             reader = stack.enter_context(ahead)
         try:
-            return slice_open(source, reader, output, opts, record, plan, on_progress, sweep, where.speaker, cue)
+            return slice_open(source, reader, output, record, plan, on_progress, sweep, where.speaker, cue)
         finally:
-            if sweep and not opts.dry_run:
+            if sweep and plan.output != "dry":
                 output.remove_work_folder_if_empty()
 
 
 @dataclasses.dataclass(frozen=True)
 class InputPlace:
-    """Where an input is: ``kind`` ("path", "remote" or "stream": a file object, or the path of a named
+    """Where an input is: ``kind`` ("path", "remote" or "pipe": a file object, or the path of a named
     pipe (FIFO), read front to back as standard input is), the stem of its clips, its speaker."""
 
     kind: Kind
@@ -171,14 +171,14 @@ class InputPlace:
                       if is_path else None)
             speaker = options.speaker_of(folder) if is_path else (options.speaker or "")
         fifo = is_path and not remote and is_fifo(os.fspath(source))  # type: ignore[arg-type]
-        return cls("remote" if remote else "path" if is_path and not fifo else "stream", stem, speaker)
+        return cls("remote" if remote else "path" if is_path and not fifo else "pipe", stem, speaker)
 
     def identity(self, source: SourceArg, options: SliceOptions) -> dict[str, Any]:
         """What the marker records of the source itself (path or URL, size, time or version)."""
         if self.kind == "remote":
             size, version = storage.info(str(source), options.storage_options)
             return dict(source=storage.public(str(source)), size=size, version=version)
-        if self.kind == "stream":
+        if self.kind == "pipe":
             return {}
         path = os.fspath(source)  # type: ignore[arg-type]
         try:
@@ -199,7 +199,7 @@ def _open(stack: contextlib.ExitStack, source: SourceArg, options: SliceOptions,
         remote: readers.Source = stack.enter_context(readers.open_source(
             opened, decoder=options.decoder, stream=options.stream, name=record["source"]))
         return remote
-    if kind == "stream" and isinstance(source, (str, os.PathLike)):  # a FIFO: opened (its writer awaited), then a stream
+    if kind == "pipe" and isinstance(source, (str, os.PathLike)):  # a FIFO: opened (its writer awaited), then a pipe
         path = os.fspath(source)
         try:
             pipe = stack.enter_context(open(path, "rb"))
@@ -213,23 +213,23 @@ def _open(stack: contextlib.ExitStack, source: SourceArg, options: SliceOptions,
     return local
 
 
-def slice_open(source: SourceArg, reader: readers.Source, output: outputs.Output, options: SliceOptions,
+def slice_open(source: SourceArg, reader: readers.Source, output: outputs.Output,
                record: dict[str, Any], plan: Plan, on_progress: OnProgress | None, sweep: bool = True,
                speaker: str = "", cue: tuple[str, str] | None = None) -> FileResult:
     """``slice_file`` of an open reader, as ``plan`` says; ``cue`` is ``(path, text)`` of the cue
     file that cuts it, if any."""
-    record.update(params=options.slicer_params, format=plan.format, subtype=plan.subtype, decoder=reader.decoder,
-                  stream=options.stream, segment=[plan.first, plan.stop], source_rate=plan.source_rate,
+    record.update(params=dict(plan.cut.params), format=plan.format, subtype=plan.subtype, decoder=reader.decoder,
+                  stream=plan.audio_stream, segment=[plan.first, plan.stop], source_rate=plan.source_rate,
                   sample_rate=plan.out_rate, channels=plan.out_channels, speaker=speaker)
-    highpass = render.highpass_for(options, reader.samplerate, reader.channels, reader.name)
+    highpass = None if plan.highpass is None else plan.highpass.filter(reader.samplerate, reader.channels, reader.name)
     check = SampleCheck(reader, dtype=None if highpass is None else np.float32)
-    decoding = Decoding(reader, options.block_frames, plan.first, plan.stop, check, transform=highpass)
-    cutter = cutting.cutter_for(plan, options, reader.channels, cue)
-    namer = ClipNamer(plan, options, str(output.folder), output.stem, speaker, reader.frames or 0, cutter)
+    decoding = Decoding(reader, plan.io.block_frames, plan.first, plan.stop, check, transform=highpass)
+    cutter = cutting.cutter_for(plan, reader.channels, cue)
+    namer = ClipNamer(plan, str(output.folder), output.stem, speaker, reader.frames or 0, cutter)
     report = Reporter(on_progress, reader, plan.first, plan.stop)
     if plan.output != "clips":
         return _ranges_only(plan, reader, output, record, decoding, check, cutter, namer, report)
-    run = ClipRun(plan, options, source, reader, output, record, decoding, check, cutter, namer, report)
+    run = ClipRun(plan, source, reader, output, record, decoding, check, cutter, namer, report)
     return run.run(sweep)
 
 
@@ -253,11 +253,10 @@ def _ranges_only(plan: Plan, reader: readers.Source, output: outputs.Output, rec
 
 
 class ClipNamer:
-    """Each clip's row: its name (``options.names``; no name given twice) and its facts."""
+    """Each clip's row: its name (``plan.names``; no name given twice) and its facts."""
 
-    def __init__(self, plan: Plan, options: SliceOptions, folder: str, stem: str, speaker: str, source_frames: int,
-                 cutter: Cutter) -> None:
-        self.plan, self.names, self.no_clips = plan, options.names, options.no_clips
+    def __init__(self, plan: Plan, folder: str, stem: str, speaker: str, source_frames: int, cutter: Cutter) -> None:
+        self.plan, self.names = plan, plan.names
         self.folder, self.stem, self.speaker = folder, stem, speaker
         self.source_frames, self.cutter = source_frames, cutter
         self.seen: dict[str, int] = {}
@@ -268,7 +267,7 @@ class ClipNamer:
         threshold = self.cutter.threshold() if plan.by_threshold else None
         first, last = plan.first + start, plan.first + end
         path = ""
-        if not self.no_clips:  # else a range of the source, no file
+        if self.names is not None:  # else (--no-clips) a range of the source, no file
             clip_name = self.names.name(self.stem, i, first, last, plan.source_rate, self.speaker)
             if clip_name in self.seen:
                 raise FastsliceError(f"{name}: --name {self.names.template!r} names clips {self.seen[clip_name]} and {i} "
@@ -286,16 +285,16 @@ class ClipRun:
     (``writing``), or copied byte for byte (``wavcopy``).  A file is all or nothing; a stream keeps
     what it finished when interrupted."""
 
-    def __init__(self, plan: Plan, options: SliceOptions, source: SourceArg, reader: readers.Source,
+    def __init__(self, plan: Plan, source: SourceArg, reader: readers.Source,
                  output: outputs.Output, record: dict[str, Any], decoding: Decoding, check: SampleCheck,
                  cutter: Cutter, namer: ClipNamer, report: Reporter) -> None:
-        self.plan, self.options, self.source, self.reader = plan, options, source, reader
+        self.plan, self.source, self.reader = plan, source, reader
         self.output, self.record, self.decoding, self.check = output, record, decoding, check
         self.cutter, self.namer, self.report = cutter, namer, report
         self.rendering = render.Rendering(
-            in_rate=plan.source_rate, out_rate=plan.out_rate, mono=options.mono, convert=plan.convert,
-            as_floats=plan.as_floats, level=render.Level.of(options, plan.out_rate, plan.out_channels),
-            block_frames=options.block_frames, keep_bytes=options.hold_bytes)
+            in_rate=plan.source_rate, out_rate=plan.out_rate, mono=plan.mono, convert=plan.convert,
+            as_floats=plan.as_floats, gain=render.Gain.of(plan.gain, plan.out_rate, plan.out_channels),
+            block_frames=plan.io.block_frames, keep_bytes=plan.io.hold_bytes)
         self.spec = ClipSpec(plan.out_rate, plan.out_channels, plan.format, plan.subtype, plan.name, [])
         self.queued: list[Clip] = []  # clips handed to the writer, in order; writer.done are those on disk
         self.copies: WavCopy | None = None
@@ -303,7 +302,7 @@ class ClipRun:
     def run(self, sweep: bool) -> FileResult:
         """Slice the input, write its clips, and commit them (or, for a stream, place each)."""
         plan, output = self.plan, self.output
-        output.begin(plan.name, stream=not plan.is_path, overwrite=self.options.overwrite, sweep=sweep)
+        output.begin(plan.name, stream=not plan.is_path, overwrite=plan.overwrite, sweep=sweep)
         if plan.wav_copy:  # the header says whether its clips are its own bytes
             self.copies = WavCopy.plan(os.fspath(self.source), self.reader, plan.format, plan.subtype, plan.first)  # type: ignore[arg-type]
         hold = self._hold()
@@ -377,11 +376,11 @@ class ClipRun:
         if plan.rereads:
             source = self.source
             return Reread(lambda: readers.open_source(source, decoder="sndfile"), plan.first)
-        dtype = np.float32 if plan.highpass else reader.dtype
+        dtype = np.float32 if plan.highpass is not None else reader.dtype
         work = self.output.work
         if work is None:
             raise RuntimeError(f"{plan.name}: the output has no work folder; begin() makes it")
-        return SampleHold(reader.channels, dtype, work, self.options.hold_bytes, self.options.block_frames)
+        return SampleHold(reader.channels, dtype, work, plan.io.hold_bytes, plan.io.block_frames)
 
     def _writer(self) -> Writer:
         """The clip writer the plan chose; a stream's clips get their names as each is complete."""

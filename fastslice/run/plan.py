@@ -1,6 +1,8 @@
 """The plan of one input: every decision taken from the options and the source's description
-(rate, channels, format and subtype, frames if known, path or stream, remote or not) before any
-sample is read.  ``make_plan`` makes it; ``fastslice.run.files`` carries it out.  Nothing here reads
+(rate, channels, format and subtype, frames if known, a file, a URL or a pipe) before any
+sample is read.  ``make_plan`` makes it and is the one place that reads ``SliceOptions`` for an
+input; ``fastslice.run.files`` carries it out, and the stages receive the plan (or their part of it:
+``CutRule``, ``HighPassSpec``, ``GainRule``, ``ClipNames``), never the options.  Nothing here reads
 or writes a file, so each decision can be tested alone (``tests/test_plan.py``).
 """
 from __future__ import annotations
@@ -13,7 +15,10 @@ import numpy as np
 from ..errors import FastsliceError, ParameterError
 from ..writing.formats import INTEGER_SUBTYPES
 from ..settings.options import SliceOptions
+from ..cutting.cutters import CutRule, CutterKind
 from ..cutting.slicer import Slicer, available_cpus
+from ..output.clipnames import ClipNames
+from ..rendering.render import GainRule, HighPassSpec
 
 #: Inputs of at most this many seconds write their clips on the decoding thread unless threads= is given.
 THREADED_FROM = 20
@@ -22,8 +27,8 @@ ENCODED = ("FLAC", "OGG", "MPEG")
 #: The PCM WAV subtypes whose clips are copied byte for byte (``wavcopy.WavCopy``).
 COPIED_SUBTYPES = ("PCM_16", "PCM_24", "PCM_32")
 
-Kind = Literal["path", "remote", "stream"]
-CutterKind = Literal["threshold", "speech", "cues", "auto"]
+#: what an input is: a local file, a URL, or a pipe (a file object, or a named pipe: read front to back once)
+Kind = Literal["path", "remote", "pipe"]
 WriterKind = Literal["none", "inline", "thread", "encoders"]
 
 
@@ -59,6 +64,16 @@ class SourceInfo:
 
 
 @dataclasses.dataclass(frozen=True)
+class IOSizes:
+    """How much is read and held at once: frames decoded per block (``block_frames``), and the bytes
+    of a clip's samples held in memory before a temporary file takes them (``hold_bytes``; also the
+    most a gain pass keeps of a clip)."""
+
+    block_frames: int
+    hold_bytes: int
+
+
+@dataclasses.dataclass(frozen=True)
 class Plan:
     """How one input is sliced (see ``make_plan`` for each decision)."""
 
@@ -80,11 +95,23 @@ class Plan:
     #: integer samples are given to the clip writer as float32 (float clips)
     as_floats: bool
     cutter: CutterKind
+    #: how the clips are cut: the slicer's parameters, the threshold rule, the detector, the cues' snap
+    cut: CutRule
     #: the clips' rows give the threshold that cut them
     by_threshold: bool
-    highpass: bool
-    #: a gain pass over each clip (``render.Level``)
-    level: bool
+    #: the high-pass filter applied as the input is decoded (None: none)
+    highpass: HighPassSpec | None
+    #: the gain pass over each clip (``render.Gain``; None: clips at their own gain)
+    gain: GainRule | None
+    #: the clips are mixed down to one channel (--mono)
+    mono: bool
+    #: the clips' file names (--name, --names); None with --no-clips (a clip is a range of the source, no file)
+    names: ClipNames | None
+    #: the FFmpeg audio stream the input is decoded from (--stream; None: the first), as the marker records it
+    audio_stream: int | None
+    #: slice again even if an earlier run finished (--overwrite)
+    overwrite: bool
+    io: IOSizes
     #: "clips" (files written), "ranges" (--no-clips: offsets in the marker), "dry" (nothing written)
     output: Literal["clips", "ranges", "dry"]
     writer: WriterKind
@@ -97,50 +124,54 @@ class Plan:
     wav_copy: bool
     #: the writer reads each clip again itself (on its own thread)
     reads_alone: bool
-    #: a stream keeps its finished clips when interrupted, and places each as it is complete
+    #: a pipe keeps its finished clips when interrupted, and places each as it is complete
     keeps_partial: bool
     labs: bool
 
     @property
     def is_path(self) -> bool:
-        """A file (local or remote), not a stream: all or nothing."""
-        return self.kind != "stream"
+        """A file (local or remote), not a pipe: all or nothing."""
+        return self.kind != "pipe"
 
 
 def make_plan(options: SliceOptions, source: Description, kind: Kind, has_cues: bool = False) -> Plan:
     """The plan for ``source`` (what its header says) sliced with ``options``; ``kind``: "path" (a
-    local file), "remote" (a URL) or "stream" (a pipe or file object); ``has_cues``: a cue file cuts
+    local file), "remote" (a URL) or "pipe" (a file object or a named pipe); ``has_cues``: a cue file cuts
     it.  Raises ``FastsliceError`` naming the source where the options cannot apply to it."""
     name, rate = source.name, source.samplerate
     _check_source(options, source, kind)
     fmt, sub, ext = options.clip_format(source.format, source.subtype)
+    cut = CutRule(options.params, options.threshold_rule, options.detector,
+                  options.snap_ms)
     try:
-        slicer = options.slicer(rate)
+        slicer = cut.slicer(rate)
     except ParameterError as exc:
         raise FastsliceError(f"{name}: {exc}") from None
     first, stop = segment(name, rate, source.frames, options.start_seconds, options.end_seconds)
     out_rate = options.sample_rate or rate
     out_channels = 1 if options.mono else source.channels
     convert = out_rate != rate or out_channels != source.channels
-    highpass = options.highpass_hz is not None
-    level = options.normalize_dbfs is not None or options.peak_ceiling is not None
+    highpass = None if options.highpass_hz is None else HighPassSpec(options.highpass_hz, options.highpass_order)
+    gain = None if options.normalize_dbfs is None and options.peak_ceiling is None else GainRule(
+        options.normalize_dbfs, options.normalize_mix, options.loudness_lufs, options.peak_ceiling)
     output: Literal["clips", "ranges", "dry"] = "dry" if options.dry_run else "ranges" if options.no_clips else "clips"
     writer, writer_threads = _writer(options, source, fmt, output)
-    rereads = output == "clips" and kind == "path" and source.uncompressed and not highpass
-    wav_copy = (rereads and not convert and not level and source.format == fmt == "WAV"
+    rereads = output == "clips" and kind == "path" and source.uncompressed and highpass is None
+    wav_copy = (rereads and not convert and gain is None and source.format == fmt == "WAV"
                 and source.subtype == sub and sub in COPIED_SUBTYPES)
-    cutter: CutterKind = ("cues" if has_cues else "auto" if options.threshold_rule is not None
-                          else "speech" if options.detector == "speech" else "threshold")
+    cutter: CutterKind = ("cues" if has_cues else "auto" if cut.threshold_rule is not None
+                          else "speech" if cut.detector == "speech" else "threshold")
     return Plan(
         name=name, kind=kind, slicer=slicer, first=first, stop=stop, format=fmt, subtype=sub, ext=ext,
         source_rate=rate, out_rate=out_rate, out_channels=out_channels, convert=convert,
         # libsndfile would write integer samples unscaled into float clips (8227.0 for 0.251)
         as_floats=source.dtype.kind == "i" and sub not in INTEGER_SUBTYPES,
-        cutter=cutter, by_threshold=not has_cues and options.detector == "rms", highpass=highpass, level=level,
-        output=output, writer=writer, writer_threads=writer_threads,
+        cutter=cutter, cut=cut, by_threshold=not has_cues and cut.detector == "rms", highpass=highpass, gain=gain,
+        mono=options.mono, names=None if options.no_clips else options.names, audio_stream=options.stream, overwrite=options.overwrite,
+        io=IOSizes(options.block_frames, options.hold_bytes), output=output, writer=writer, writer_threads=writer_threads,
         decode_threads=decode_threads(options, fmt) if kind == "path" else 0,
-        rereads=rereads, wav_copy=wav_copy, reads_alone=rereads and (not level or writer != "encoders"),
-        keeps_partial=kind == "stream", labs=options.project is not None and options.project.labs,
+        rereads=rereads, wav_copy=wav_copy, reads_alone=rereads and (gain is None or writer != "encoders"),
+        keeps_partial=kind == "pipe", labs=options.project is not None and options.project.labs,
     )
 
 
@@ -148,7 +179,7 @@ def _check_source(options: SliceOptions, source: Description, kind: Kind) -> Non
     """Refuse a source with no frames, or --no-clips where offsets into it would not be exact."""
     if source.frames == 0:
         raise FastsliceError(f"{source.name}: holds no audio frames")
-    is_path = kind != "stream"
+    is_path = kind != "pipe"
     if options.no_clips and not (is_path and source.exact_seek):
         how = "a stream cannot be pointed into" if not is_path else \
             f"its decoder ({source.decoder}: {source.subtype}) does not give sample-exact offsets"

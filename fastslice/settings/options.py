@@ -17,32 +17,28 @@ keyword and its command-line flag), and a task receives it as it is, never re-pa
 
 NumPy numbers are taken as the Python numbers they equal, so that they can be recorded.  The
 threshold may be ``"auto"`` or ``"auto-N"`` (``fastslice.cutting.threshold``): each input's own, chosen from
-its levels once it has been read (``threshold_rule``; ``slicer(rate, threshold=...)``).
+its levels once it has been read (``threshold_rule``; the plan's ``CutRule.slicer(rate, threshold=...)``).
 """
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import numbers
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import Any, Optional, Union
 
 from . import declarations
 from .declarations import ABOVE_FULL_SCALE, ALWAYS, ANY_SET, DETECTORS, FIRST_SET, NAME_RULES, Option, named
 from ..errors import ParameterError, refused
 from ..writing.formats import LOSSLESS_SUBTYPES, output_format
 from ..output.layouts import LAYOUTS, Layout
-from ..cutting.threshold import FALLBACK_DB, ThresholdRule
+from ..cutting.threshold import ThresholdRule
 from ..output.clipnames import ClipNames
 from ..reading.readers import DECODERS
 from ..cutting.slicer import PARAMS, check_params
 from ..system.storage import basename as storage_basename
 from ..system.storage import check_options as check_storage_options
-
-if TYPE_CHECKING:
-    from ..cutting.slicer import Slicer
 
 __all__ = ["SliceOptions", "declared", "declarations_of", "options_reference_markdown", "DEFAULT_PEAK_CEILING",
            "DETECTORS", "INTEGER_PCM", "OPTION"]
@@ -387,18 +383,6 @@ class SliceOptions:
         names: ClipNames = getattr(self, "_names")
         return names
 
-    def slicer(self, sample_rate: int, threshold: Optional[float] = None) -> Slicer:
-        """The ``Slicer`` for a file of ``sample_rate`` (one per rate and process: they are reused), at
-        ``threshold`` (dB) if given.  With a threshold rule (``auto``) and none given, the slicer is at
-        ``levels.FALLBACK_DB``: its RMS frames are the same whatever the threshold."""
-        if threshold is None and self.threshold_rule is not None:
-            threshold = FALLBACK_DB
-        return _slicer(sample_rate, self.params if threshold is None else self.params_at(threshold))
-
-    def params_at(self, threshold: float) -> Params:
-        """``params`` (pairs) with the threshold (dB) that a rule chose, as a marker records what cut the clips."""
-        return tuple(sorted({**dict(self.params), "threshold": float(threshold)}.items()))
-
     def identity(self) -> dict[str, Any]:
         """What decides the clips, as plain JSON values: a re-run whose identity (and source) matches
         a marker's may skip the input.  Computed from the declarations: every option that changes
@@ -447,9 +431,3 @@ def _checked_params(params: dict[str, Any]) -> dict[str, Any]:
         kept["threshold"] = rule.text
     return kept
 
-
-@functools.lru_cache(maxsize=64)
-def _slicer(sample_rate: int, params: Params) -> Slicer:
-    from ..cutting.slicer import Slicer
-
-    return Slicer(sample_rate, **dict(params))

@@ -48,7 +48,7 @@ from .scan import AUDIO_EXTENSIONS, STDIN, Job, Jobs, expand_inputs
 
 if TYPE_CHECKING:
     from ..run.files import FileResult
-    from ..output.manifest import Clip
+    from ..output.rows import Clip
 
 __all__ = ["BatchResult", "slice_files", "run_one", "expand_inputs", "Job", "Jobs", "STDIN", "EXECUTOR_IN_FLIGHT",
            "AUDIO_EXTENSIONS", "OnResult"]

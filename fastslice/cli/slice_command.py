@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from ..output.exports import Export
     from ..run.files import FileResult
     from ..batch.lock import Held
-    from ..output.manifest import Clip, RunRecords
+    from ..output.records import RunRecords
+    from ..output.rows import Clip
     from ..settings.options import SliceOptions
     from ..batch.scan import Job
 
@@ -130,7 +131,7 @@ class _Reporter:
         self.records: Optional[RunRecords] = None
 
     def inputs_found(self, n_files: int, problems: list[str]) -> None:
-        from ..output.manifest import RunRecords
+        from ..output.records import RunRecords
 
         for problem in problems:
             print(f"fastslice: error: {problem}", file=sys.stderr)

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 from .. import seams
 from ..system import storage
 from ..errors import FastsliceError, ParameterError
-from .lock import Wait, hold
+from .lock import Wait, lock_folder
 from ..settings.options import SliceOptions
 from ..output.outputs import sweep_work_folders
 from .pool import EXECUTOR_IN_FLIGHT, OnProgress, Outcome, Pool, on_executor
@@ -131,9 +131,9 @@ def slice_files(inputs: Iterable[Union[str, os.PathLike[str]]], out_dir: Union[s
     written, or with ``wait`` (True, or at most that many seconds) this run waits for it.
     """
     options = SliceOptions.coerce(options, settings)
-    with contextlib.nullcontext(None) if options.dry_run else hold(out_dir, wait) as held:
-        if held is not None and held.note is not None:
-            warnings.warn(held.note, stacklevel=3)
+    with contextlib.nullcontext(None) if options.dry_run else lock_folder(out_dir, wait) as folder_lock:
+        if folder_lock is not None and folder_lock.note is not None:
+            warnings.warn(folder_lock.note, stacklevel=3)
         return _slice(inputs, out_dir, options, executor, jobs, progress, on_inputs, on_result, on_progress,
                       keep_results, stdin_stem)
 

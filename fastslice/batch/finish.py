@@ -24,7 +24,7 @@ from ..output.labels import write_labels
 from ..output.manifests import manifest_kind, write_manifest
 from ..system import storage
 from ..errors import ParameterError
-from .lock import Wait, hold
+from .lock import Wait, lock_folder
 
 if TYPE_CHECKING:
     from .batch import BatchResult
@@ -120,7 +120,7 @@ def finish_batch(result: ClipSource, out_dir: PathLike, *, manifest: Optional[Pa
     checked = check_finish(out_dir, options, manifest_path=manifest, zip_path=zip, exports=exports,
                            val=val or None, language=language)
     clips_of = clips if clips is not None else _clips_of(result)
-    with hold(out_dir, wait):
+    with lock_folder(out_dir, wait):
         return _write(result, clips_of, out_dir, checked, manifest, zip, val, language, review, options)
 
 

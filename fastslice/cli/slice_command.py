@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from ..batch.batch import BatchResult
     from ..output.exports import Export
     from ..run.files import FileResult
-    from ..batch.lock import Held
+    from ..batch.lock import FolderLock
     from ..output.records import RunRecords
     from ..output.rows import Clip
     from ..settings.options import SliceOptions
@@ -182,13 +182,13 @@ def run_slice(args: argparse.Namespace) -> int:
 
         print(f"fastslice: {command_line_message(exc) if isinstance(exc, ParameterError) else exc}", file=sys.stderr)
         return 2
-    from ..batch.lock import FolderBusy, hold
+    from ..batch.lock import FolderBusy, lock_folder
 
     if args.dry_run:
         return _run(args, options, exports)
     try:
-        with hold(args.out, getattr(args, "wait", 0.0), hint="--wait", on_wait=_say_waiting) as held:
-            for note in ([held.note] if held.note else []) + _taken_over(held):
+        with lock_folder(args.out, getattr(args, "wait", 0.0), hint="--wait", on_wait=_say_waiting) as folder_lock:
+            for note in ([folder_lock.note] if folder_lock.note else []) + _taken_over(folder_lock):
                 print(f"fastslice: {note}", file=sys.stderr)
             return _run(args, options, exports)
     except FolderBusy as exc:
@@ -200,10 +200,10 @@ def _say_waiting(message: str) -> None:
     print(f"fastslice: {message}", file=sys.stderr, flush=True)
 
 
-def _taken_over(held: Held) -> list[str]:
-    if held.taken_over is None:
+def _taken_over(folder_lock: FolderLock) -> list[str]:
+    if folder_lock.taken_over is None:
         return []
-    return [f"{held.folder}: taken over from a run that ended without finishing ({held.taken_over.describe()}); "
+    return [f"{folder_lock.folder}: taken over from a run that ended without finishing ({folder_lock.taken_over.describe()}); "
             "what it left half written is swept"]
 
 

@@ -1,6 +1,7 @@
 """``fastslice slice``: check the command line's options once, slice, finish the batch, report.
 
-The work is ``batch.slice_files`` and ``finish.finish_batch``; this module holds what only a
+The work is ``batch.run_batch`` (``slice_files``' run, told to this module's reporter, a
+``BatchCallbacks``) and ``finish.finish_batch``; this module holds what only a
 terminal needs: the progress line, the per-file notes, the summary, Dask's executor, and the exit
 status (0; 1 if an input failed; 2 for a bad command line; 75 when another run is writing into
 OUT_DIR; 130 when interrupted).  The output folder's lock (``fastslice.batch.lock``) is held across the
@@ -20,6 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Optional, TextIO
 
+from ..batch.callbacks import BatchCallbacks
 from ..settings.declarations import settings_of, slicer_params_of
 from ..errors import FastsliceError
 
@@ -122,24 +124,30 @@ def check_command(args: argparse.Namespace, options: SliceOptions) -> list[Expor
     return exports
 
 
-class _Reporter:
-    """What ``slice`` does as each file finishes: notes, -v's line, the clips kept for the end, labels."""
+class _Reporter(BatchCallbacks):
+    """What ``slice`` does as the batch goes (its ``BatchCallbacks``): the progress line, and as each file
+    finishes its notes, -v's line, the clips kept for the end, labels."""
 
     def __init__(self, args: argparse.Namespace, options: SliceOptions, keep_clips: bool) -> None:
         self.args, self.options, self.keep_clips = args, options, keep_clips
         self.progress = Progress(0, sys.stderr, enabled=not args.quiet and not args.dry_run and sys.stderr.isatty())
         self.records: Optional[RunRecords] = None
 
-    def inputs_found(self, n_files: int, problems: list[str]) -> None:
+    @property
+    def follows_progress(self) -> bool:
+        """Yes: the progress line shows how far a long file has got."""
+        return True
+
+    def inputs_expanded(self, n_inputs: int, problems: list[str]) -> None:
         from ..output.records import RunRecords
 
         for problem in problems:
             print(f"fastslice: error: {problem}", file=sys.stderr)
-        self.progress.total = n_files
+        self.progress.total = n_inputs
         if self.keep_clips:
-            self.records = RunRecords(n_files)
+            self.records = RunRecords(n_inputs)
 
-    def finished(self, index: int, job: Job, result: Optional[FileResult], error: Optional[str]) -> None:
+    def input_done(self, index: int, job: Job, result: Optional[FileResult], error: Optional[str]) -> None:
         progress = self.progress
         notes = [f"error: {error}"] if error is not None or result is None else [f"warning: {w}" for w in result.warnings]
         if notes and progress.enabled and (progress.done or progress.width):
@@ -157,7 +165,7 @@ class _Reporter:
                 write_input_labels(job, result, self.options)
         progress.update(0.0 if result is None else result.audio_seconds, index)
 
-    def within(self, index: int, job: Job, seconds: float, total: Optional[float]) -> None:
+    def input_progress(self, index: int, job: Job, seconds: float, total: Optional[float]) -> None:
         self.progress.within(index, job.stem if job.source == "-" else job.source, seconds, total)
 
     def clips(self) -> Iterable[Clip]:
@@ -209,7 +217,7 @@ def _taken_over(folder_lock: FolderLock) -> list[str]:
 
 def _run(args: argparse.Namespace, options: SliceOptions, exports: list[Export]) -> int:
     """Slice and finish (the output folder's lock held, unless a dry run); the exit status."""
-    from ..batch.batch import slice_files
+    from ..batch.batch import BatchRequest, run_batch
 
     # numba's import leaves some hundred thousand objects that every full collection of Python's
     # garbage collector would walk again, while the blocks of a long file go by: set them aside
@@ -219,9 +227,9 @@ def _run(args: argparse.Namespace, options: SliceOptions, exports: list[Export])
     started = time.perf_counter()
     try:
         with DaskExecutor(args.dask, args.jobs) as executor:
-            batch = slice_files(args.inputs, args.out, options, executor=executor, jobs=args.jobs,
-                                on_result=reporter.finished, on_inputs=reporter.inputs_found,
-                                on_progress=reporter.within, keep_results=False, stdin_stem=args.stem)
+            request = BatchRequest(tuple(args.inputs), args.out, options, jobs=args.jobs, executor=executor,
+                                   keep_results=False, stdin_stem=args.stem)
+            batch = run_batch(request, reporter)
         reporter.progress.close()
         if args.dry_run:
             print_clip_table(reporter.clips())

@@ -1,7 +1,8 @@
 """Batches: a library sliced, from its inputs to its finished set.
 
 * ``scan``: the inputs expanded into jobs, one scan per run; ``pool``: worker processes or any
-  executor; ``lock``: one run per output folder; ``batch``: ``slice_files``; ``finish``: the
+  executor; ``lock``: one run per output folder (``lock_folder``); ``batch``: ``slice_files``
+  (``BatchRequest``, ``run_batch``); ``callbacks``: what a run tells as it goes; ``finish``: the
   manifest, zip, exports and review page once every input is sliced; ``warmup``: the kernels
   compiled before a run.
 

@@ -20,7 +20,9 @@ Where the tasks run:
 
 Results come back as each file finishes, to ``on_result``; with ``keep_results`` (the
 default for the Python API) they are also gathered into the ``BatchResult``; the command line
-keeps none, so that its memory does not grow with the library.  What follows a batch (its
+keeps none, so that its memory does not grow with the library.  Inside, a run is two values:
+``BatchRequest`` (what ``slice_files`` is asked) and ``BatchCallbacks`` (what it tells as it goes,
+``fastslice.batch.callbacks``: ``slice_files``' keyword callbacks make one), given to ``run_batch``.  What follows a batch (its
 manifest, zip, exports and review page) is ``fastslice.batch.finish.finish_batch``.
 
 The inputs are expanded by ``fastslice.batch.scan`` (``expand_inputs``, ``Jobs``, ``Job``: importable

@@ -119,15 +119,30 @@ def finish_batch(result: ClipSource, out_dir: PathLike, *, manifest: Optional[Pa
     """
     checked = check_finish(out_dir, options, manifest_path=manifest, zip_path=zip, exports=exports,
                            val=val or None, language=language)
+    request = FinishRequest(out_dir, checked, manifest, zip, val, language, review, options)
     clips_of = clips if clips is not None else _clips_of(result)
     with lock_folder(out_dir, wait):
-        return _write(result, clips_of, out_dir, checked, manifest, zip, val, language, review, options)
+        return _write(request, result, clips_of)
 
 
-def _write(result: ClipSource, clips_of: Callable[[], Iterable[Clip]], out_dir: PathLike, checked: list[Export],
-           manifest: Optional[PathLike], zip: Optional[PathLike], val: int, language: Optional[str], review: bool,
-           options: Optional[SliceOptions]) -> Finished:
+@dataclasses.dataclass(frozen=True)
+class FinishRequest:
+    """What ``finish_batch`` is asked to write, checked (``check_finish``): ``_write``'s one value."""
+
+    out_dir: PathLike
+    exports: list[Export]  # checked, a layout's lists added
+    manifest: Optional[PathLike]
+    zip: Optional[PathLike]
+    val: int  # clips per speaker set aside for validation (0: none)
+    language: Optional[str]
+    review: bool
+    options: Optional[SliceOptions]
+
+
+def _write(request: FinishRequest, result: ClipSource, clips_of: Callable[[], Iterable[Clip]]) -> Finished:
     """What ``finish_batch`` writes, in its order, with the output folder's lock held."""
+    out_dir, checked, manifest, zip = request.out_dir, request.exports, request.manifest, request.zip
+    options, val, language = request.options, request.val, request.language
     storage_options = None if options is None else options.storage_options
     done = Finished(exports=checked)
     if zip is not None:
@@ -142,7 +157,7 @@ def _write(result: ClipSource, clips_of: Callable[[], Iterable[Clip]], out_dir: 
     if manifest is not None:  # last: a reader that trusts the manifest never sees a partial set
         write_manifest(os.fspath(manifest), clips_of(), storage_options)
         done.manifest = os.fspath(manifest)
-    if review and _has_clips(result, clips_of):
+    if request.review and _has_clips(result, clips_of):
         from ..pages.review import review as write_review
 
         page, count = write_review(os.fspath(out_dir))

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .batch.batch import slice_files
     from .run.files import FileResult, slice_file
     from .batch.finish import Finished, finish_batch
-    from .output.manifest import Clip
+    from .output.rows import Clip
     from .settings.options import SliceOptions
     from .pages.review import review_page as review
     from .cutting.slicer import Slicer
@@ -36,7 +36,7 @@ _LAZY = {
     "RangeStream": "cutting.ranges",
     "iter_clip_ranges": "cutting.ranges",
     "slice_file": "run.files",
-    "Clip": "output.manifest",
+    "Clip": "output.rows",
     "SliceOptions": "settings.options",
     "FileResult": "run.files",
     "slice_files": "batch.batch",

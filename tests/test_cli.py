@@ -294,7 +294,7 @@ def test_j2_starts_the_longest_files_first(tmp_path):
     log = tmp_path / "started.txt"
     # The noting run function in a module of its own: a spawned worker imports it by name.
     (tmp_path / "started.py").write_text(
-        "from fastslice import batch\n"
+        "from fastslice.batch import batch\n"
         "slice_one = batch.run_one\n"
         "def run(job, options, **kwargs):\n"
         f"    with open({str(log)!r}, 'a') as f:\n"
@@ -303,7 +303,7 @@ def test_j2_starts_the_longest_files_first(tmp_path):
     )
     code = (
         "import started\n"
-        "from fastslice import batch\n"
+        "from fastslice.batch import batch\n"
         "batch.run_one = started.run\n"
         f"done = batch.slice_files([{str(folder)!r}], {str(tmp_path / 'out')!r}, {{'min_length': 2000}}, jobs=2)\n"
         "assert not done.errors, done.errors\n"

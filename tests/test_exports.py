@@ -396,12 +396,12 @@ def test_speakers_go_into_names_and_the_manifest(speakers, tmp_path):
 
 def test_kaldi_files_sorted_in_bounded_runs_are_the_same(speakers, tmp_path, monkeypatch):
     from fastslice.output import exports
-    from fastslice.output import manifest
+    from fastslice.output.markers import iter_markers
 
     root, _ = speakers
     out = tmp_path / "set"
     slice_(root, out, "--speaker-from-folder", "--no-clips")
-    clips = lambda: (c for _, _, listed in manifest.iter_markers(out) for c in listed)  # noqa: E731
+    clips = lambda: (c for _, _, listed in iter_markers(out) for c in listed)  # noqa: E731
     exports.write_kaldi(str(tmp_path / "whole"), clips(), str(out))
     monkeypatch.setattr(exports, "_SORT_RUN", 2)  # every two lines spilled to a file, then merged
     exports.write_kaldi(str(tmp_path / "runs"), clips(), str(out))

@@ -11,7 +11,7 @@ import signals
 from fastslice import ParameterError, cli
 from fastslice.batch import slice_files
 from fastslice.batch.finish import Finished, check_finish, finish_batch
-from fastslice.output.manifest import read_manifest
+from fastslice.output.manifests import read_manifest
 
 SR = 16000
 # The command line's flags below give exactly these parameters: a re-run from Python recognises its markers.

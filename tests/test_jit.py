@@ -132,7 +132,7 @@ def test_workers_of_j2_compile_nothing_the_parent_compiled(tmp_path):
     # Each worker reports what it compiled: the parent compiled it all before they started.
     code = (
         "import concurrent.futures, os\n"
-        "from fastslice import batch\n"
+        "from fastslice.batch import batch\n"
         "slice_one = batch.run_one\n"
         "def run(job, options, **kwargs):\n"
         "    before = len(compiled)\n"

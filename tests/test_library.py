@@ -25,7 +25,7 @@ from test_cli import OPTIONS, PARAMS, SR, expected_clips, fastslice, write_recor
 import signals
 from fastslice import Slicer
 from fastslice.run import files
-from fastslice.writing.writers import writers
+from fastslice.writing import writers
 from fastslice.batch import slice_files
 from fastslice.run.files import slice_file
 

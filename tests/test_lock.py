@@ -245,13 +245,13 @@ def test_the_lock_is_reentrant_in_a_thread_and_keeps_other_threads_out(tmp_path,
 
     def other_thread():
         try:
-            with lock.hold(out):
+            with lock.lock_folder(out):
                 pass
         except lock.FolderBusy as exc:
             refused.append(str(exc))
 
-    with lock.hold(out) as held:
-        assert held.locked and (out / lock.LOCK_NAME).is_file()
+    with lock.lock_folder(out) as folder_lock:
+        assert folder_lock.locked and (out / lock.LOCK_NAME).is_file()
         batch = slice_files([folder / "f0.wav"], out, {"threshold": -35, "min_length": 2000, "hop_size": 10,
                                                         "max_sil_kept": 500})
         done = finish_batch(batch, out, manifest=out / "clips.csv")
@@ -262,17 +262,17 @@ def test_the_lock_is_reentrant_in_a_thread_and_keeps_other_threads_out(tmp_path,
         assert (out / lock.LOCK_NAME).is_file()  # still held: the inner holds let go of nothing
     assert len(refused) == 1 and f"process {os.getpid()}" in refused[0]
     assert not (out / lock.LOCK_NAME).exists()
-    with lock.hold(out, wait=True) as again:  # free again
+    with lock.lock_folder(out, wait=True) as again:  # free again
         assert again.locked and again.taken_over is None
 
 
 def test_a_url_output_and_a_dry_run_take_no_lock(tmp_path, library):
     folder, _ = library
-    with lock.hold("s3://bucket/clips") as held:
-        assert not held.locked
+    with lock.lock_folder("s3://bucket/clips") as folder_lock:
+        assert not folder_lock.locked
     out = tmp_path / "out"
     dry = []
-    with lock.hold(out):  # another thread is another run: a dry run of it is not refused, a run is
+    with lock.lock_folder(out):  # another thread is another run: a dry run of it is not refused, a run is
         for options in ({"dry_run": True}, {}):
             thread = threading.Thread(target=lambda: dry.append(_try_slice(folder, out, options)))
             thread.start()

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from fastslice.output import manifest
+from fastslice.system.atomic import atomic_path
 from fastslice.system import processes
 from fastslice.system.processes import WindowsAnswer, alive
 
@@ -88,7 +88,7 @@ def test_a_manifests_stale_temporaries_go_and_a_running_writers_stay(tmp_path):
         dead, live = _ended_child(), child.pid
         (tmp_path / f".m.csv.{dead}.part").write_text("half")
         (tmp_path / f".m.csv.{live}.part").write_text("half")
-        with manifest.atomic_path(tmp_path / "m.csv") as part:
+        with atomic_path(tmp_path / "m.csv") as part:
             part.write_text("whole")
         assert sorted(p.name for p in tmp_path.iterdir()) == [f".m.csv.{live}.part", "m.csv"]
     finally:

@@ -467,7 +467,7 @@ def test_a_manifest_and_a_source_that_is_gone(tmp_path, browser):
 
 @pytest.mark.parametrize("kind", ["csv", "jsonl"])
 def test_prune_then_restore_gives_back_the_manifest_byte_for_byte_and_no_empty_folder(tmp_path, kind):
-    from fastslice.output import manifest as manifests
+    from fastslice.output import manifests
 
     folder = tmp_path / "in"
     (folder / "show").mkdir(parents=True)

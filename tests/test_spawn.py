@@ -58,7 +58,8 @@ multiprocessing.set_start_method("spawn", force=True)
 PROBE = '''
 import json, os
 from numba.core import event
-from fastslice import _kernels, batch
+from fastslice import _kernels
+from fastslice.batch import batch
 
 ORIGINAL = batch.run_one
 IN_PARENT = False
@@ -93,7 +94,7 @@ def run(job, options, **kwargs):
 MAIN = '''
 import json, os, sys
 import probe
-from fastslice import batch
+from fastslice.batch import batch
 
 if __name__ == "__main__":
     probe.IN_PARENT = True
@@ -334,7 +335,7 @@ def test_ctrl_c_stops_the_workers_and_leaves_no_temporaries(library, tmp_path, s
 @pytest.mark.parametrize("missing", [("copy_file_range",), ("copy_file_range", "pread")],
                          ids=["no copy_file_range", "neither (Windows)"])
 def test_wav_clips_copied_without_the_kernel_copy_are_the_same_bytes(library, tmp_path, monkeypatch, missing):
-    from fastslice.writing.writers import wavcopy
+    from fastslice.writing import wavcopy
     from fastslice.run.files import slice_file
 
     source = library / "take4.wav"

@@ -20,7 +20,9 @@ Where the tasks run:
 
 Results come back as each file finishes, to ``on_result``; with ``keep_results`` (the
 default for the Python API) they are also gathered into the ``BatchResult``; the command line
-keeps none, so that its memory does not grow with the library.  What follows a batch (its
+keeps none, so that its memory does not grow with the library.  Inside, a run is two values:
+``BatchRequest`` (what ``slice_files`` is asked) and ``BatchCallbacks`` (what it tells as it goes,
+``fastslice.batch.callbacks``: ``slice_files``' keyword callbacks make one), given to ``run_batch``.  What follows a batch (its
 manifest, zip, exports and review page) is ``fastslice.batch.finish.finish_batch``.
 
 The inputs are expanded by ``fastslice.batch.scan`` (``expand_inputs``, ``Jobs``, ``Job``: importable
@@ -34,27 +36,25 @@ import dataclasses
 import os
 import sys
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from .. import seams
 from ..system import storage
 from ..errors import FastsliceError, ParameterError
-from .lock import Wait, hold
+from .lock import Wait, lock_folder
 from ..settings.options import SliceOptions
 from ..output.outputs import sweep_work_folders
-from .pool import EXECUTOR_IN_FLIGHT, OnProgress, Outcome, Pool, on_executor
+from .callbacks import BatchCallbacks, KeywordCallbacks, OnInputs, OnOutcome, OnProgress, OnResult
+from .pool import EXECUTOR_IN_FLIGHT, InputDone, Outcome, Pool, on_executor
 from .scan import AUDIO_EXTENSIONS, STDIN, Job, Jobs, expand_inputs
 
 if TYPE_CHECKING:
     from ..run.files import FileResult
-    from ..output.manifest import Clip
+    from ..output.rows import Clip
 
-__all__ = ["BatchResult", "slice_files", "run_one", "expand_inputs", "Job", "Jobs", "STDIN", "EXECUTOR_IN_FLIGHT",
-           "AUDIO_EXTENSIONS", "OnResult"]
-
-#: ``on_result(index, job, result, error)``: an input is finished (``result`` None where it failed).
-OnResult = Callable[[int, Job, Optional["FileResult"], Optional[str]], None]
+__all__ = ["BatchResult", "BatchRequest", "BatchCallbacks", "slice_files", "run_batch", "run_one", "expand_inputs", "Job",
+           "Jobs", "STDIN", "EXECUTOR_IN_FLIGHT", "AUDIO_EXTENSIONS", "OnResult"]
 
 
 @dataclasses.dataclass
@@ -109,10 +109,10 @@ class BatchResult:
 def slice_files(inputs: Iterable[Union[str, os.PathLike[str]]], out_dir: Union[str, os.PathLike[str]],
                 options: Union[SliceOptions, Mapping[str, Any], None] = None, *,
                 executor: Optional[concurrent.futures.Executor] = None, jobs: int = 1,
-                progress: Optional[Callable[[Optional[FileResult], Optional[str]], None]] = None,
-                on_inputs: Optional[Callable[[int, list[str]], None]] = None, on_result: Optional[OnResult] = None,
-                on_progress: Optional[OnProgress] = None, keep_results: bool = True,
-                stdin_stem: Optional[str] = None, wait: Wait = False, **settings: Any) -> BatchResult:
+                progress: Optional[OnOutcome] = None, on_inputs: Optional[OnInputs] = None,
+                on_result: Optional[OnResult] = None, on_progress: Optional[OnProgress] = None,
+                keep_results: bool = True, stdin_stem: Optional[str] = None, wait: Wait = False,
+                **settings: Any) -> BatchResult:
     """Slice files, folders and glob patterns into ``out_dir``; returns a ``BatchResult``.
 
     ``options`` is a ``SliceOptions``, or ``Slicer``'s keyword arguments as a dict with
@@ -130,77 +130,89 @@ def slice_files(inputs: Iterable[Union[str, os.PathLike[str]]], out_dir: Union[s
     a dry run, nor a URL).  If another run holds it, ``FolderBusy`` is raised before anything is
     written, or with ``wait`` (True, or at most that many seconds) this run waits for it.
     """
-    options = SliceOptions.coerce(options, settings)
-    with contextlib.nullcontext(None) if options.dry_run else hold(out_dir, wait) as held:
-        if held is not None and held.note is not None:
-            warnings.warn(held.note, stacklevel=3)
-        return _slice(inputs, out_dir, options, executor, jobs, progress, on_inputs, on_result, on_progress,
-                      keep_results, stdin_stem)
+    request = BatchRequest(tuple(inputs), out_dir, SliceOptions.coerce(options, settings), jobs=jobs,
+                           executor=executor, keep_results=keep_results, stdin_stem=stdin_stem, wait=wait)
+    return run_batch(request, KeywordCallbacks(on_inputs, on_result, progress, on_progress))
 
 
-def _slice(inputs: Iterable[Union[str, os.PathLike[str]]], out_dir: Union[str, os.PathLike[str]],
-           options: SliceOptions, executor: Optional[concurrent.futures.Executor], jobs: int,
-           progress: Optional[Callable[[Optional[FileResult], Optional[str]], None]],
-           on_inputs: Optional[Callable[[int, list[str]], None]], on_result: Optional[OnResult],
-           on_progress: Optional[OnProgress], keep_results: bool, stdin_stem: Optional[str]) -> BatchResult:
-    """``slice_files``' run, with its output folder's lock held."""
-    table, problems = expand_inputs(inputs, out_dir, options, stdin_stem=stdin_stem or "stdin")
-    if table.has_stdin and (executor is not None or len(table) > 1):
+@dataclasses.dataclass(frozen=True)
+class BatchRequest:
+    """What a batch run is asked: ``slice_files``' arguments, its callbacks apart (``run_batch``)."""
+
+    inputs: tuple[Union[str, os.PathLike[str]], ...]  # files, folders, glob patterns, URLs, "-"
+    out_dir: Union[str, os.PathLike[str]]
+    options: SliceOptions
+    jobs: int = 1  # processes of fastslice's pool (1: this process)
+    executor: Optional[concurrent.futures.Executor] = None  # runs one file per task instead
+    keep_results: bool = True  # every FileResult kept in the BatchResult
+    stdin_stem: Optional[str] = None  # the stem of standard input's clips (None: "stdin")
+    wait: Wait = False  # for another run that holds the output folder's lock
+
+    def in_process(self, n_inputs: int) -> bool:
+        """Whether the inputs are sliced in this process (no executor, and one process or one input)."""
+        return self.executor is None and (self.jobs == 1 or n_inputs <= 1)
+
+
+def run_batch(request: BatchRequest, callbacks: BatchCallbacks = BatchCallbacks()) -> BatchResult:
+    """``slice_files`` of a ``BatchRequest``, telling ``callbacks`` as it goes: the output folder's lock
+    taken (again, for a caller that holds it: the command line), then the inputs expanded and sliced."""
+    options = request.options
+    with contextlib.nullcontext(None) if options.dry_run else lock_folder(request.out_dir, request.wait) as folder_lock:
+        if folder_lock is not None and folder_lock.note is not None:
+            warnings.warn(folder_lock.note, stacklevel=4)  # slice_files' caller's caller, as ever
+        return _slice(request, callbacks)
+
+
+def _slice(request: BatchRequest, callbacks: BatchCallbacks) -> BatchResult:
+    """``run_batch``'s run, with its output folder's lock held."""
+    options, out_dir = request.options, request.out_dir
+    table, problems = expand_inputs(request.inputs, out_dir, options, stdin_stem=request.stdin_stem or "stdin")
+    if table.has_stdin and (request.executor is not None or len(table) > 1):
         raise ParameterError("'-' (standard input) must be the only input, sliced in this process (no --dask)")
-    if on_inputs is not None:
-        on_inputs(len(table), problems)
+    callbacks.inputs_expanded(len(table), problems)
     batch = BatchResult([], [], list(problems), n_inputs=len(table), n_not_files=table.not_files.count,
                         not_files=list(table.not_files.first))
-    if keep_results:
+    if request.keep_results:
         batch.jobs = [table[i] for i in range(len(table))]
         batch.results = [None] * len(table)
-
-    def record(index: int, job: Job, result: Optional[FileResult], error: Optional[str]) -> None:
-        batch.record(index, result, error, keep_results)
-        if on_result is not None:
-            on_result(index, job, result, error)
-        if progress is not None:
-            progress(result, error)
-
-    in_process = executor is None and (jobs == 1 or len(table) <= 1)
-    if not in_process and options.threads is None:
+    if not request.in_process(len(table)) and options.threads is None:
         options = options.replace(threads=1)
     order = table.largest_first()
     if storage.is_url(str(out_dir)) and not (options.overwrite or options.dry_run or table.has_stdin):
         table.listing = storage.Listing.of(str(out_dir).rstrip("/"), options.storage_options)  # once per run
     try:
-        _run(table, order, options, in_process, executor, jobs, on_progress, record)
+        for index, job, result, error in _outcomes(request, options, table, order, callbacks):
+            batch.record(index, result, error, request.keep_results)
+            callbacks.input_done(index, job, result, error)
     finally:
         if not options.dry_run:  # the work folders, with what workers that died (or earlier runs) left
             sweep_work_folders([f for f in table.records_folders() if not storage.is_url(f)], table.stems_in)
     return batch
 
 
-def _run(table: Jobs, order: list[int], options: SliceOptions, in_process: bool,
-         executor: Optional[concurrent.futures.Executor], jobs: int, on_progress: Optional[OnProgress],
-         record: OnResult) -> None:
-    """Slice the inputs in ``order``: here, on fastslice's pool, or on ``executor``; ``record`` each."""
-    if in_process:
+def _outcomes(request: BatchRequest, options: SliceOptions, table: Jobs, order: list[int],
+              callbacks: BatchCallbacks) -> Iterator[InputDone]:
+    """Slice the inputs in ``order`` (with ``options``: the request's, threads set for a pool): here, on
+    fastslice's pool, or on the request's executor; yield each as it finishes."""
+    if request.in_process(len(table)):
         for index in order:
             job = table[index]
-            watch = None if on_progress is None else _watch(on_progress, index, job)
-            record(index, job, *run_one(job, options, on_progress=watch, listed=table.listed(index, options)))
-    elif executor is None:
+            watch = _watch(callbacks, index, job) if callbacks.follows_progress else None
+            yield (index, job, *run_one(job, options, on_progress=watch, listed=table.listed(index, options)))
+    elif request.executor is None:
         from .warmup import warm_command_line
 
         # Compile (or load) the kernels here, once, before the workers start: a forked worker inherits
         # them, a spawned one loads them from numba's cache.
         warm_command_line()
-        for index, job, result, error in Pool(jobs, options, run_one, on_progress).run(table, order):
-            record(index, job, result, error)
+        yield from Pool(request.jobs, options, run_one, callbacks).run(table, order)
     else:
-        for index, job, result, error in on_executor(executor, table, order, options, run_one):
-            record(index, job, result, error)
+        yield from on_executor(request.executor, table, order, options, run_one)
 
 
-def _watch(on_progress: OnProgress, index: int, job: Job) -> Callable[[float, Optional[float]], None]:
+def _watch(callbacks: BatchCallbacks, index: int, job: Job) -> Callable[[float, Optional[float]], None]:
     def watch(seconds: float, total: Optional[float]) -> None:
-        on_progress(index, job, seconds, total)
+        callbacks.input_progress(index, job, seconds, total)
 
     return watch
 

@@ -19,16 +19,18 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Union
 
-from ..output import manifest as manifests
+from ..output.archive import write_zip
+from ..output.labels import write_labels
+from ..output.manifests import manifest_kind, write_manifest
 from ..system import storage
 from ..errors import ParameterError
-from .lock import Wait, hold
+from .lock import Wait, lock_folder
 
 if TYPE_CHECKING:
     from .batch import BatchResult
     from ..output.exports import Export
     from ..run.files import FileResult
-    from ..output.manifest import Clip
+    from ..output.rows import Clip
     from ..settings.options import SliceOptions
     from .scan import Job
 
@@ -78,7 +80,7 @@ def check_finish(out_dir: PathLike, options: Optional[SliceOptions] = None, *, m
         raise ParameterError(f"zip={os.fspath(zip_path)!r} (--zip): the name must end in .zip")
     if manifest_path is not None:
         try:
-            manifests.manifest_kind(manifest_path)
+            manifest_kind(manifest_path)
         except ValueError as exc:
             raise ParameterError(str(exc)) from None
     return batch_exports(exports, out_dir, options, val=val, language=language)
@@ -106,7 +108,7 @@ def finish_batch(result: ClipSource, out_dir: PathLike, *, manifest: Optional[Pa
 
     ``result`` is ``slice_files``' ``BatchResult`` (kept with its results), or a function that
     gives the set's clips anew each time (``clips`` overrides where the clips come from, e.g. the
-    command line's ``manifest.RunRecords.clips``).  ``manifest``: a ``.csv`` or ``.jsonl`` path;
+    command line's ``RunRecords.clips``, ``fastslice.output.records``).  ``manifest``: a ``.csv`` or ``.jsonl`` path;
     ``zip``: a ``.zip`` path (the clips' paths relative to ``out_dir``; local clips only);
     ``exports``: ``"FORMAT[:PATH]"`` specs or ``Export`` values (with ``val`` clips per speaker
     set aside for validation and ``language`` for GPT-SoVITS; a layout's lists are added from
@@ -117,20 +119,35 @@ def finish_batch(result: ClipSource, out_dir: PathLike, *, manifest: Optional[Pa
     """
     checked = check_finish(out_dir, options, manifest_path=manifest, zip_path=zip, exports=exports,
                            val=val or None, language=language)
+    request = FinishRequest(out_dir, checked, manifest, zip, val, language, review, options)
     clips_of = clips if clips is not None else _clips_of(result)
-    with hold(out_dir, wait):
-        return _write(result, clips_of, out_dir, checked, manifest, zip, val, language, review, options)
+    with lock_folder(out_dir, wait):
+        return _write(request, result, clips_of)
 
 
-def _write(result: ClipSource, clips_of: Callable[[], Iterable[Clip]], out_dir: PathLike, checked: list[Export],
-           manifest: Optional[PathLike], zip: Optional[PathLike], val: int, language: Optional[str], review: bool,
-           options: Optional[SliceOptions]) -> Finished:
+@dataclasses.dataclass(frozen=True)
+class FinishRequest:
+    """What ``finish_batch`` is asked to write, checked (``check_finish``): ``_write``'s one value."""
+
+    out_dir: PathLike
+    exports: list[Export]  # checked, a layout's lists added
+    manifest: Optional[PathLike]
+    zip: Optional[PathLike]
+    val: int  # clips per speaker set aside for validation (0: none)
+    language: Optional[str]
+    review: bool
+    options: Optional[SliceOptions]
+
+
+def _write(request: FinishRequest, result: ClipSource, clips_of: Callable[[], Iterable[Clip]]) -> Finished:
     """What ``finish_batch`` writes, in its order, with the output folder's lock held."""
+    out_dir, checked, manifest, zip = request.out_dir, request.exports, request.manifest, request.zip
+    options, val, language = request.options, request.val, request.language
     storage_options = None if options is None else options.storage_options
     done = Finished(exports=checked)
     if zip is not None:
         local = [c for c in clips_of() if c.has_file and not storage.is_url(c.clip)]
-        manifests.write_zip(os.fspath(zip), os.fspath(out_dir), local, storage_options)
+        write_zip(os.fspath(zip), os.fspath(out_dir), local, storage_options)
         done.zip = os.fspath(zip)
     if checked:
         from ..output.exports import write_all
@@ -138,9 +155,9 @@ def _write(result: ClipSource, clips_of: Callable[[], Iterable[Clip]], out_dir: 
         write_all(checked, clips_of, os.fspath(out_dir), val=val or 0, language=language,
                   storage_options=storage_options)
     if manifest is not None:  # last: a reader that trusts the manifest never sees a partial set
-        manifests.write_manifest(os.fspath(manifest), clips_of(), storage_options)
+        write_manifest(os.fspath(manifest), clips_of(), storage_options)
         done.manifest = os.fspath(manifest)
-    if review and _has_clips(result, clips_of):
+    if request.review and _has_clips(result, clips_of):
         from ..pages.review import review as write_review
 
         page, count = write_review(os.fspath(out_dir))
@@ -160,5 +177,5 @@ def write_input_labels(job: Job, result: FileResult, options: SliceOptions) -> O
     labels: str = storage.join(job.folder, f"{job.stem}_labels.txt")
     if result.skipped and (storage.is_url(labels) or os.path.exists(labels)):
         return None
-    manifests.write_labels(labels, result.clips, options.storage_options)
+    write_labels(labels, result.clips, options.storage_options)
     return labels

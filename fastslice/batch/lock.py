@@ -22,7 +22,7 @@ command line, which holds it across both.
 * **Who holds it**: the file also holds the holder's process id, host, start time and command
   (from its second byte on, which Windows' lock of the first byte leaves readable), for the
   message of a run that finds the folder taken.  The holder removes the file when it lets go;
-  one left behind is a dead run's, and the run that takes it over says so (``Held.taken_over``).
+  one left behind is a dead run's, and the run that takes it over says so (``FolderLock.taken_over``).
 * **A second run** refuses at once (``FolderBusy``, a ``FastsliceError``: the folder, the holder,
   and the fix), or with ``wait`` waits for the folder (``True``: as long as it takes; a number:
   at most that many seconds).  The seam "lock-waiting" is reached when a run starts to wait,
@@ -32,7 +32,7 @@ command line, which holds it across both.
 * **Not locked**: a URL output (``s3://...``: an object store has no lock a run could hold and
   lose when it dies; two runs into one bucket folder are the user's to avoid), a dry run (it
   writes nothing), and a file system without file locks (some network shares), where the run
-  goes on with a note (``Held.note``).
+  goes on with a note (``FolderLock.note``).
 """
 from __future__ import annotations
 
@@ -53,9 +53,10 @@ from typing import Optional, Union
 
 from .. import seams
 from ..errors import FastsliceError
+from ..system import storage
 from ..system.processes import alive
 
-__all__ = ["LOCK_NAME", "Holder", "Held", "FolderBusy", "Wait", "hold", "lock_path"]
+__all__ = ["LOCK_NAME", "Holder", "FolderLock", "FolderBusy", "Wait", "lock_folder", "lock_path"]
 
 #: The lock's file in the output folder.
 LOCK_NAME = ".fastslice.batch.lock"
@@ -129,8 +130,8 @@ class FolderBusy(FastsliceError):
 
 
 @dataclasses.dataclass
-class Held:
-    """What ``hold`` gives: the folder, whether it is locked, and what the caller may want to say."""
+class FolderLock:
+    """What ``lock_folder`` gives: the folder, whether it is locked, and what the caller may want to say."""
 
     folder: str
     locked: bool
@@ -171,39 +172,34 @@ def _local(folder: Union[str, os.PathLike[str]]) -> str:
     return text[len("file://"):] if text.startswith("file://") else text
 
 
-def _is_url(folder: Union[str, os.PathLike[str]]) -> bool:
-    text = os.fspath(folder)
-    return isinstance(text, str) and "://" in text and not text.startswith("file://")
-
-
 @contextlib.contextmanager
-def hold(folder: Union[str, os.PathLike[str]], wait: Wait = False, *, hint: str = "wait=True",
-         on_wait: Optional[Callable[[str], None]] = None) -> Iterator[Held]:
+def lock_folder(folder: Union[str, os.PathLike[str]], wait: Wait = False, *, hint: str = "wait=True",
+                on_wait: Optional[Callable[[str], None]] = None) -> Iterator[FolderLock]:
     """Hold the lock of the output folder ``folder`` (made if missing) for the ``with`` block.
 
     ``wait``: False (the default) raises ``FolderBusy`` at once if another run holds it; True
     waits as long as it takes; a number waits at most that many seconds, then raises.  ``hint``
     names the way to ask for waiting in the message (``--wait`` on the command line);
     ``on_wait(message)`` is called once when this run starts to wait.  Reentrant in one thread;
-    a URL folder is not locked (``Held.locked`` False).
+    a URL folder is not locked (``FolderLock.locked`` False).
     """
-    if _is_url(folder):
-        yield Held(os.fspath(folder), False)
+    if storage.is_url(os.fspath(folder)):
+        yield FolderLock(os.fspath(folder), False)
         return
     path = os.path.abspath(_local(folder))
     os.makedirs(path, exist_ok=True)
     seconds = math.inf if wait is True else float(wait or 0.0)
-    held, key = _acquire(path, seconds, hint, on_wait)
+    folder_lock, key = _acquire(path, seconds, hint, on_wait)
     try:
-        yield held
+        yield folder_lock
     finally:
         if key is not None:
             _release(key)
 
 
 def _acquire(path: str, seconds: float, hint: str,
-             on_wait: Optional[Callable[[str], None]]) -> tuple[Held, Optional[tuple[int, int]]]:
-    """Take the lock of ``path`` (or count one more hold of this thread's); ``(held, registry key)``."""
+             on_wait: Optional[Callable[[str], None]]) -> tuple[FolderLock, Optional[tuple[int, int]]]:
+    """Take the lock of ``path`` (or count one more taking of it by this thread); ``(the folder's lock, registry key)``."""
     stat = os.stat(path)
     key = (stat.st_dev, stat.st_ino)
     deadline = time.monotonic() + seconds
@@ -214,7 +210,7 @@ def _acquire(path: str, seconds: float, hint: str,
                 break
             if entry.thread == threading.get_ident():
                 entry.count += 1
-                return Held(path, entry.fd >= 0), key
+                return FolderLock(path, entry.fd >= 0), key
             left = deadline - time.monotonic()  # another thread of this process holds it
             if left <= 0:
                 raise FolderBusy(path, Holder.this_process(), hint, seconds if seconds > 0 else 0.0)
@@ -224,11 +220,11 @@ def _acquire(path: str, seconds: float, hint: str,
     with _changed:
         _registry[key] = _Entry(fd, os.path.join(path, LOCK_NAME), 1, threading.get_ident(), os.getpid())
     if taken is None:
-        return Held(path, False, note=f"{path}: cannot lock it (its file system offers no file locks, or the "
+        return FolderLock(path, False, note=f"{path}: cannot lock it (its file system offers no file locks, or the "
                                       "folder is read-only); fastslice cannot keep another run out of this folder "
                                       "while this one writes in it"), key
     seams.reach("lock-taken")
-    return Held(path, True, taken_over=previous), key
+    return FolderLock(path, True, taken_over=previous), key
 
 
 def _take(lock_file: str, folder: str, seconds: float, deadline: float, hint: str,

@@ -1,9 +1,10 @@
 """Where a run's tasks go when not in this process: fastslice's own pool of worker processes, or any executor.
 
-``Pool(size, options, run)``: ``size`` worker processes (started after the parent has compiled
+``Pool(size, options, run, callbacks)``: ``size`` worker processes (started after the parent has compiled
 or loaded the kernels, so that they find them in numba's cache), each given one file at a
 time.  A worker that dies (the OOM killer, ``kill -9``, TerminateProcess) costs only its own
 file, which is sliced once more on a fresh worker and then, if that dies too, reported as failed.
+How far a long file has got is told to ``callbacks.input_progress`` (``batch.callbacks``).
 
 How the workers start (``start_method()``): ``FASTSLICE_START_METHOD`` (fork, forkserver or
 spawn) where it is set; else fork where it is safe (Linux and other POSIX systems but macOS,
@@ -48,6 +49,7 @@ from .scan import STDIN, Job, Jobs
 
 if TYPE_CHECKING:
     from ..run.files import FileResult
+    from .callbacks import BatchCallbacks
     from ..settings.options import SliceOptions
 
 #: The environment variable that chooses how workers start: fork, forkserver or spawn.
@@ -65,9 +67,7 @@ EXECUTOR_IN_FLIGHT = 256
 #: ``(result, error)``: an input's ``FileResult``, or None and the message of its failure.
 Outcome = tuple[Optional["FileResult"], Optional[str]]
 #: ``(index, job, result, error)`` of a finished input.
-Finished = tuple[int, Job, Optional["FileResult"], Optional[str]]
-#: ``(index, job, seconds, total_seconds)``: how far a long input has got.
-OnProgress = Callable[[int, Job, float, Optional[float]], None]
+InputDone = tuple[int, Job, Optional["FileResult"], Optional[str]]
 
 
 def start_method() -> str:
@@ -126,13 +126,13 @@ class Pool:
 
     ATTEMPTS = 2
 
-    def __init__(self, size: int, options: SliceOptions, run: RunOne, on_progress: Optional[OnProgress] = None,
+    def __init__(self, size: int, options: SliceOptions, run: RunOne, callbacks: Optional[BatchCallbacks] = None,
                  method: Optional[str] = None) -> None:
-        self.size, self.options, self.run_one, self.on_progress = size, options, run, on_progress
+        self.size, self.options, self.run_one, self.callbacks = size, options, run, callbacks
         self._context = context(method)
         self.method: str = self._context.get_start_method()
 
-    def run(self, table: Jobs, order: Iterable[int]) -> Iterator[Finished]:
+    def run(self, table: Jobs, order: Iterable[int]) -> Iterator[InputDone]:
         """Yield ``(index, job, result, error)`` as files finish."""
         waiting: collections.deque[int] = collections.deque(order)
         again: collections.deque[_Task] = collections.deque()  # files whose worker died: for fresh workers
@@ -187,7 +187,7 @@ class Pool:
             busy[worker] = task
 
     def _collect(self, worker: Worker, workers: list[Worker], busy: dict[Worker, _Task],
-                 again: collections.deque[_Task], table: Jobs) -> Iterator[Finished]:
+                 again: collections.deque[_Task], table: Jobs) -> Iterator[InputDone]:
         """What a ready worker has: progress passed on, its outcome yielded, or its death handled."""
         index, attempts, why = busy[worker]
         finished = self._messages(worker, index, table)
@@ -217,8 +217,8 @@ class Pool:
             while worker.conn.poll():
                 kind, *rest = worker.conn.recv()
                 if kind == "progress":
-                    if self.on_progress is not None:
-                        self.on_progress(index, table[index], *rest)
+                    if self.callbacks is not None and self.callbacks.follows_progress:
+                        self.callbacks.input_progress(index, table[index], *rest)
                 else:
                     outcome: Outcome = rest[0]
                     return outcome
@@ -377,7 +377,7 @@ def executor_task(run: RunOne, job: Job, options: SliceOptions, listed: Optional
 
 
 def on_executor(executor: concurrent.futures.Executor, table: Jobs, order: Iterable[int], options: SliceOptions,
-                run: RunOne) -> Iterator[Finished]:
+                run: RunOne) -> Iterator[InputDone]:
     """Run the jobs on ``executor``, at most ``EXECUTOR_IN_FLIGHT`` at a time; yield results as they come."""
     pending = iter(order)
     running: dict[concurrent.futures.Future[Any], tuple[int, Job]] = {}

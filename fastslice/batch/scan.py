@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, NamedTuple, Optional
 
 import numpy as np
 
-from ..output import manifest
+from ..output import markers
 from ..system import storage
 from ..system.fileops import is_fifo, what_it_is
 from ..system.filenames import case_insensitive, fold, nfc, portable_path
@@ -137,7 +137,7 @@ class Jobs:
         if self.listing is None:
             return None
         job = self[index]
-        found: dict[str, int] = self.listing.under(storage.join(job.folder, f".{job.stem}{manifest.MARKER_SUFFIX}"))
+        found: dict[str, int] = self.listing.under(storage.join(job.folder, f".{job.stem}{markers.MARKER_SUFFIX}"))
         found.update(self.listing.under(storage.join(job.folder, options.names.prefix(job.stem, job.speaker))))
         return found
 
@@ -229,7 +229,7 @@ class _Expansion:
         """Where a layout keeps a clip folder's markers: ``OUT_DIR/.fastslice/<clip folder>`` (local output)."""
         if self.layout is None or self.remote_out:
             return ""
-        return os.path.normpath(os.path.join(self.out_abs, manifest.RECORDS_FOLDER,
+        return os.path.normpath(os.path.join(self.out_abs, markers.RECORDS_FOLDER,
                                              os.path.relpath(clip_folder, self.out_abs)))
 
     def add_stdin(self, stem: str) -> None:
@@ -466,8 +466,8 @@ class ClipsOfThisRun:
                 except OSError:
                     names = []
             for name in names:
-                if name.startswith(".") and name.endswith(manifest.MARKER_SUFFIX):
-                    read = manifest.read_marker(os.path.join(records, name))
+                if name.startswith(".") and name.endswith(markers.MARKER_SUFFIX):
+                    read = markers.read_marker(os.path.join(records, name))
                     if read is not None:
                         clips.update(os.path.normpath(c.clip) for c in read[1] if c.has_file)
         self._known[folder] = clips

@@ -22,7 +22,7 @@ from ..settings.declarations import DECODER_FLAGS, SLICER, SLICER_FLAGS, add_fla
 from ..errors import FastsliceError, ParameterError
 
 if TYPE_CHECKING:
-    from ..output.manifest import Clip
+    from ..output.rows import Clip
 
 #: The upstream CLI's defaults (openvpi/audio-slicer slicer2.py main()), as the flags of ``Slicer``'s parameters give them.
 CLI_DEFAULTS = {o.name: o.command_line_default for o in SLICER if o.name in SLICER_FLAGS}
@@ -273,7 +273,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def run_export(args: argparse.Namespace) -> int:
     """``fastslice export``: a sliced set's lists for another tool, from its markers."""
-    from ..output import manifest
+    from ..output.markers import iter_markers
     from ..output.exports import write_all
     from ..batch.finish import batch_exports
 
@@ -287,7 +287,7 @@ def run_export(args: argparse.Namespace) -> int:
         return 2
 
     def clips() -> Iterator[Clip]:
-        for _, _, listed in manifest.iter_markers(root):
+        for _, _, listed in iter_markers(root):
             yield from listed
 
     if next(clips(), None) is None:

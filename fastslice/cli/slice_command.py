@@ -1,6 +1,7 @@
 """``fastslice slice``: check the command line's options once, slice, finish the batch, report.
 
-The work is ``batch.slice_files`` and ``finish.finish_batch``; this module holds what only a
+The work is ``batch.run_batch`` (``slice_files``' run, told to this module's reporter, a
+``BatchCallbacks``) and ``finish.finish_batch``; this module holds what only a
 terminal needs: the progress line, the per-file notes, the summary, Dask's executor, and the exit
 status (0; 1 if an input failed; 2 for a bad command line; 75 when another run is writing into
 OUT_DIR; 130 when interrupted).  The output folder's lock (``fastslice.batch.lock``) is held across the
@@ -20,6 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Optional, TextIO
 
+from ..batch.callbacks import BatchCallbacks
 from ..settings.declarations import settings_of, slicer_params_of
 from ..errors import FastsliceError
 
@@ -30,8 +32,9 @@ if TYPE_CHECKING:
     from ..batch.batch import BatchResult
     from ..output.exports import Export
     from ..run.files import FileResult
-    from ..batch.lock import Held
-    from ..output.manifest import Clip, RunRecords
+    from ..batch.lock import FolderLock
+    from ..output.records import RunRecords
+    from ..output.rows import Clip
     from ..settings.options import SliceOptions
     from ..batch.scan import Job
 
@@ -121,24 +124,30 @@ def check_command(args: argparse.Namespace, options: SliceOptions) -> list[Expor
     return exports
 
 
-class _Reporter:
-    """What ``slice`` does as each file finishes: notes, -v's line, the clips kept for the end, labels."""
+class _Reporter(BatchCallbacks):
+    """What ``slice`` does as the batch goes (its ``BatchCallbacks``): the progress line, and as each file
+    finishes its notes, -v's line, the clips kept for the end, labels."""
 
     def __init__(self, args: argparse.Namespace, options: SliceOptions, keep_clips: bool) -> None:
         self.args, self.options, self.keep_clips = args, options, keep_clips
         self.progress = Progress(0, sys.stderr, enabled=not args.quiet and not args.dry_run and sys.stderr.isatty())
         self.records: Optional[RunRecords] = None
 
-    def inputs_found(self, n_files: int, problems: list[str]) -> None:
-        from ..output.manifest import RunRecords
+    @property
+    def follows_progress(self) -> bool:
+        """Yes: the progress line shows how far a long file has got."""
+        return True
+
+    def inputs_expanded(self, n_inputs: int, problems: list[str]) -> None:
+        from ..output.records import RunRecords
 
         for problem in problems:
             print(f"fastslice: error: {problem}", file=sys.stderr)
-        self.progress.total = n_files
+        self.progress.total = n_inputs
         if self.keep_clips:
-            self.records = RunRecords(n_files)
+            self.records = RunRecords(n_inputs)
 
-    def finished(self, index: int, job: Job, result: Optional[FileResult], error: Optional[str]) -> None:
+    def input_done(self, index: int, job: Job, result: Optional[FileResult], error: Optional[str]) -> None:
         progress = self.progress
         notes = [f"error: {error}"] if error is not None or result is None else [f"warning: {w}" for w in result.warnings]
         if notes and progress.enabled and (progress.done or progress.width):
@@ -156,7 +165,7 @@ class _Reporter:
                 write_input_labels(job, result, self.options)
         progress.update(0.0 if result is None else result.audio_seconds, index)
 
-    def within(self, index: int, job: Job, seconds: float, total: Optional[float]) -> None:
+    def input_progress(self, index: int, job: Job, seconds: float, total: Optional[float]) -> None:
         self.progress.within(index, job.stem if job.source == "-" else job.source, seconds, total)
 
     def clips(self) -> Iterable[Clip]:
@@ -181,13 +190,13 @@ def run_slice(args: argparse.Namespace) -> int:
 
         print(f"fastslice: {command_line_message(exc) if isinstance(exc, ParameterError) else exc}", file=sys.stderr)
         return 2
-    from ..batch.lock import FolderBusy, hold
+    from ..batch.lock import FolderBusy, lock_folder
 
     if args.dry_run:
         return _run(args, options, exports)
     try:
-        with hold(args.out, getattr(args, "wait", 0.0), hint="--wait", on_wait=_say_waiting) as held:
-            for note in ([held.note] if held.note else []) + _taken_over(held):
+        with lock_folder(args.out, getattr(args, "wait", 0.0), hint="--wait", on_wait=_say_waiting) as folder_lock:
+            for note in ([folder_lock.note] if folder_lock.note else []) + _taken_over(folder_lock):
                 print(f"fastslice: {note}", file=sys.stderr)
             return _run(args, options, exports)
     except FolderBusy as exc:
@@ -199,16 +208,16 @@ def _say_waiting(message: str) -> None:
     print(f"fastslice: {message}", file=sys.stderr, flush=True)
 
 
-def _taken_over(held: Held) -> list[str]:
-    if held.taken_over is None:
+def _taken_over(folder_lock: FolderLock) -> list[str]:
+    if folder_lock.taken_over is None:
         return []
-    return [f"{held.folder}: taken over from a run that ended without finishing ({held.taken_over.describe()}); "
+    return [f"{folder_lock.folder}: taken over from a run that ended without finishing ({folder_lock.taken_over.describe()}); "
             "what it left half written is swept"]
 
 
 def _run(args: argparse.Namespace, options: SliceOptions, exports: list[Export]) -> int:
     """Slice and finish (the output folder's lock held, unless a dry run); the exit status."""
-    from ..batch.batch import slice_files
+    from ..batch.batch import BatchRequest, run_batch
 
     # numba's import leaves some hundred thousand objects that every full collection of Python's
     # garbage collector would walk again, while the blocks of a long file go by: set them aside
@@ -218,9 +227,9 @@ def _run(args: argparse.Namespace, options: SliceOptions, exports: list[Export])
     started = time.perf_counter()
     try:
         with DaskExecutor(args.dask, args.jobs) as executor:
-            batch = slice_files(args.inputs, args.out, options, executor=executor, jobs=args.jobs,
-                                on_result=reporter.finished, on_inputs=reporter.inputs_found,
-                                on_progress=reporter.within, keep_results=False, stdin_stem=args.stem)
+            request = BatchRequest(tuple(args.inputs), args.out, options, jobs=args.jobs, executor=executor,
+                                   keep_results=False, stdin_stem=args.stem)
+            batch = run_batch(request, reporter)
         reporter.progress.close()
         if args.dry_run:
             print_clip_table(reporter.clips())

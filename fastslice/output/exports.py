@@ -51,7 +51,8 @@ from typing import IO, Any, Callable, Iterable, Iterator, Literal, Mapping
 
 from ..system import storage
 from ..errors import FastsliceError, ParameterError
-from .manifest import Clip, atomic_path
+from ..system.atomic import atomic_path
+from .rows import Clip
 
 #: Export formats, and the default place of each (relative to OUT_DIR).
 DEFAULTS = {"hf": "metadata.jsonl", "lhotse": ".", "nemo": "manifest.json", "kaldi": "kaldi",

@@ -2,7 +2,7 @@
 
 In each clip folder:
 
-* every input has its **marker** ``.<stem>.fastslice.json`` (``fastslice.output.manifest``), written
+* every input has its **marker** ``.<stem>.fastslice.json`` (``fastslice.output.markers``), written
   once its clips are complete: it lists them with their sizes;
 * the folder's **work folder** ``.fastslice.work/`` holds clips while they are written, as
   ``<stem>.<k>.<ext>.part`` (``~<stem>...`` for a stem that is a Windows device name, or that
@@ -45,13 +45,13 @@ from collections.abc import Iterable
 from typing import IO, Any, Protocol
 
 from ..system import fileops
-from . import manifest
+from . import markers
 from ..system import storage
 from ..errors import FastsliceError
-from .manifest import Clip
+from .rows import Clip
 from ..system.filenames import nfc, work_stem
 
-WORK_FOLDER = manifest.WORK_FOLDER
+WORK_FOLDER = markers.WORK_FOLDER
 JOURNAL_SUFFIX = ".fastslice.journal"
 
 
@@ -115,7 +115,7 @@ class InputOutput:
         self.folder = Path(os.path.abspath(folder))
         self.records = Path(os.path.abspath(records)) if records else self.folder
         self.stem = stem = nfc(stem)  # the spelling clip names are written in
-        self.marker = manifest.marker_path(self.records, stem)
+        self.marker = markers.marker_path(self.records, stem)
         self.work = self.records / WORK_FOLDER
         self.journal = self.records / f".{stem}{JOURNAL_SUFFIX}"
         self._temporaries: list[Path] = []  # work paths handed out (removed by abandon())
@@ -128,7 +128,7 @@ class InputOutput:
     def finished(self, record: dict[str, Any]) -> tuple[dict[str, Any], list[Clip]] | None:
         """``(recorded, clips)`` if the marker shows this input complete with ``record``'s source and
         options and every clip listed is there with its size; else None."""
-        read = _matching(manifest.read_marker(self.marker), record)
+        read = _matching(markers.read_marker(self.marker), record)
         if read is None:
             return None
         recorded, clips = read
@@ -202,7 +202,7 @@ class InputOutput:
         for path in earlier:
             _unlink(path)
         self._wrote_marker = True
-        manifest.write_marker(self.marker, record, [clip for _, clip in clips])
+        markers.write_marker(self.marker, record, [clip for _, clip in clips])
         for work_path, clip in clips:
             if work_path is not None:
                 self._move(source, work_path, clip.clip)
@@ -222,7 +222,7 @@ class InputOutput:
 
     def finish_stream(self, record: dict[str, Any], clips: list[Clip]) -> None:
         """A stream's end (or Ctrl-C): the marker for the clips placed, then the journal goes."""
-        manifest.write_marker(self.marker, record, clips)
+        markers.write_marker(self.marker, record, clips)
         self._close_journal()
         _unlink(self.journal)
         self._remove_temporaries()
@@ -246,7 +246,7 @@ class InputOutput:
 
     def _earlier_files(self) -> set[str]:
         """The clip files (and their ``.lab`` files) the marker lists: this input's own, to replace."""
-        read = manifest.read_marker(self.marker)
+        read = markers.read_marker(self.marker)
         if read is None:
             return set()
         recorded, clips = read
@@ -274,7 +274,7 @@ class InputOutput:
     def _earlier_clips(self) -> tuple[bool, list[str]]:
         """``(used, paths)``: whether an earlier stream run used this stem (a marker, or an interrupted
         run's journal), and the clips of it still there."""
-        read = manifest.read_marker(self.marker)
+        read = markers.read_marker(self.marker)
         paths = sorted(self._earlier_files()) if read is not None else []
         try:
             with open(self.journal, encoding="utf-8") as journal:
@@ -382,7 +382,7 @@ class BucketOutput:
         self.records = self.folder
         self.stem = stem = nfc(stem)
         self.options = storage_options or {}
-        self.marker = storage.join(self.folder, f".{stem}{manifest.MARKER_SUFFIX}")
+        self.marker = storage.join(self.folder, f".{stem}{markers.MARKER_SUFFIX}")
         self.listed = listed
         self.work: Path | None = None  # a local temporary folder, from begin()
         self._uploaded: list[str] = []
@@ -392,7 +392,7 @@ class BucketOutput:
         if self.listed is not None and self.marker not in self.listed:
             return None  # the run's listing has no marker for it: no request
         data = storage.read_bytes(self.marker, self.options)
-        return None if data is None else manifest.parse_marker(data.decode("utf-8", "replace"), self.folder)
+        return None if data is None else markers.parse_marker(data.decode("utf-8", "replace"), self.folder)
 
     def _size(self, url: str) -> int | None:
         if self.listed is not None:
@@ -440,7 +440,7 @@ class BucketOutput:
                 self._upload(source, work_path, clip, labs)
         self._wrote_marker = True
         try:
-            manifest.write_marker(self.marker, record, [clip for _, clip in clips], self.options)
+            markers.write_marker(self.marker, record, [clip for _, clip in clips], self.options)
         except storage.StorageError as exc:
             raise FastsliceError(f"{source}: {exc}") from None
         kept = {clip.clip for _, clip in clips}
@@ -456,7 +456,7 @@ class BucketOutput:
         self._upload(source, work_path, clip, labs)
 
     def finish_stream(self, record: dict[str, Any], clips: list[Clip]) -> None:
-        manifest.write_marker(self.marker, record, clips, self.options)
+        markers.write_marker(self.marker, record, clips, self.options)
         self.remove_work_folder_if_empty()
 
     def abandon(self) -> None:
@@ -491,7 +491,7 @@ def _matching(read: Any, record: dict[str, Any]) -> tuple[dict[str, Any], list[C
     if read is None:
         return None
     recorded, _ = read
-    if recorded.get("fastslice_marker") != manifest.MARKER_LAYOUT:
+    if recorded.get("fastslice_marker") != markers.MARKER_LAYOUT:
         return None
     if any(recorded.get(key) != value for key, value in record.items()):
         return None

@@ -33,7 +33,7 @@ from urllib.parse import quote
 import numpy as np
 import numpy.typing as npt
 
-from ..output import manifest
+from ..system.atomic import atomic_path
 from ..errors import FastsliceError, ParameterError
 
 if TYPE_CHECKING:
@@ -140,7 +140,7 @@ class InlinePage:
     def save(self, path: StrPath) -> Path:
         """Write the page (audio embedded) to ``path``, atomically; returns the path."""
         page = Path(path)
-        with manifest.atomic_path(page) as temporary:
+        with atomic_path(page) as temporary:
             Path(temporary).write_text(self.html, encoding="utf-8")
         return page
 

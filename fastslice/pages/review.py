@@ -36,7 +36,10 @@ import numpy.typing as npt
 import soundfile
 
 from ..system import fileops
-from ..output import manifest
+from ..output.manifests import manifest_kind, read_manifest, write_manifest
+from ..output.markers import iter_markers, read_marker, write_marker
+from ..output.rows import Clip
+from ..system.atomic import atomic_path
 from ..errors import FastsliceError, ParameterError
 from .inline import InlinePage, file_preview, page_href, page_template, script_json
 from ..output.outputs import lab_path
@@ -142,17 +145,17 @@ def _no_clips(out_dir: StrPath, manifest: StrPath | None) -> str:
             f"{'' if manifest else ' under it; give --manifest'})")
 
 
-def _set_clips(root: StrPath, manifest_path: StrPath | None = None) -> Iterator[tuple[manifest.Clip, dict[str, Any]]]:
+def _set_clips(root: StrPath, manifest_path: StrPath | None = None) -> Iterator[tuple[Clip, dict[str, Any]]]:
     """``(clip, record)`` of every clip of the set: from the markers under ``root`` (``record`` is the
     marker's), or from a manifest (``record`` empty)."""
     if manifest_path:
         try:
-            for clip in manifest.read_manifest(manifest_path):
+            for clip in read_manifest(manifest_path):
                 yield clip, {}
         except (OSError, ValueError) as exc:
             raise FastsliceError(f"{manifest_path}: cannot read it as a manifest ({exc})") from None
         return
-    for _, record, clips in manifest.iter_markers(root, skip=(DROPPED,)):
+    for _, record, clips in iter_markers(root, skip=(DROPPED,)):
         for clip in clips:
             yield clip, record
 
@@ -241,7 +244,7 @@ def stream_page(page_path: StrPath, out_dir: StrPath, groups: Iterable[tuple[Sou
     page = Path(page_path)
     base = page.resolve().parent
     root = Path(out_dir).resolve()
-    with manifest.atomic_path(page) as temporary:
+    with atomic_path(page) as temporary:
         with open(temporary, "w", encoding="utf-8") as out:
             count = write_review(out, out_dir, groups, target, lambda clip: page_href(root / clip, base))
         if not count:
@@ -446,23 +449,23 @@ def _move_records(root: Path, names: set[str], restore: bool, manifest_path: Str
     its old place counted from the top, and nothing is lost."""
     top = os.path.abspath(root)
 
-    def relative(clip: manifest.Clip) -> str:
+    def relative(clip: Clip) -> str:
         return Path(os.path.relpath(clip.clip, top)).as_posix()
 
     writes: list[Callable[[], None]] = []
     if restore:
         moving = [r for r in records if r["name"] in names]
         kept = [r for r in records if r["name"] not in names]
-        by_marker: dict[str, list[manifest.Clip]] = {}
+        by_marker: dict[str, list[Clip]] = {}
         for r in moving:
             if r["kind"] == "marker":
-                by_marker.setdefault(r["file"], []).append(manifest.Clip(**r["clip"]))
+                by_marker.setdefault(r["file"], []).append(Clip(**r["clip"]))
         for path, back in by_marker.items():
-            read = manifest.read_marker(path)
+            read = read_marker(path)
             if read is not None:
                 record, clips = read
                 clips = sorted(clips + back, key=lambda c: c.start_sample)
-                writes.append(functools.partial(manifest.write_marker, path, record, clips))
+                writes.append(functools.partial(write_marker, path, record, clips))
         rows = [r for r in records if r["kind"] == "manifest"]
         targets = dict.fromkeys(_manifest_of(r, manifest_path) for r in rows if r["name"] in names)
         for target in targets:
@@ -473,12 +476,12 @@ def _move_records(root: Path, names: set[str], restore: bool, manifest_path: Str
         _write_records(store, kept)
         return
     kept = list(records)
-    for marker, record, clips in manifest.iter_markers(root, skip=(DROPPED,)):
+    for marker, record, clips in iter_markers(root, skip=(DROPPED,)):
         out = [c for c in clips if relative(c) not in names]
         if len(out) != len(clips):
             kept += [{"kind": "marker", "file": str(marker), "name": relative(c), "clip": dataclasses.asdict(c)}
                      for c in clips if relative(c) in names]
-            writes.append(functools.partial(manifest.write_marker, marker, record, out))
+            writes.append(functools.partial(write_marker, marker, record, out))
     if manifest_path:
         target = os.path.abspath(manifest_path)
         text, (head, current) = _manifest_text(target)
@@ -504,7 +507,7 @@ def _move_records(root: Path, names: set[str], restore: bool, manifest_path: Str
 def _write_records(store: Path, records: list[dict[str, Any]]) -> None:
     """Write the records of the pruned clips; with none left, remove them and the folders emptied."""
     if records:
-        with manifest.atomic_path(store) as temporary:
+        with atomic_path(store) as temporary:
             temporary.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
         return
     store.unlink(missing_ok=True)
@@ -526,11 +529,11 @@ def _manifest_text(path: str) -> tuple[str, tuple[str, list[str]]]:
             text = file.read().decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise FastsliceError(f"{path}: cannot read the manifest ({exc})") from None
-    return text, _manifest_rows(text, manifest.manifest_kind(path))
+    return text, _manifest_rows(text, manifest_kind(path))
 
 
 def _write_text(path: str, text: str) -> None:
-    with manifest.atomic_path(path) as temporary:
+    with atomic_path(path) as temporary:
         temporary.write_bytes(text.encode("utf-8"))
 
 
@@ -555,12 +558,12 @@ def _manifest_rows(text: str, kind: str) -> tuple[str, list[str]]:
     return (chunks[0], chunks[1:]) if chunks else ("", [])
 
 
-def _row_clip(head: str, row: str, path: str, folder: str) -> manifest.Clip:
+def _row_clip(head: str, row: str, path: str, folder: str) -> Clip:
     values = next(csv.DictReader(io.StringIO(head + row, newline=""))) if head else json.loads(row)
-    return manifest.Clip.from_row(values, folder)
+    return Clip.from_row(values, folder)
 
 
-def _row_name(head: str, row: str, path: str, folder: str, relative: Callable[[manifest.Clip], str]) -> str | None:
+def _row_name(head: str, row: str, path: str, folder: str, relative: Callable[[Clip], str]) -> str | None:
     """The clip a manifest row names (its path relative to the set), or None for a line that is no clip row."""
     try:
         return relative(_row_clip(head, row, path, folder))
@@ -597,9 +600,9 @@ def _restore_rows(path: str, rows: list[dict[str, Any]], names: set[str]) -> Non
     out = [row if isinstance(row, str) else row["line"] for row, _ in placed
            if isinstance(row, str) or row["name"] in names]
     _write_text(path, head + "".join(out))
-    older = [manifest.Clip(**r["clip"]) for r in rows if "line" not in r and r["name"] in names]
+    older = [Clip(**r["clip"]) for r in rows if "line" not in r and r["name"] in names]
     if older:
-        manifest.write_manifest(path, list(manifest.read_manifest(path)) + older)
+        write_manifest(path, list(read_manifest(path)) + older)
 
 
 def _db(value: float) -> float:

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 import numpy as np
 import numpy.typing as npt
 
-from ..output import manifest
+from ..system.atomic import atomic_path
 from ..errors import FastsliceError, ParameterError
 from .inline import InlinePage, OpusPreview, check_bitrate, page_href, page_template, script_json
 
@@ -88,7 +88,7 @@ def tune(path: StrPath, page_path: StrPath | None = None, *, params: Mapping[str
                              decoder=decoder, stream=stream)
     page_file = Path(page_path or f"{Path(path).stem}.tune.html")
     data["href"] = page_href(Path(path).resolve(), page_file.resolve().parent)
-    with manifest.atomic_path(page_file) as temporary:
+    with atomic_path(page_file) as temporary:
         Path(temporary).write_text(tune_html(data), encoding="utf-8")
     return page_file, frames
 

@@ -42,7 +42,8 @@ from ..system.fileops import is_fifo
 from ..writing.formats import output_format  # noqa: F401  (output_format: part of this module's API)
 from ..rendering.samples import Reread, SampleHold
 from ..cutting.threshold import Choice
-from ..output.manifest import Clip, marker_path  # noqa: F401  (Clip, marker_path: part of this module's API)
+from ..output.markers import marker_path  # noqa: F401  (Clip, marker_path: part of this module's API)
+from ..output.rows import Clip  # noqa: F401
 from ..settings.options import SliceOptions
 from .plan import Kind, Plan, make_plan
 from ..reading.decoding import Decoding, SampleCheck

@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import seams
 from .clipfile import ClipSpec, Stopped, write_clip
-from ..output.manifest import Clip
+from ..output.rows import Clip
 from .wavcopy import Job
 
 #: ``on_complete(work, clip)``: called as each clip is complete on disk

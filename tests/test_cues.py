@@ -17,9 +17,9 @@ import soundfile
 import avfiles
 import signals
 from fastslice import Slicer
-from fastslice.cutting.cutters import cues
+from fastslice.cutting import cues
 from fastslice.reading import readers
-from fastslice.cutting.cutters import speech
+from fastslice.cutting import speech
 from fastslice.run.files import slice_file
 from fastslice.cutting.ranges import Decoding, SampleCheck
 from runner import fastslice

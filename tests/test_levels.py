@@ -19,7 +19,7 @@ import endless
 import oracle
 import signals
 from fastslice import ParameterError, SliceOptions, Slicer, slice_file
-from fastslice.cutting.cutters import threshold as levels
+from fastslice.cutting import threshold as levels
 from fastslice.rendering.loudness import Meter
 from runner import fastslice
 

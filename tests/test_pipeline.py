@@ -18,9 +18,9 @@ import signals
 from fastslice import FastsliceError, ParameterError, Slicer
 from fastslice.run import files
 from fastslice.reading import readers
-from fastslice.writing.writers import wavcopy
-from fastslice.writing.writers import writers as writing
-from fastslice.cutting.cutters import slicer as slicer_module
+from fastslice.writing import wavcopy
+from fastslice.writing import writers as writing
+from fastslice.cutting import slicer as slicer_module
 from fastslice.run.files import slice_file
 
 SR = 44100

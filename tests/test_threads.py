@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import signals
 from fastslice import ParameterError, Slicer
-from fastslice.cutting.cutters import slicer as slicer_module
+from fastslice.cutting import slicer as slicer_module
 
 
 @pytest.fixture

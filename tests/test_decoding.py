@@ -19,7 +19,7 @@ import signals
 from fastslice import FastsliceError
 from fastslice.reading import sndfile as read_sndfile
 from fastslice.reading import readers
-from fastslice.writing.writers import writers as writing
+from fastslice.writing import writers as writing
 from fastslice.writing.clipfile import ClipSpec, without_peak_chunk, write_clip
 
 SR = 44100

@@ -271,10 +271,10 @@ def test_an_unexpected_error_in_one_input_is_recorded_and_the_others_go_on(tmp_p
         write_recording(folder / f"f{k}.wav", 13 + k)
     original = files.slice_open
 
-    def defect(source, *args):
-        if str(source).endswith("f1.wav"):
+    def defect(opened, *args):
+        if str(opened.source).endswith("f1.wav"):
             raise TypeError("an injected defect")
-        return original(source, *args)
+        return original(opened, *args)
 
     monkeypatch.setattr(files, "slice_open", defect)
     done = slice_files([folder], tmp_path / "out", PARAMS)

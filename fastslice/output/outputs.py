@@ -79,8 +79,8 @@ class Output(Protocol):
     def finished(self, record: dict[str, Any]) -> tuple[dict[str, Any], list[Any]] | None:
         """``(recorded, clips)`` if an earlier run finished this input with ``record``'s source and options."""
 
-    def begin(self, source: str, stream: bool = False, overwrite: bool = False, sweep: bool = True) -> None:
-        """Make the work folder (a stream: refuse, or with ``overwrite`` remove, its stem's earlier clips)."""
+    def begin(self, source: str, pipe: bool = False, overwrite: bool = False, sweep: bool = True) -> None:
+        """Make the work folder (a pipe: refuse, or with ``overwrite`` remove, its stem's earlier clips)."""
 
     def work_path(self, k: int, extension: str) -> Path:
         """Where clip ``k`` is written before it gets its name."""
@@ -94,8 +94,8 @@ class Output(Protocol):
     def place(self, source: str, work_path: Path, clip: Any, labs: bool = False) -> None:
         """A stream's clip, as soon as it is complete: moved to its name and journalled."""
 
-    def finish_stream(self, record: dict[str, Any], clips: list[Any]) -> None:
-        """A stream's marker, listing the clips it placed."""
+    def finish_pipe(self, record: dict[str, Any], clips: list[Any]) -> None:
+        """A pipe's marker, listing the clips it placed."""
 
     def abandon(self) -> None:
         """Remove every clip and temporary of this run (a file that failed or was interrupted)."""
@@ -144,13 +144,13 @@ class InputOutput:
                 return None
         return recorded, clips
 
-    def begin(self, source: str, stream: bool = False, overwrite: bool = False, sweep: bool = True) -> None:
+    def begin(self, source: str, pipe: bool = False, overwrite: bool = False, sweep: bool = True) -> None:
         """Make the work folder; with ``sweep``, first remove this stem's temporaries that an earlier,
         interrupted run left (``slice_files`` sweeps whole work folders itself, once per run).
 
-        A stream cannot be recognised again: if an earlier run left clips under this stem (a
+        A pipe cannot be recognised again: if an earlier run left clips under this stem (a
         marker, or a journal), it is refused unless ``overwrite``, which removes them first."""
-        if stream:
+        if pipe:
             used, earlier = self._earlier_clips()
             if used and not overwrite:
                 names = "".join(f"{Path(p).name}, " for p in earlier[:2])
@@ -220,8 +220,8 @@ class InputOutput:
         self._placed.write(clip.clip + "\n" + (lab_path(clip.clip) + "\n" if labs else ""))
         self._placed.flush()
 
-    def finish_stream(self, record: dict[str, Any], clips: list[Clip]) -> None:
-        """A stream's end (or Ctrl-C): the marker for the clips placed, then the journal goes."""
+    def finish_pipe(self, record: dict[str, Any], clips: list[Clip]) -> None:
+        """A pipe's end (or Ctrl-C): the marker for the clips placed, then the journal goes."""
         markers.write_marker(self.marker, record, clips)
         self._close_journal()
         _unlink(self.journal)
@@ -413,8 +413,8 @@ class BucketOutput:
                 return None
         return recorded, clips
 
-    def begin(self, source: str, stream: bool = False, overwrite: bool = False, sweep: bool = True) -> None:
-        if stream:
+    def begin(self, source: str, pipe: bool = False, overwrite: bool = False, sweep: bool = True) -> None:
+        if pipe:
             read = self._read_marker()
             if read is not None and not overwrite:
                 raise FastsliceError(f"{source}: {self.folder} already holds clips of the stem {self.stem!r}; "
@@ -455,7 +455,7 @@ class BucketOutput:
     def place(self, source: str, work_path: Path, clip: Clip, labs: bool = False) -> None:
         self._upload(source, work_path, clip, labs)
 
-    def finish_stream(self, record: dict[str, Any], clips: list[Clip]) -> None:
+    def finish_pipe(self, record: dict[str, Any], clips: list[Clip]) -> None:
         markers.write_marker(self.marker, record, clips, self.options)
         self.remove_work_folder_if_empty()
 

@@ -144,7 +144,7 @@ def slice_file(source: SourceArg, out_dir: str | os.PathLike[str], options: Slic
         if ahead is not reader:  # it closes the reader with itself
             reader = stack.enter_context(ahead)
         try:
-            return slice_open(source, reader, output, record, plan, on_progress, sweep, where.speaker, cue)
+            return slice_open(OpenInput(source, reader, output, record, where.speaker, cue), plan, on_progress, sweep)
         finally:
             if sweep and plan.output != "dry":
                 output.remove_work_folder_if_empty()
@@ -214,30 +214,54 @@ def _open(stack: contextlib.ExitStack, source: SourceArg, options: SliceOptions,
     return local
 
 
-def slice_open(source: SourceArg, reader: readers.Source, output: outputs.Output,
-               record: dict[str, Any], plan: Plan, on_progress: OnProgress | None, sweep: bool = True,
-               speaker: str = "", cue: tuple[str, str] | None = None) -> FileResult:
-    """``slice_file`` of an open reader, as ``plan`` says; ``cue`` is ``(path, text)`` of the cue
-    file that cuts it, if any."""
+@dataclasses.dataclass(frozen=True)
+class OpenInput:
+    """One input as ``slice_file`` opened it: the ``source`` as given, its ``reader``, the ``output``
+    its clips go to, the marker ``record`` (filled in as the run goes), its ``speaker``, and ``cue``:
+    ``(path, text)`` of the cue file that cuts it, or None."""
+
+    source: SourceArg
+    reader: readers.Source
+    output: outputs.Output
+    record: dict[str, Any]
+    speaker: str = ""
+    cue: tuple[str, str] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Stages:
+    """The stages set up for one input: its ``decoding`` (with the ``check`` of its samples), its
+    ``cutter``, the ``namer`` of its clips and the ``report`` of its progress."""
+
+    decoding: Decoding
+    check: SampleCheck
+    cutter: Cutter
+    namer: ClipNamer
+    report: Reporter
+
+
+def slice_open(opened: OpenInput, plan: Plan, on_progress: OnProgress | None = None, sweep: bool = True) -> FileResult:
+    """``slice_file`` of an opened input, as ``plan`` says."""
+    reader, output, record, speaker = opened.reader, opened.output, opened.record, opened.speaker
     record.update(params=dict(plan.cut.params), format=plan.format, subtype=plan.subtype, decoder=reader.decoder,
                   stream=plan.audio_stream, segment=[plan.first, plan.stop], source_rate=plan.source_rate,
                   sample_rate=plan.out_rate, channels=plan.out_channels, speaker=speaker)
     highpass = None if plan.highpass is None else plan.highpass.filter(reader.samplerate, reader.channels, reader.name)
     check = SampleCheck(reader, dtype=None if highpass is None else np.float32)
     decoding = Decoding(reader, plan.io.block_frames, plan.first, plan.stop, check, transform=highpass)
-    cutter = cutting.cutter_for(plan, reader.channels, cue)
+    cutter = cutting.cutter_for(plan, reader.channels, opened.cue)
     namer = ClipNamer(plan, str(output.folder), output.stem, speaker, reader.frames or 0, cutter)
-    report = Reporter(on_progress, reader, plan.first, plan.stop)
+    stages = Stages(decoding, check, cutter, namer, Reporter(on_progress, reader, plan.first, plan.stop))
     if plan.output != "clips":
-        return _ranges_only(plan, reader, output, record, decoding, check, cutter, namer, report)
-    run = ClipRun(plan, source, reader, output, record, decoding, check, cutter, namer, report)
+        return _ranges_only(plan, opened, stages)
+    run = ClipRun(plan, opened, stages)
     return run.run(sweep)
 
 
-def _ranges_only(plan: Plan, reader: readers.Source, output: outputs.Output, record: dict[str, Any],
-                 decoding: Decoding, check: SampleCheck, cutter: Cutter, namer: ClipNamer,
-                 report: Reporter) -> FileResult:
+def _ranges_only(plan: Plan, opened: OpenInput, stages: Stages) -> FileResult:
     """A dry run (nothing written), or --no-clips (the ranges are the output: the marker lists them)."""
+    reader, output, record = opened.reader, opened.output, opened.record
+    decoding, check, cutter, namer, report = stages.decoding, stages.check, stages.cutter, stages.namer, stages.report
     clips: list[Clip] = []
     for _, mixed in decoding:
         clips += [namer.clip(len(clips) + k, *r) for k, r in enumerate(cutter.feed_mono(mixed))]
@@ -286,12 +310,10 @@ class ClipRun:
     (``writing``), or copied byte for byte (``wavcopy``).  A file is all or nothing; a stream keeps
     what it finished when interrupted."""
 
-    def __init__(self, plan: Plan, source: SourceArg, reader: readers.Source,
-                 output: outputs.Output, record: dict[str, Any], decoding: Decoding, check: SampleCheck,
-                 cutter: Cutter, namer: ClipNamer, report: Reporter) -> None:
-        self.plan, self.source, self.reader = plan, source, reader
-        self.output, self.record, self.decoding, self.check = output, record, decoding, check
-        self.cutter, self.namer, self.report = cutter, namer, report
+    def __init__(self, plan: Plan, opened: OpenInput, stages: Stages) -> None:
+        self.plan, self.source, self.reader = plan, opened.source, opened.reader
+        self.output, self.record, self.decoding, self.check = opened.output, opened.record, stages.decoding, stages.check
+        self.cutter, self.namer, self.report = stages.cutter, stages.namer, stages.report
         self.rendering = render.Rendering(
             in_rate=plan.source_rate, out_rate=plan.out_rate, mono=plan.mono, convert=plan.convert,
             as_floats=plan.as_floats, gain=render.Gain.of(plan.gain, plan.out_rate, plan.out_channels),
@@ -303,7 +325,7 @@ class ClipRun:
     def run(self, sweep: bool) -> FileResult:
         """Slice the input, write its clips, and commit them (or, for a stream, place each)."""
         plan, output = self.plan, self.output
-        output.begin(plan.name, stream=not plan.is_path, overwrite=plan.overwrite, sweep=sweep)
+        output.begin(plan.name, pipe=not plan.is_path, overwrite=plan.overwrite, sweep=sweep)
         if plan.wav_copy:  # the header says whether its clips are its own bytes
             self.copies = WavCopy.plan(os.fspath(self.source), self.reader, plan.format, plan.subtype, plan.first)  # type: ignore[arg-type]
         hold = self._hold()
@@ -319,7 +341,7 @@ class ClipRun:
             if plan.is_path:
                 output.commit(plan.name, self.record, done, plan.labs)
             else:
-                output.finish_stream(self.record, result.clips)
+                output.finish_pipe(self.record, result.clips)
         except BaseException:
             writer.stop()
             if plan.is_path:  # a file that fails (or is interrupted) leaves none of its clips
@@ -327,7 +349,7 @@ class ClipRun:
             else:  # a stream keeps those it placed, and says so in its marker
                 seconds = (self.decoding.position - self.decoding.first) / self.reader.samplerate
                 self.record.update(seconds=seconds, labs=plan.labs)
-                output.finish_stream(self.record, [clip for _, clip in writer.done])
+                output.finish_pipe(self.record, [clip for _, clip in writer.done])
             raise
         return result
 

@@ -1,7 +1,7 @@
 """Cutting: where an input's clips are, found as it is read, by one of four cutters behind one
 interface (``Cutter``):
 
-* ``ThresholdCuts``: the slicer's silence state machine at a fixed threshold (``stream.RangeStream``);
+* ``ThresholdCuts``: the slicer's silence state machine at a fixed threshold (``ranges.RangeStream``);
   with a speech gate (``--detector speech``) the gate decides the silent frames instead;
 * ``CueCuts``: the cues of a subtitle or label file (``cues.CueCutter`` over the RMS frames);
 * ``AutoCuts``: ``--threshold auto``: the RMS frames are kept (``levels.Levels``), the threshold is

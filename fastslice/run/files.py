@@ -2,8 +2,8 @@
 
 1. **plan** (``fastslice.run.plan.make_plan``): every decision, from the options and what the source's
    header says, before a sample is read: cutter, writer, threads, byte copy or not, formats;
-2. **reading** (``fastslice.reading.readers``: ``open_source``, ``decode_ahead``; ``stream.Decoding``): the
-   input is decoded once, in blocks, mixed to mono for the analysis (``stream.SampleCheck``);
+2. **reading** (``fastslice.reading.readers``: ``open_source``, ``decode_ahead``; ``decoding.Decoding``): the
+   input is decoded once, in blocks, mixed to mono for the analysis (``decoding.SampleCheck``);
 3. **cutting** (``fastslice.cutting.cutters``): the threshold's state machine, a speech gate, cues, or the
    automatic threshold find each clip's range as the input is read;
 4. **holding** (``fastslice.rendering.samples``): the samples since the open clip's start, held (or read again

@@ -22,13 +22,13 @@ import argparse
 import dataclasses
 import functools
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Protocol, Union
 
 from ..output.layouts import LAYOUTS
 
 if TYPE_CHECKING:
     from ..errors import ParameterError
-    from .options import SliceOptions
+    from ..output.clipnames import ClipNames
 
 #: When an identity key is recorded: always; when its first option differs from its default; when any does.
 ALWAYS, FIRST_SET, ANY_SET = "always", "first set", "any set"
@@ -38,6 +38,23 @@ DETECTORS = ("rms", "speech")
 NAME_RULES = ("portable", "native")
 #: The values of ``decoder`` (``fastslice.reading.readers.DECODERS``).
 DECODER_NAMES = ("auto", "sndfile", "av")
+
+
+class RecordedOptions(Protocol):
+    """What an ``Option``'s ``when`` and ``value`` read of the options they are given: ``SliceOptions``
+    (``fastslice.settings.options``) is one.  Declared here so that this module does not import the options."""
+
+    @property
+    def params(self) -> tuple[tuple[str, Any], ...]: ...
+
+    @property
+    def peak_ceiling(self) -> Optional[float]: ...
+
+    @property
+    def names(self) -> ClipNames: ...
+
+    @property
+    def cues(self) -> Optional[str]: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,8 +79,8 @@ class Option:
     help: str
     changes_clips: bool
     record: Optional[str] = None
-    when: Union[str, Callable[[SliceOptions], bool]] = ALWAYS
-    value: Optional[Callable[[SliceOptions], Any]] = None
+    when: Union[str, Callable[[RecordedOptions], bool]] = ALWAYS
+    value: Optional[Callable[[RecordedOptions], Any]] = None
     metavar: Optional[str] = None
     parse: Optional[Callable[[str], Any]] = None
     choices: Optional[tuple[str, ...]] = None
@@ -139,7 +156,7 @@ SLICER: tuple[Option, ...] = (
 )
 
 
-def _name_recorded(options: SliceOptions) -> bool:
+def _name_recorded(options: RecordedOptions) -> bool:
     return not options.names.is_default
 
 

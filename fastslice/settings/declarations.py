@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Optional, Protocol, Union
 
 from ..output.layouts import LAYOUTS
+from ..reading.decoders import DECODERS
 
 if TYPE_CHECKING:
     from ..errors import ParameterError
@@ -36,8 +37,6 @@ ALWAYS, FIRST_SET, ANY_SET = "always", "first set", "any set"
 DETECTORS = ("rms", "speech")
 #: The values of ``file_names`` (``--names``): map what Windows refuses, or write names as they are.
 NAME_RULES = ("portable", "native")
-#: The values of ``decoder`` (``fastslice.reading.readers.DECODERS``).
-DECODER_NAMES = ("auto", "sndfile", "av")
 
 
 class RecordedOptions(Protocol):
@@ -170,7 +169,7 @@ SETTINGS: tuple[Option, ...] = (
        "input's)", True, record="subtype", parse=str),
     _o("decoder", "--decoder", "", "auto", "auto (default): libsndfile for WAV, FLAC, AIFF, Ogg, ..., FFmpeg for MP3, "
        "M4A/AAC, video and the rest; sndfile or av: that one for every input", True, record="decoder",
-       choices=DECODER_NAMES),
+       choices=DECODERS),
     _o("stream", "--stream", "", None, "slice audio stream N (0, 1, ...) of a file that has several, e.g. a film's "
        "second language (through FFmpeg; default: the first)", True, record="stream", metavar="N", parse=int),
     _o("start_seconds", "--start", "s", None, "slice each input from this time on (skip an intro)", True,

@@ -36,7 +36,7 @@ from ..writing.formats import LOSSLESS_SUBTYPES, output_format
 from ..output.layouts import LAYOUTS, Layout
 from ..cutting.threshold import FALLBACK_DB, ThresholdRule
 from ..output.clipnames import ClipNames
-from ..reading.readers import DECODERS
+from ..reading.decoders import DECODERS
 from ..cutting.slicer import PARAMS, check_params
 from ..system.storage import basename as storage_basename
 from ..system.storage import check_options as check_storage_options

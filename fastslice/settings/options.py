@@ -140,11 +140,9 @@ class SliceOptions:
 
     @classmethod
     def make(cls, params: Optional[Mapping[str, Any]] = None, **settings: Any) -> SliceOptions:
-        """Options from ``Slicer``'s keyword arguments (a dict) and ``slice_file``'s settings."""
+        """Options from ``Slicer``'s keyword arguments (a dict) and ``slice_file``'s settings.  An unknown
+        setting is refused here; the parameters are checked as every ``SliceOptions`` is (``_checked_params``)."""
         params = dict(params or {})
-        unknown = sorted(set(params) - set(PARAMS))
-        if unknown:
-            raise ParameterError(f"params: unknown slicer parameter {unknown[0]!r}; use {', '.join(PARAMS)}")
         fields = {f.name for f in dataclasses.fields(cls)} - {"params"}
         wrong = sorted(set(settings) - fields)
         if wrong:
@@ -433,6 +431,8 @@ def declarations_of(cls: type = SliceOptions) -> list[Option]:
 
 
 def _checked_params(params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` checked, the one place they are (each ``SliceOptions`` made, replaced or coerced comes
+    here): every name one of ``Slicer``'s parameters, each value by its rule; returned as plain numbers."""
     unknown = sorted(set(params) - set(PARAMS))
     if unknown:
         raise ParameterError(f"params: unknown slicer parameter {unknown[0]!r}; use {', '.join(PARAMS)}")

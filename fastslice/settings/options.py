@@ -137,13 +137,17 @@ class SliceOptions:
     snap_ms: Optional[float] = declared("snap_ms")
     #: what decides silent frames: "rms" (the threshold) or "speech" (Silero VAD, fastslice.cutting.speech)
     detector: str = declared("detector")
+    #: the clips' names (``fastslice.output.clipnames.ClipNames``) that ``name_template``, ``layout`` and
+    #: ``file_names`` give, made once when the options are checked: derived, not an option (not given, shown,
+    #: compared or hashed; ``replace`` makes it again)
+    names: ClipNames = dataclasses.field(init=False, repr=False, compare=False)
 
     @classmethod
     def make(cls, params: Optional[Mapping[str, Any]] = None, **settings: Any) -> SliceOptions:
         """Options from ``Slicer``'s keyword arguments (a dict) and ``slice_file``'s settings.  An unknown
         setting is refused here; the parameters are checked as every ``SliceOptions`` is (``_checked_params``)."""
         params = dict(params or {})
-        fields = {f.name for f in dataclasses.fields(cls)} - {"params"}
+        fields = {f.name for f in dataclasses.fields(cls) if f.init} - {"params"}
         wrong = sorted(set(settings) - fields)
         if wrong:
             raise ParameterError(f"unknown option {wrong[0]!r}; use {', '.join(sorted(fields))}")
@@ -192,8 +196,8 @@ class SliceOptions:
         template = self.name_template if layout is None else layout.template
         if self.file_names not in NAME_RULES:
             raise ParameterError(f"{named('file_names', self.file_names)} must be one of {', '.join(NAME_RULES)}")
-        self._put("_names", ClipNames(template, ascii_safe=layout is not None and layout.ascii_safe,
-                                      portable=self.file_names == "portable"))
+        self._put("names", ClipNames(template, ascii_safe=layout is not None and layout.ascii_safe,
+                                     portable=self.file_names == "portable"))
         self._check_work()
         self._check_cues_and_detector()
 
@@ -379,12 +383,6 @@ class SliceOptions:
         """``Slicer``'s keyword arguments (a new dict)."""
         return dict(self.params)
 
-    @property
-    def names(self) -> ClipNames:
-        """The ``naming.ClipNames`` of the template, parsed once."""
-        names: ClipNames = getattr(self, "_names")
-        return names
-
     def slicer(self, sample_rate: int, threshold: Optional[float] = None) -> Slicer:
         """The ``Slicer`` for a file of ``sample_rate`` (one per rate and process: they are reused), at
         ``threshold`` (dB) if given.  With a threshold rule (``auto``) and none given, the slicer is at
@@ -426,7 +424,8 @@ class SliceOptions:
 
 
 def declarations_of(cls: type = SliceOptions) -> list[Option]:
-    """The declaration of each field of ``cls`` (``SliceOptions``), in field order."""
+    """The declaration of each option of ``cls`` (``SliceOptions``), in field order (a derived field, such as
+    ``names``, has none)."""
     return [f.metadata[OPTION] for f in dataclasses.fields(cls) if OPTION in f.metadata]
 
 

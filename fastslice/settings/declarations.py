@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import functools
+import types
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Optional, Protocol, Union
 
@@ -381,8 +381,7 @@ def options_reference_markdown() -> str:
     return "\n".join(lines)
 
 
-@functools.lru_cache(maxsize=None)
-def recorded_groups() -> dict[str, tuple[Option, ...]]:
+def _recorded_groups() -> Mapping[str, tuple[Option, ...]]:
     """The options that change the clips, by the identity key they are recorded under, in declaration order."""
     groups: dict[str, list[Option]] = {}
     for option in SETTINGS:
@@ -390,4 +389,9 @@ def recorded_groups() -> dict[str, tuple[Option, ...]]:
             if option.record is None:
                 raise ValueError(f"{option.name}: changes the clips but has no record key (fastslice/declarations.py)")
             groups.setdefault(option.record, []).append(option)
-    return {key: tuple(members) for key, members in groups.items()}
+    return types.MappingProxyType({key: tuple(members) for key, members in groups.items()})
+
+
+#: The options that change the clips, by the identity key they are recorded under (``SliceOptions.identity``),
+#: in declaration order: a constant made at import, read-only.
+RECORDED_GROUPS = _recorded_groups()

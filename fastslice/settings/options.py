@@ -400,7 +400,7 @@ class SliceOptions:
         a marker's may skip the input.  Computed from the declarations: every option that changes
         the clips, under its ``record`` key (``fastslice.settings.declarations``)."""
         identity: dict[str, Any] = {}
-        for key, members in declarations.recorded_groups().items():
+        for key, members in declarations.RECORDED_GROUPS.items():
             if self._is_recorded(members):
                 values = [self._recorded_value(option) for option in members]
                 identity[key] = values[0] if len(values) == 1 else values

@@ -391,6 +391,21 @@ def test_a_case_sensitive_folder_keeps_todays_names_and_the_probe_runs_once(tmp_
     assert not [p for p in tmp_path.rglob(".fastslice-case-*")]
 
 
+def test_the_case_probe_keeps_no_answer_between_runs(tmp_path, monkeypatch):
+    """Each call probes (the run holds the answer, not the module): two runs, two probe files."""
+    made = []
+    real = names.uuid.uuid4
+
+    def counted():
+        made.append(1)
+        return real()
+
+    monkeypatch.setattr(names.uuid, "uuid4", counted)
+    first = names.case_insensitive(tmp_path)
+    assert names.case_insensitive(tmp_path) == first and len(made) == 2
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".fastslice-case-")]
+
+
 def test_the_folded_spelling_compares_as_ntfs_and_exfat_do():
     assert names.fold("Talk", True) == names.fold("TALK", True) == names.fold("talk", True)
     assert names.fold("Talk", False) != names.fold("talk", False)

@@ -85,7 +85,9 @@ def _options(settings):
 
 
 def test_every_field_has_one_declaration():
-    fields = dataclasses.fields(SliceOptions)
+    derived = [f.name for f in dataclasses.fields(SliceOptions) if not f.init]
+    assert derived == ["names"], "the one field not given: the clip names the options derive"
+    fields = [f for f in dataclasses.fields(SliceOptions) if f.init]
     missing = [f.name for f in fields if OPTION not in f.metadata]
     assert not missing, f"SliceOptions fields without a declaration in fastslice/declarations.py: {missing}"
     assert [o.name for o in declarations_of()] == [f.name for f in fields]
@@ -93,6 +95,23 @@ def test_every_field_has_one_declaration():
     for field in fields:
         assert field.metadata[OPTION] is BY_NAME[field.name]
         assert field.default == BY_NAME[field.name].default, field.name
+
+
+def test_the_clip_names_are_derived_when_the_options_are_made_and_travel_with_them():
+    import pickle
+
+    options = SliceOptions.make({"threshold": -30}, name_template="{stem}/{i:04d}", file_names="native")
+    assert options.names.template == "{stem}/{i:04d}" and not options.names.portable
+    assert ", names=" not in repr(options)
+    same = SliceOptions.make({"threshold": -30}, name_template="{stem}/{i:04d}", file_names="native")
+    assert same == options and hash(same) == hash(options) and same.names is not options.names
+    sent = pickle.loads(pickle.dumps(options))  # as a worker process receives them
+    assert sent == options and sent.names.template == options.names.template and not sent.names.portable
+    changed = options.replace(name_template="{i}", file_names="portable")
+    assert changed.names.template == "{i}" and changed.names.portable
+    assert SliceOptions(layout="rvc").names.template == SliceOptions(layout="rvc").project.template
+    with pytest.raises(ParameterError, match="unknown option 'names'"):
+        SliceOptions.make(names=None)
 
 
 def test_the_slicers_parameters_are_declared_with_its_defaults():

@@ -38,6 +38,7 @@ import stat
 from typing import IO, Any
 
 from ..errors import FastsliceError, ParameterError
+from .decoders import DECODERS
 from .ffmpeg import AVSource
 from .pipe import Peeked, ReadOnly, WavStreamSource
 from .sndfile import SndfileSource, decode_ahead, wav_data_chunk
@@ -45,8 +46,6 @@ from .sources import SNDFILE_NATIVE, ClosedOnExit, ReadError, Source, as_float32
 
 __all__ = ["DECODERS", "SNDFILE_NATIVE", "ClosedOnExit", "Source", "as_float32", "decode_ahead", "float32_scale",
            "open_source", "wav_data_chunk"]
-
-DECODERS = ("auto", "sndfile", "av")
 
 
 def open_source(source: str | os.PathLike[str] | IO[bytes] | Any, decoder: str = "auto", stream: int | None = None,

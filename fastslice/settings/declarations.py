@@ -20,15 +20,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import functools
+import types
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Protocol, Union
 
 from ..output.layouts import LAYOUTS
+from ..reading.decoders import DECODERS
 
 if TYPE_CHECKING:
     from ..errors import ParameterError
-    from .options import SliceOptions
+    from ..output.clipnames import ClipNames
 
 #: When an identity key is recorded: always; when its first option differs from its default; when any does.
 ALWAYS, FIRST_SET, ANY_SET = "always", "first set", "any set"
@@ -36,8 +37,23 @@ ALWAYS, FIRST_SET, ANY_SET = "always", "first set", "any set"
 DETECTORS = ("rms", "speech")
 #: The values of ``file_names`` (``--names``): map what Windows refuses, or write names as they are.
 NAME_RULES = ("portable", "native")
-#: The values of ``decoder`` (``fastslice.reading.readers.DECODERS``).
-DECODER_NAMES = ("auto", "sndfile", "av")
+
+
+class RecordedOptions(Protocol):
+    """What an ``Option``'s ``when`` and ``value`` read of the options they are given: ``SliceOptions``
+    (``fastslice.settings.options``) is one.  Declared here so that this module does not import the options."""
+
+    @property
+    def params(self) -> tuple[tuple[str, Any], ...]: ...
+
+    @property
+    def peak_ceiling(self) -> Optional[float]: ...
+
+    @property
+    def names(self) -> ClipNames: ...
+
+    @property
+    def cues(self) -> Optional[str]: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,8 +78,8 @@ class Option:
     help: str
     changes_clips: bool
     record: Optional[str] = None
-    when: Union[str, Callable[[SliceOptions], bool]] = ALWAYS
-    value: Optional[Callable[[SliceOptions], Any]] = None
+    when: Union[str, Callable[[RecordedOptions], bool]] = ALWAYS
+    value: Optional[Callable[[RecordedOptions], Any]] = None
     metavar: Optional[str] = None
     parse: Optional[Callable[[str], Any]] = None
     choices: Optional[tuple[str, ...]] = None
@@ -139,7 +155,7 @@ SLICER: tuple[Option, ...] = (
 )
 
 
-def _name_recorded(options: SliceOptions) -> bool:
+def _name_recorded(options: RecordedOptions) -> bool:
     return not options.names.is_default
 
 
@@ -153,7 +169,7 @@ SETTINGS: tuple[Option, ...] = (
        "input's)", True, record="subtype", parse=str),
     _o("decoder", "--decoder", "", "auto", "auto (default): libsndfile for WAV, FLAC, AIFF, Ogg, ..., FFmpeg for MP3, "
        "M4A/AAC, video and the rest; sndfile or av: that one for every input", True, record="decoder",
-       choices=DECODER_NAMES),
+       choices=DECODERS),
     _o("stream", "--stream", "", None, "slice audio stream N (0, 1, ...) of a file that has several, e.g. a film's "
        "second language (through FFmpeg; default: the first)", True, record="stream", metavar="N", parse=int),
     _o("start_seconds", "--start", "s", None, "slice each input from this time on (skip an intro)", True,
@@ -365,8 +381,7 @@ def options_reference_markdown() -> str:
     return "\n".join(lines)
 
 
-@functools.lru_cache(maxsize=None)
-def recorded_groups() -> dict[str, tuple[Option, ...]]:
+def _recorded_groups() -> Mapping[str, tuple[Option, ...]]:
     """The options that change the clips, by the identity key they are recorded under, in declaration order."""
     groups: dict[str, list[Option]] = {}
     for option in SETTINGS:
@@ -374,4 +389,9 @@ def recorded_groups() -> dict[str, tuple[Option, ...]]:
             if option.record is None:
                 raise ValueError(f"{option.name}: changes the clips but has no record key (fastslice/declarations.py)")
             groups.setdefault(option.record, []).append(option)
-    return {key: tuple(members) for key, members in groups.items()}
+    return types.MappingProxyType({key: tuple(members) for key, members in groups.items()})
+
+
+#: The options that change the clips, by the identity key they are recorded under (``SliceOptions.identity``),
+#: in declaration order: a constant made at import, read-only.
+RECORDED_GROUPS = _recorded_groups()

@@ -35,7 +35,7 @@ from ..writing.formats import LOSSLESS_SUBTYPES, output_format
 from ..output.layouts import LAYOUTS, Layout
 from ..cutting.threshold import ThresholdRule
 from ..output.clipnames import ClipNames
-from ..reading.readers import DECODERS
+from ..reading.decoders import DECODERS
 from ..cutting.slicer import PARAMS, check_params
 from ..system.storage import basename as storage_basename
 from ..system.storage import check_options as check_storage_options
@@ -133,15 +133,17 @@ class SliceOptions:
     snap_ms: Optional[float] = declared("snap_ms")
     #: what decides silent frames: "rms" (the threshold) or "speech" (Silero VAD, fastslice.cutting.speech)
     detector: str = declared("detector")
+    #: the clips' names (``fastslice.output.clipnames.ClipNames``) that ``name_template``, ``layout`` and
+    #: ``file_names`` give, made once when the options are checked: derived, not an option (not given, shown,
+    #: compared or hashed; ``replace`` makes it again)
+    names: ClipNames = dataclasses.field(init=False, repr=False, compare=False)
 
     @classmethod
     def make(cls, params: Optional[Mapping[str, Any]] = None, **settings: Any) -> SliceOptions:
-        """Options from ``Slicer``'s keyword arguments (a dict) and ``slice_file``'s settings."""
+        """Options from ``Slicer``'s keyword arguments (a dict) and ``slice_file``'s settings.  An unknown
+        setting is refused here; the parameters are checked as every ``SliceOptions`` is (``_checked_params``)."""
         params = dict(params or {})
-        unknown = sorted(set(params) - set(PARAMS))
-        if unknown:
-            raise ParameterError(f"params: unknown slicer parameter {unknown[0]!r}; use {', '.join(PARAMS)}")
-        fields = {f.name for f in dataclasses.fields(cls)} - {"params"}
+        fields = {f.name for f in dataclasses.fields(cls) if f.init} - {"params"}
         wrong = sorted(set(settings) - fields)
         if wrong:
             raise ParameterError(f"unknown option {wrong[0]!r}; use {', '.join(sorted(fields))}")
@@ -190,8 +192,8 @@ class SliceOptions:
         template = self.name_template if layout is None else layout.template
         if self.file_names not in NAME_RULES:
             raise ParameterError(f"{named('file_names', self.file_names)} must be one of {', '.join(NAME_RULES)}")
-        self._put("_names", ClipNames(template, ascii_safe=layout is not None and layout.ascii_safe,
-                                      portable=self.file_names == "portable"))
+        self._put("names", ClipNames(template, ascii_safe=layout is not None and layout.ascii_safe,
+                                     portable=self.file_names == "portable"))
         self._check_work()
         self._check_cues_and_detector()
 
@@ -377,18 +379,13 @@ class SliceOptions:
         """``Slicer``'s keyword arguments (a new dict)."""
         return dict(self.params)
 
-    @property
-    def names(self) -> ClipNames:
-        """The ``naming.ClipNames`` of the template, parsed once."""
-        names: ClipNames = getattr(self, "_names")
-        return names
 
     def identity(self) -> dict[str, Any]:
         """What decides the clips, as plain JSON values: a re-run whose identity (and source) matches
         a marker's may skip the input.  Computed from the declarations: every option that changes
         the clips, under its ``record`` key (``fastslice.settings.declarations``)."""
         identity: dict[str, Any] = {}
-        for key, members in declarations.recorded_groups().items():
+        for key, members in declarations.RECORDED_GROUPS.items():
             if self._is_recorded(members):
                 values = [self._recorded_value(option) for option in members]
                 identity[key] = values[0] if len(values) == 1 else values
@@ -412,11 +409,14 @@ class SliceOptions:
 
 
 def declarations_of(cls: type = SliceOptions) -> list[Option]:
-    """The declaration of each field of ``cls`` (``SliceOptions``), in field order."""
+    """The declaration of each option of ``cls`` (``SliceOptions``), in field order (a derived field, such as
+    ``names``, has none)."""
     return [f.metadata[OPTION] for f in dataclasses.fields(cls) if OPTION in f.metadata]
 
 
 def _checked_params(params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` checked, the one place they are (each ``SliceOptions`` made, replaced or coerced comes
+    here): every name one of ``Slicer``'s parameters, each value by its rule; returned as plain numbers."""
     unknown = sorted(set(params) - set(PARAMS))
     if unknown:
         raise ParameterError(f"params: unknown slicer parameter {unknown[0]!r}; use {', '.join(PARAMS)}")

@@ -31,7 +31,7 @@ Windows versions differ on.  ``part_problem`` and ``path_problem`` say which rul
 
 Names are compared as the output folder compares them: in NFC (``é`` typed as one code point or as
 ``e`` and a combining accent is one name, as on macOS), and, where the folder is
-case-insensitive (``case_insensitive``: one probe per folder), with the case folded as
+case-insensitive (``case_insensitive``: one probe per run, its answer held by the run), with the case folded as
 NTFS and exFAT fold it (one upper-case letter for one, ``ß`` stays).
 """
 from __future__ import annotations
@@ -50,7 +50,6 @@ RESERVED = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
                      | {f"{port}{c}" for port in ("COM", "LPT") for c in "123456789\u00b9\u00b2\u00b3"})
 
 _FORBIDDEN = re.compile(r'[<>:"|?*\\\x00-\x1f]')  # FORBIDDEN, for one search per name
-_probed: dict[str, bool] = {}
 
 #: each character of ``FORBIDDEN`` and what ``--names portable`` writes for it
 LOOK_ALIKES: dict[str, str] = {**{c: chr(ord(c) + 0xFEE0) for c in '"*:<>?|'}, "\\": "\u29f9",
@@ -184,14 +183,13 @@ def fold(text: str, case_insensitive: bool) -> str:
 def case_insensitive(folder: str | os.PathLike[str]) -> bool:
     """Whether ``folder`` takes names that differ only in case for one (exFAT, FAT, NTFS, APFS's default).
 
-    Found once per folder and process: a probe file with a lower-case name is made in it, its
-    upper-case spelling looked up, and the file removed.  A folder that does not exist yet is made
-    for the probe and removed again (with any parents made for it); where nothing can be made,
-    the folder is taken as case-sensitive (today's behaviour)."""
+    Probed at each call: a probe file with a lower-case name is made in it, its upper-case spelling
+    looked up, and the file removed.  A folder that does not exist yet is made for the probe and
+    removed again (with any parents made for it); where nothing can be made, the folder is taken as
+    case-sensitive (today's behaviour).  No answer is kept here (a kept one would outlive the run,
+    be inherited by forked workers, and miss a folder remounted since): a run asks once and holds
+    the answer (``fastslice.batch.scan.expand_inputs`` passes it to ``without_clashes``)."""
     key = os.path.abspath(folder)
-    known = _probed.get(key)
-    if known is not None:
-        return known
     made = _make_folders(key)
     try:
         name = f".fastslice-case-{uuid.uuid4().hex}"
@@ -212,7 +210,6 @@ def case_insensitive(folder: str | os.PathLike[str]) -> bool:
                 os.rmdir(path)
             except OSError:
                 break
-    _probed[key] = answer
     return answer
 
 

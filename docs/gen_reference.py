@@ -142,6 +142,7 @@ def api_page() -> str:
     ]
     for name in fastslice.__all__:
         obj = getattr(fastslice, name)
+        obj = getattr(obj, "__wrapped__", obj)  # fastslice.tune and .review: callable modules, their function
         if not hasattr(obj, "__qualname__"):  # __version__
             continue
         lines += ["", f"::: {obj.__module__}.{obj.__qualname__}"]

@@ -45,8 +45,10 @@ _LAZY = {
     "tune": "pages.tune",
     "review": "pages.review",
 }
-#: Public names defined under another name in their module.
-_DEFINED_AS = {"tune": "tune_page", "review": "review_page"}
+#: Public names that are their module itself, made callable (``fastslice.pages.inline.CallableModule``):
+#: ``import fastslice.tune`` (kept for compatibility) sets ``fastslice.tune`` to that module, so the
+#: function ``fastslice.tune(...)`` (``tune_page``) is the module, called.
+_CALLABLE_MODULES = ("tune", "review")
 __all__ = ["Slicer", "RangeStream", "iter_clip_ranges", "slice_file", "Clip", "FileResult", "slice_files", "SliceOptions",
            "finish_batch", "Finished", "tune", "review",
            "FastsliceError", "ParameterError", "__version__"]
@@ -58,7 +60,7 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         module = importlib.import_module(f".{_LAZY[name]}", __name__)
-        return getattr(module, _DEFINED_AS.get(name, name))
+        return module if name in _CALLABLE_MODULES else getattr(module, name)
     raise AttributeError(f"module 'fastslice' has no attribute {name!r}")
 
 

@@ -24,9 +24,11 @@ import html
 import io
 import json
 import os
+import sys
 from fractions import Fraction
 from importlib import resources
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import quote
 
@@ -146,6 +148,24 @@ class InlinePage:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.title!r}: {len(self.html):,} characters>"
+
+
+class CallableModule(ModuleType):
+    """A module that is also a function: ``fastslice.tune`` is both the module ``fastslice/pages/tune.py``
+    and ``tune_page``, because Python sets a package's attribute to a submodule of that name once it
+    is imported.  Calling the module calls its ``__wrapped__`` (``help`` and ``inspect.signature``
+    follow it too)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the function the module stands for."""
+        return self.__dict__["__wrapped__"](*args, **kwargs)
+
+
+def make_callable(module_name: str, function: Callable[..., Any]) -> None:
+    """Make the module ``module_name`` callable as ``function`` (``CallableModule``)."""
+    module = sys.modules[module_name]
+    module.__wrapped__ = function  # type: ignore[attr-defined]
+    module.__class__ = CallableModule
 
 
 # -- the pieces of every fastslice page -------------------------------------------------------

@@ -41,7 +41,7 @@ from ..output.markers import iter_markers, read_marker, write_marker
 from ..output.rows import Clip
 from ..system.atomic import atomic_path
 from ..errors import FastsliceError, ParameterError
-from .inline import InlinePage, file_preview, page_href, page_template, script_json
+from .inline import InlinePage, make_callable, file_preview, page_href, page_template, script_json
 from ..output.outputs import lab_path
 
 if TYPE_CHECKING:
@@ -609,3 +609,4 @@ def _db(value: float) -> float:
     return 20 * math.log10(value) if value > 0 else -120.0
 
 
+make_callable(__name__, review_page)  # fastslice.tune(...) / fastslice.review(...) is review_page(...)

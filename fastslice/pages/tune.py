@@ -36,7 +36,7 @@ import numpy.typing as npt
 
 from ..system.atomic import atomic_path
 from ..errors import FastsliceError, ParameterError
-from .inline import InlinePage, OpusPreview, check_bitrate, page_href, page_template, script_json
+from .inline import InlinePage, make_callable, OpusPreview, check_bitrate, page_href, page_template, script_json
 
 if TYPE_CHECKING:
     from _typeshed import StrPath
@@ -172,3 +172,4 @@ def tune_page(path: StrPath, *, threshold: float | None = None, min_length: floa
     return TunePage(tune_html(data), f"fastslice tune: {Path(path).name}", frames, height)
 
 
+make_callable(__name__, tune_page)  # fastslice.tune(...) / fastslice.review(...) is tune_page(...)

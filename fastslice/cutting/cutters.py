@@ -95,7 +95,7 @@ class Cutter(Protocol):
         """Samples before this are never needed again."""
 
     def finish(self, interrupted: bool = False) -> list[Cut]:
-        """The clips still to come once the input has ended (``interrupted``: by Ctrl-C, a stream)."""
+        """The clips still to come once the input has ended (``interrupted``: by Ctrl-C, a pipe)."""
 
     def threshold(self) -> float | None:
         """The threshold (dB) that cut the clips, for their rows; None where cues or speech cut them."""
@@ -216,7 +216,7 @@ class AutoCuts:
 
     def finish(self, interrupted: bool = False) -> list[Cut]:
         """The ranges, at the threshold chosen from every frame.  ``interrupted``: the input ended
-        early (Ctrl-C on a stream): the ranges of the frames computed so far, less the last, whose end
+        early (Ctrl-C on a pipe): the ranges of the frames computed so far, less the last, whose end
         is only where the input stopped."""
         if not interrupted:
             self.frames.finish()

@@ -20,9 +20,9 @@ moves the clips to their names.  A run killed before the marker leaves only temp
 work folder; one killed after it leaves a marker that lists clips not all in place, which a
 re-run does not count as done.
 
-A stream's clips (a pipe, which may never end) are moved to their names as each completes,
-and listed in its journal ``.<stem>.fastslice.journal`` as they are, so that an interrupted
-stream keeps them and a later run can tell they are there.
+A pipe's clips (a file object or a named pipe, which may never end) are moved to their names as
+each completes, and listed in its journal ``.<stem>.fastslice.journal`` as they are, so that an
+interrupted pipe keeps them and a later run can tell they are there.
 
 Clips are moved to their names without replacing anything (a hard link, then the temporary
 name removed): no clip ever replaces another clip, an input file or any other file, whatever

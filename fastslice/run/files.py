@@ -1,4 +1,4 @@
-"""Slice one audio file or stream into clip files, safely: the stages, in the order they run.
+"""Slice one audio file or pipe into clip files, safely: the stages, in the order they run.
 
 1. **plan** (``fastslice.run.plan.make_plan``): every decision, from the options and what the source's
    header says, before a sample is read: cutter, writer, threads, byte copy or not, formats;
@@ -16,7 +16,7 @@
    skip the input, locally or in a bucket.
 
 A file is all or nothing: if it fails or is interrupted, none of its clips from that run is kept.
-A stream (a pipe, which may never end) keeps every finished clip when it is interrupted.
+A pipe (a file object or a named pipe, which may never end) keeps every finished clip when it is interrupted.
 """
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ class FileResult:
     decoded_frames: int = 0
     #: frames of clips longer than the memory bound, held in a temporary file meanwhile
     spilled_frames: int = 0
-    #: a stream ended by Ctrl-C: the clips finished until then are kept
+    #: a pipe ended by Ctrl-C: the clips finished until then are kept
     interrupted: bool = False
     #: with threshold="auto": the ``levels.Choice`` that cut it (threshold, floor, speech level)
     threshold_choice: Choice | None = None
@@ -82,7 +82,7 @@ def slice_file(source: SourceArg, out_dir: str | os.PathLike[str], options: Slic
                *, stem: str | None = None, speaker: str | None = None, records: str | os.PathLike[str] | None = None,
                listed: dict[str, int] | None = None, on_progress: OnProgress | None = None, sweep: bool = True,
                **settings: Any) -> FileResult:
-    """Slice an audio file or stream into ``out_dir/<stem>_<i>.<ext>``; returns a ``FileResult``.
+    """Slice an audio file or pipe into ``out_dir/<stem>_<i>.<ext>``; returns a ``FileResult``.
 
     ``source`` is a path or a readable binary file object (``sys.stdin.buffer``, a pipe);
     a file object needs ``stem``.  ``options`` is a ``fastslice.settings.options.SliceOptions``, or
@@ -110,7 +110,7 @@ def slice_file(source: SourceArg, out_dir: str | os.PathLike[str], options: Slic
     * ``dry_run``: nothing is written; ``overwrite``: slice again even if an earlier run finished.
 
     Unless ``overwrite``, a file whose clips are all present from an earlier run with the same
-    source and options is skipped (``fastslice.output.outputs``); a stream whose stem has clips in
+    source and options is skipped (``fastslice.output.outputs``); a pipe whose stem has clips in
     ``out_dir`` is refused.  ``on_progress(seconds, total_seconds)`` is called now and then while
     a long input is read (``total_seconds`` None where the length is not known).  ``sweep``
     removes what an interrupted run of this input left in the work folder first (``slice_files``
@@ -307,7 +307,7 @@ class ClipNamer:
 class ClipRun:
     """Writing one input's clips as its cuts are found: the samples held since each clip's start
     (or read again from the file), rendered (``render.Rendering``) and handed to the clip writer
-    (``writing``), or copied byte for byte (``wavcopy``).  A file is all or nothing; a stream keeps
+    (``writing``), or copied byte for byte (``wavcopy``).  A file is all or nothing; a pipe keeps
     what it finished when interrupted."""
 
     def __init__(self, plan: Plan, opened: OpenInput, stages: Stages) -> None:
@@ -323,7 +323,7 @@ class ClipRun:
         self.copies: WavCopy | None = None
 
     def run(self, sweep: bool) -> FileResult:
-        """Slice the input, write its clips, and commit them (or, for a stream, place each)."""
+        """Slice the input, write its clips, and commit them (or, for a pipe, place each)."""
         plan, output = self.plan, self.output
         output.begin(plan.name, pipe=not plan.is_path, overwrite=plan.overwrite, sweep=sweep)
         if plan.wav_copy:  # the header says whether its clips are its own bytes
@@ -346,7 +346,7 @@ class ClipRun:
             writer.stop()
             if plan.is_path:  # a file that fails (or is interrupted) leaves none of its clips
                 output.abandon()
-            else:  # a stream keeps those it placed, and says so in its marker
+            else:  # a pipe keeps those it placed, and says so in its marker
                 seconds = (self.decoding.position - self.decoding.first) / self.reader.samplerate
                 self.record.update(seconds=seconds, labs=plan.labs)
                 output.finish_pipe(self.record, [clip for _, clip in writer.done])
@@ -354,7 +354,7 @@ class ClipRun:
         return result
 
     def _slice(self, hold: SampleHold | Reread, writer: Writer) -> bool:
-        """Decode, cut and hand over every clip; True if a stream was interrupted (Ctrl-C)."""
+        """Decode, cut and hand over every clip; True if a pipe was interrupted (Ctrl-C)."""
         interrupted = False
         with hold:
             try:
@@ -368,7 +368,7 @@ class ClipRun:
                 except KeyboardInterrupt:
                     if self.plan.is_path:
                         raise
-                    interrupted = True  # a stream ends with Ctrl-C: keep what is finished
+                    interrupted = True  # a pipe ends with Ctrl-C: keep what is finished
                 if not interrupted:
                     _check_some_audio(self.plan.name, self.decoding)
                 found = self.cutter.finish(interrupted)
@@ -406,7 +406,7 @@ class ClipRun:
         return SampleHold(reader.channels, dtype, work, plan.io.hold_bytes, plan.io.block_frames)
 
     def _writer(self) -> Writer:
-        """The clip writer the plan chose; a stream's clips get their names as each is complete."""
+        """The clip writer the plan chose; a pipe's clips get their names as each is complete."""
         plan, output = self.plan, self.output
         placed = None if plan.is_path else lambda work, clip: output.place(plan.name, work, clip, plan.labs)
         if plan.writer == "encoders":

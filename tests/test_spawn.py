@@ -149,7 +149,7 @@ def temporaries(folder: Path) -> list[Path]:
 
 def test_without_fork_as_on_windows_j2_gives_the_clips_and_manifest_of_j1(library, tmp_path, seam):
     env = without_fork(tmp_path)
-    probe = subprocess.run([sys.executable, "-c", "import multiprocessing\nfrom fastslice import pool\n"
+    probe = subprocess.run([sys.executable, "-c", "import multiprocessing\nfrom fastslice.batch import pool\n"
                             "print(multiprocessing.get_all_start_methods(), pool.start_method())\n"
                             "multiprocessing.get_context('fork')"], env=env, capture_output=True, text=True)
     assert probe.stdout.strip() == "['spawn'] spawn"
@@ -202,7 +202,7 @@ def test_the_variable_chooses_the_start_method(monkeypatch):
 def test_fork_only_while_the_process_has_one_thread(tmp_path):
     code = (
         "import os, threading\n"
-        "from fastslice import pool\n"
+        "from fastslice.batch import pool\n"
         "alone = pool.start_method()\n"
         "stop = threading.Event()\n"
         "thread = threading.Thread(target=stop.wait)\n"
@@ -368,7 +368,7 @@ def test_in_a_notebook_kernel_the_pool_does_not_fork_and_slices_alike(library, t
     cell = (
         "import os, threading\n"
         f"os.environ.pop({pool.START_METHOD_ENV!r}, None)\n"
-        "from fastslice import pool, slice_files\n"
+        "from fastslice import slice_files\nfrom fastslice.batch import pool\n"
         "threads, method = threading.active_count(), pool.start_method()\n"
         f"done = slice_files([{str(library)!r}], {str(tmp_path / 'notebook')!r}, {PARAMS!r}, jobs=2)\n"
         "print(threads > 1, method, done.errors)\n"
